@@ -1,0 +1,145 @@
+"""The Ryu application: a thin shell around :class:`mipv6_sdn.router.Router`.
+
+Each handler turns a Ryu event into plain data, calls the core with ``now`` and sends
+the messages it returns. Load it with ``ryu-manager apps/mipv6_controller.py`` (the
+configuration path in ``MIPV6_SDN_CONFIG``) or with ``mipv6-controller --config FILE``.
+"""
+import json
+import logging
+import os
+import time
+
+from ryu import cfg
+from ryu.app.wsgi import ControllerBase, Response, WSGIApplication, route
+from ryu.base import app_manager
+from ryu.controller import ofp_event
+from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from ryu.lib import hub
+from ryu.ofproto import ofproto_v1_3
+from ryu.topology import event as topo_event
+
+from mipv6_sdn.config import ConfigError, load_config
+from mipv6_sdn.router import Router
+
+CONFIG_ENV = "MIPV6_SDN_CONFIG"
+TICK_SECONDS = 0.1
+REST_PREFIX = "/mipv6"
+LOG = logging.getLogger("mipv6_sdn")
+
+# Topology comes from Ryu's LLDP discovery; it must see links, whatever the command line.
+cfg.CONF.set_override("observe_links", True)
+cfg.CONF.set_default("wsapi_host", "127.0.0.1")
+app_manager.require_app("ryu.topology.switches", api_style=True)
+
+
+def live_ports(datapath):
+    """Numbers of the physical ports of ``datapath`` whose link is up."""
+    ofp = datapath.ofproto
+    return [port.port_no for port in datapath.ports.values()
+            if port.port_no <= ofp.OFPP_MAX and _port_is_up(ofp, port)]
+
+
+def _port_is_up(ofp, port):
+    return not (port.state & ofp.OFPPS_LINK_DOWN or port.config & ofp.OFPPC_PORT_DOWN)
+
+
+class MIPv6Controller(app_manager.RyuApp):
+    OFP_VERSIONS = [ofproto_v1_3.OFP_VERSION]
+    _CONTEXTS = {"wsgi": WSGIApplication}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        path = os.environ.get(CONFIG_ENV)
+        if not path:
+            raise SystemExit(f"mipv6-sdn: set {CONFIG_ENV} to the configuration file")
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            raise SystemExit(f"mipv6-sdn: configuration error: {exc}") from None
+        self.router = Router(config)
+        self.datapaths = {}
+        kwargs["wsgi"].register(RestView, {"app": self})
+        self.ticker = hub.spawn(self._tick_forever)
+
+    def send(self, msgs):
+        for dpid, msg in msgs:
+            datapath = self.datapaths.get(dpid)
+            if datapath is not None:
+                msg.datapath = datapath
+                datapath.send_msg(msg)
+
+    def _tick_forever(self):
+        while True:
+            self.send(self.router.tick(time.monotonic()))
+            hub.sleep(TICK_SECONDS)
+
+    @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
+    def state_change(self, ev):
+        datapath = ev.datapath
+        if datapath.id is None:
+            return
+        now = time.monotonic()
+        if ev.state == MAIN_DISPATCHER:
+            self.datapaths[datapath.id] = datapath
+            self.send(self.router.switch_up(now, datapath.id, live_ports(datapath)))
+        elif self.datapaths.get(datapath.id) is datapath:
+            del self.datapaths[datapath.id]
+            self.send(self.router.switch_down(now, datapath.id))
+
+    @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
+    def port_status(self, ev):
+        msg = ev.msg
+        ofp = msg.datapath.ofproto
+        port = msg.desc
+        if port.port_no > ofp.OFPP_MAX:
+            return
+        now = time.monotonic()
+        if msg.reason != ofp.OFPPR_DELETE and _port_is_up(ofp, port):
+            self.send(self.router.port_up(now, msg.datapath.id, port.port_no))
+        else:
+            self.send(self.router.port_down(now, msg.datapath.id, port.port_no))
+
+    @set_ev_cls(topo_event.EventLinkAdd)
+    def link_add(self, ev):
+        src, dst = ev.link.src, ev.link.dst
+        self.send(self.router.link_up(time.monotonic(), src.dpid, src.port_no,
+                                      dst.dpid, dst.port_no))
+
+    @set_ev_cls(topo_event.EventLinkDelete)
+    def link_delete(self, ev):
+        src, dst = ev.link.src, ev.link.dst
+        self.send(self.router.link_down(time.monotonic(), src.dpid, src.port_no,
+                                        dst.dpid, dst.port_no))
+
+    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
+    def packet_in(self, ev):
+        msg = ev.msg
+        ofp = msg.datapath.ofproto
+        self.send(self.router.packet_in(
+            time.monotonic(), msg.datapath.id, msg.match.get("in_port"), msg.data,
+            invalid_ttl=msg.reason == ofp.OFPR_INVALID_TTL))
+
+
+class RestView(ControllerBase):
+    """Read-only JSON view of the controller: GET /mipv6/view, /mipv6/{part}."""
+
+    def __init__(self, req, link, data, **config):
+        super().__init__(req, link, data, **config)
+        self.app = data["app"]
+
+    @route("mipv6", REST_PREFIX + "/view", methods=["GET"])
+    def view(self, req, **kwargs):
+        return self._json(self.app.router.view())
+
+    @route("mipv6", REST_PREFIX + "/{part}", methods=["GET"])
+    def view_part(self, req, part, **kwargs):
+        view = self.app.router.view()
+        if part not in view:
+            return Response(status=404, content_type="application/json",
+                            body=json.dumps({"error": f"no part {part!r}"}))
+        return self._json(view[part])
+
+    @staticmethod
+    def _json(data):
+        return Response(content_type="application/json", charset="utf-8",
+                        body=json.dumps(data, indent=1))

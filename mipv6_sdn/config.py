@@ -1,0 +1,214 @@
+"""Controller configuration: one TOML file, checked completely at start.
+
+Every error is a :class:`ConfigError` whose message names the offending key, e.g.
+``link[2].prefix: overlaps link[0].prefix 2001:db8:1::/64``. The schema is documented in
+docs/configuration.md.
+"""
+import dataclasses
+import ipaddress
+import re
+import tomllib
+
+ROUTER_MAC = "02:00:00:00:00:01"
+ROUTER_LINK_LOCAL = ipaddress.IPv6Address("fe80::1")
+FIRST_LABEL = 16  # RFC 3032 §2.1: labels 0-15 are reserved
+
+# RFC 4861 §6.2.1 and RFC 6275 §7.5 bounds of MaxRtrAdvInterval (seconds).
+MIN_MAX_RTR_ADV_INTERVAL = 0.07
+MAX_MAX_RTR_ADV_INTERVAL = 1800.0
+MIN_MIN_RTR_ADV_INTERVAL = 0.03
+IPV6_MIN_MTU = 1280  # RFC 8200 §5
+
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_DPID_HEX_RE = re.compile(r"^[0-9a-fA-F]{16}$")
+_DPID_COLON_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){7}$")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names the key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    """One access link: a switch whose host ports form one IPv6 link."""
+    name: str
+    dpid: int
+    prefix: ipaddress.IPv6Network
+    router: ipaddress.IPv6Address
+    label: int
+    ports: frozenset | None = None
+    home_agent: ipaddress.IPv6Address | None = None
+
+    @property
+    def is_home_link(self):
+        return self.home_agent is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    links: tuple
+    router_mac: str = ROUTER_MAC
+    mtu: int = 1496
+    ra_interval: float = 10.0
+    ra_min_interval: float = 3.3
+    router_lifetime: int = 1800
+    prefix_valid_lifetime: int = 86400
+    prefix_preferred_lifetime: int = 14400
+    ns_retransmit: float = 1.0
+    ns_attempts: int = 3
+
+
+_CONTROLLER_KEYS = {
+    "router_mac": str, "mtu": int, "ra_interval": (int, float),
+    "ra_min_interval": (int, float), "router_lifetime": int,
+    "prefix_valid_lifetime": int, "prefix_preferred_lifetime": int,
+    "ns_retransmit": (int, float), "ns_attempts": int,
+}
+_LINK_KEYS = {"name": str, "dpid": (int, str), "prefix": str, "router": str,
+              "ports": list, "home_agent": str, "label": int}
+_LINK_REQUIRED = ("name", "dpid", "prefix")
+
+
+def parse_dpid(value, key):
+    """A dpid from an integer, 16 hex digits, or 8 colon-separated hex bytes."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: expected an integer or 16 hex digits, got {value!r}")
+    if isinstance(value, int):
+        dpid = value
+    elif _DPID_HEX_RE.match(value):
+        dpid = int(value, 16)
+    elif _DPID_COLON_RE.match(value):
+        dpid = int(value.replace(":", ""), 16)
+    else:
+        raise ConfigError(
+            f"{key}: unknown dpid format {value!r} "
+            "(use an integer, 16 hex digits, or 8 colon-separated hex bytes)")
+    if not 0 < dpid < 2 ** 64:
+        raise ConfigError(f"{key}: dpid {dpid} out of range 1..2^64-1")
+    return dpid
+
+
+def _check_keys(table, allowed, where):
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table")
+    for key, value in table.items():
+        if key not in allowed:
+            raise ConfigError(f"{where}.{key}: unknown key")
+        types = allowed[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            names = types.__name__ if isinstance(types, type) else " or ".join(
+                t.__name__ for t in types)
+            raise ConfigError(f"{where}.{key}: expected {names}, got {value!r}")
+
+
+def _address(value, key):
+    try:
+        return ipaddress.IPv6Address(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def _parse_link(index, table):
+    where = f"link[{index}]"
+    _check_keys(table, _LINK_KEYS, where)
+    for key in _LINK_REQUIRED:
+        if key not in table:
+            raise ConfigError(f"{where}.{key}: missing")
+    try:
+        prefix = ipaddress.IPv6Network(table["prefix"])
+    except ValueError as exc:
+        raise ConfigError(f"{where}.prefix: {exc}") from None
+    if prefix.prefixlen != 64:
+        raise ConfigError(f"{where}.prefix: {prefix} is not a /64 (SLAAC needs a /64)")
+    if not prefix.is_global and not prefix.subnet_of(ipaddress.IPv6Network("2001:db8::/32")):
+        raise ConfigError(f"{where}.prefix: {prefix} is not a global unicast prefix")
+    router = _address(table.get("router", str(prefix[1])), f"{where}.router")
+    if router not in prefix:
+        raise ConfigError(f"{where}.router: {router} is not in {prefix}")
+    home_agent = None
+    if "home_agent" in table:
+        home_agent = _address(table["home_agent"], f"{where}.home_agent")
+        if home_agent not in prefix:
+            raise ConfigError(f"{where}.home_agent: {home_agent} is not in {prefix}")
+    ports = None
+    if "ports" in table:
+        if not table["ports"] or not all(
+                isinstance(p, int) and not isinstance(p, bool) and 0 < p < 0xffffff00
+                for p in table["ports"]):
+            raise ConfigError(f"{where}.ports: expected a non-empty list of port numbers")
+        ports = frozenset(table["ports"])
+    label = table.get("label", FIRST_LABEL + index)
+    if not FIRST_LABEL <= label < 2 ** 20:
+        raise ConfigError(f"{where}.label: {label} out of range {FIRST_LABEL}..2^20-1")
+    return Link(name=table["name"], dpid=parse_dpid(table["dpid"], f"{where}.dpid"),
+                prefix=prefix, router=router, label=label, ports=ports,
+                home_agent=home_agent)
+
+
+def _check_unique(links):
+    seen = {}
+    for index, link in enumerate(links):
+        for attr in ("name", "dpid", "label"):
+            other = seen.setdefault((attr, getattr(link, attr)), index)
+            if other != index:
+                raise ConfigError(
+                    f"link[{index}].{attr}: {getattr(link, attr)!r} already used by link[{other}]")
+        for other_index, other in enumerate(links[:index]):
+            if link.prefix.overlaps(other.prefix):
+                raise ConfigError(
+                    f"link[{index}].prefix: overlaps link[{other_index}].prefix {other.prefix}")
+
+
+def parse_config(data):
+    """A :class:`Config` from the parsed TOML document ``data`` (a dict)."""
+    _check_keys(data, {"controller": dict, "link": list}, "config")
+    controller = data.get("controller", {})
+    _check_keys(controller, _CONTROLLER_KEYS, "controller")
+    if "link" not in data or not data["link"]:
+        raise ConfigError("link: missing (at least one [[link]] is needed)")
+    links = tuple(_parse_link(i, t) for i, t in enumerate(data["link"]))
+    _check_unique(links)
+    values = dict(controller)
+    mac = values.get("router_mac", ROUTER_MAC).lower()
+    if not _MAC_RE.match(mac) or int(mac[:2], 16) & 1:
+        raise ConfigError(f"controller.router_mac: {mac!r} is not a unicast MAC address")
+    values["router_mac"] = mac
+    mtu = values.get("mtu", Config.mtu)
+    if not IPV6_MIN_MTU <= mtu <= 65535:
+        raise ConfigError(f"controller.mtu: {mtu} out of range {IPV6_MIN_MTU}..65535")
+    max_interval = float(values.get("ra_interval", Config.ra_interval))
+    if not MIN_MAX_RTR_ADV_INTERVAL <= max_interval <= MAX_MAX_RTR_ADV_INTERVAL:
+        raise ConfigError(f"controller.ra_interval: {max_interval} out of range "
+                          f"{MIN_MAX_RTR_ADV_INTERVAL}..{MAX_MAX_RTR_ADV_INTERVAL}")
+    values["ra_interval"] = max_interval
+    # RFC 4861 §6.2.1: MinRtrAdvInterval defaults to 0.33 * MaxRtrAdvInterval.
+    min_interval = float(values.get("ra_min_interval", max(
+        MIN_MIN_RTR_ADV_INTERVAL, 0.33 * max_interval)))
+    if not MIN_MIN_RTR_ADV_INTERVAL <= min_interval <= 0.75 * max_interval:
+        raise ConfigError(f"controller.ra_min_interval: {min_interval} out of range "
+                          f"{MIN_MIN_RTR_ADV_INTERVAL}..0.75*ra_interval")
+    values["ra_min_interval"] = min_interval
+    # RFC 4861 §6.2.1: AdvDefaultLifetime at least MaxRtrAdvInterval, at most 9000 s.
+    lifetime = values.get("router_lifetime", max(1800, int(3 * max_interval)))
+    if not max_interval <= lifetime <= 9000:
+        raise ConfigError(f"controller.router_lifetime: {lifetime} out of range "
+                          "ra_interval..9000")
+    values["router_lifetime"] = lifetime
+    valid = values.get("prefix_valid_lifetime", Config.prefix_valid_lifetime)
+    preferred = values.get("prefix_preferred_lifetime", Config.prefix_preferred_lifetime)
+    if not 0 <= preferred <= valid <= 0xffffffff:
+        raise ConfigError("controller.prefix_preferred_lifetime: must be between 0 and "
+                          "prefix_valid_lifetime")
+    return Config(links=links, **values)
+
+
+def load_config(path):
+    """Read and check the TOML file at ``path``."""
+    try:
+        with open(path, "rb") as stream:
+            data = tomllib.load(stream)
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data)

@@ -1,0 +1,103 @@
+"""Small pure builders of OpenFlow 1.3 messages, all with ``datapath=None``.
+
+The shell attaches the datapath when it sends (the faucet pattern).
+"""
+from ryu.ofproto import ether
+from ryu.ofproto import ofproto_v1_3 as ofp
+from ryu.ofproto import ofproto_v1_3_parser as parser
+
+from mipv6_sdn.pipeline import COOKIE_MASK_ALL, COOKIE_MASK_KIND, cookie
+
+OFP = ofp
+match = parser.OFPMatch
+
+
+def output(port, max_len=0):
+    return parser.OFPActionOutput(port, max_len)
+
+
+def to_controller():
+    """Send the whole packet to the controller, unbuffered."""
+    return parser.OFPActionOutput(ofp.OFPP_CONTROLLER, ofp.OFPCML_NO_BUFFER)
+
+
+def set_field(**kwargs):
+    return parser.OFPActionSetField(**kwargs)
+
+
+def push_mpls(label):
+    return [parser.OFPActionPushMpls(ether.ETH_TYPE_MPLS), set_field(mpls_label=label)]
+
+
+def pop_mpls():
+    return parser.OFPActionPopMpls(ether.ETH_TYPE_IPV6)
+
+
+def dec_mpls_ttl():
+    return parser.OFPActionDecMplsTtl()
+
+
+def dec_nw_ttl():
+    return parser.OFPActionDecNwTtl()
+
+
+def group(group_id):
+    return parser.OFPActionGroup(group_id)
+
+
+def apply(actions):
+    return parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, list(actions))
+
+
+def goto(table):
+    return parser.OFPInstructionGotoTable(int(table))
+
+
+def flow_add(table, priority, match_, instructions, cookie):
+    return parser.OFPFlowMod(
+        datapath=None, cookie=cookie, table_id=int(table), command=ofp.OFPFC_ADD,
+        priority=int(priority), match=match_, instructions=list(instructions),
+        buffer_id=ofp.OFP_NO_BUFFER)
+
+
+def flow_delete_cookie(cookie, table=ofp.OFPTT_ALL, cookie_mask=COOKIE_MASK_ALL):
+    """Delete every rule whose cookie matches ``cookie`` under ``cookie_mask``."""
+    return parser.OFPFlowMod(
+        datapath=None, cookie=cookie, cookie_mask=cookie_mask, table_id=int(table),
+        command=ofp.OFPFC_DELETE, out_port=ofp.OFPP_ANY, out_group=ofp.OFPG_ANY,
+        match=parser.OFPMatch())
+
+
+def flow_delete_owned(kinds):
+    """Delete every rule of ours (one delete per cookie kind); rules of other apps,
+    such as Ryu's LLDP rule with cookie 0, stay."""
+    return [flow_delete_cookie(cookie(kind), cookie_mask=COOKIE_MASK_KIND) for kind in kinds]
+
+
+def group_all(command, group_id, ports):
+    """A group of type ALL with one bucket per port (OVS skips the ingress port)."""
+    buckets = [parser.OFPBucket(actions=[output(port)]) for port in sorted(ports)]
+    return parser.OFPGroupMod(datapath=None, command=command, type_=ofp.OFPGT_ALL,
+                              group_id=group_id, buckets=buckets)
+
+
+def group_delete_all():
+    return parser.OFPGroupMod(datapath=None, command=ofp.OFPGC_DELETE,
+                              group_id=ofp.OFPG_ALL)
+
+
+def packet_out(ports, data):
+    """Send ``data`` out of explicit ``ports`` (never OFPP_TABLE, DESIGN.md §6)."""
+    return parser.OFPPacketOut(
+        datapath=None, buffer_id=ofp.OFP_NO_BUFFER, in_port=ofp.OFPP_CONTROLLER,
+        actions=[output(port) for port in ports], data=data)
+
+
+def barrier():
+    return parser.OFPBarrierRequest(datapath=None)
+
+
+def set_config_invalid_ttl_to_controller():
+    """Ask for packet-ins when dec_ttl meets hop limit 1 (Time Exceeded)."""
+    return parser.OFPSetConfig(datapath=None, flags=ofp.OFPC_INVALID_TTL_TO_CONTROLLER,
+                               miss_send_len=ofp.OFPCML_NO_BUFFER)

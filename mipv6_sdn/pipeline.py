@@ -1,0 +1,47 @@
+"""The flow-table pipeline as data: table ids, priorities and cookies.
+
+docs/pipeline.md draws the same pipeline; keep the two together.
+"""
+import enum
+
+
+class Table(enum.IntEnum):
+    INGRESS = 0   # classify by port and destination MAC; ND to the controller
+    MPLS = 1      # label switching; pop at the egress of an LSP
+    ROUTING = 2   # IPv6 unicast routing: host delivery, prefix LSPs, controller
+
+
+class Priority(enum.IntEnum):
+    # INGRESS (Ryu's LLDP rule sits at 0xffff above all of these)
+    TRUNK_MPLS = 4000        # labelled packet on an inter-switch port
+    TRUNK_DROP = 3900        # anything else on an inter-switch port
+    ND_TO_CONTROLLER = 3000  # ICMPv6 133-137 from hosts
+    LINK_MULTICAST = 2000    # 33:33:* flooded to the link's other host ports
+    TO_ROUTER = 1000         # eth_dst = router MAC: routed
+    HOST_MAC = 500           # eth_dst = a host of this link: switched
+    # MPLS
+    LSP = 1000
+    # ROUTING
+    ROUTER_ADDRESS = 3000    # the controller's own addresses and link-locals
+    HOST_ROUTE = 2000        # /128 of a host on this switch's link
+    PREFIX = 1000            # a link's /64: LSP, or the controller for resolution
+    NO_ROUTE = 0             # anything else: Destination Unreachable
+
+
+# A cookie names what owns a rule (DESIGN.md §6): the kind in the top byte, the owner
+# below. Rules are deleted by cookie, never by guessing their match.
+COOKIE_KIND_SHIFT = 56
+COOKIE_MASK_KIND = 0xFF << COOKIE_KIND_SHIFT
+COOKIE_MASK_ALL = 0xFFFFFFFFFFFFFFFF
+
+
+class CookieKind(enum.IntEnum):
+    BASE = 1    # per-switch rules that never change
+    TRUNK = 2   # per inter-switch port; owner = port number
+    LSP = 3     # per label; owner = label
+    HOST = 4    # per learned host; owner = a hash of its MAC
+    PREFIX = 5  # per link prefix; owner = label of the link
+
+
+def cookie(kind, owner=0):
+    return (int(kind) << COOKIE_KIND_SHIFT) | (owner & ((1 << COOKIE_KIND_SHIFT) - 1))

@@ -1,0 +1,534 @@
+"""The IPv6 router of every access link (DESIGN.md §5), as a pure core.
+
+Every public method takes ``now`` (seconds, any monotonic origin) first and returns a
+list of ``(dpid, message)`` pairs: OpenFlow messages built with ``datapath=None`` for
+the shell to send. The router never reads the clock and never sends.
+
+What it does: router advertisements (on solicitation, periodically, and at once when a
+host port comes up), neighbour discovery for router addresses and relaying of hosts'
+ND within their link, host learning on host ports only, echo replies from router
+addresses, ICMPv6 errors (Destination Unreachable, Time Exceeded), and routing between
+links over one MPLS label-switched path per access switch (DESIGN.md §6).
+"""
+import collections
+import dataclasses
+import ipaddress
+import logging
+import random
+
+from mipv6_sdn import ofmsg, packets
+from mipv6_sdn.config import ROUTER_LINK_LOCAL
+from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie
+from mipv6_sdn.topology import POP, Topology
+
+LOG = logging.getLogger(__name__)
+
+FLOOD_GROUP = 1  # group of type ALL over the link's host ports
+LINK_LOCAL = ipaddress.IPv6Network("fe80::/10")
+MULTICAST = ipaddress.IPv6Network("ff00::/8")
+ALL_NODES_MAC = packets.multicast_mac(packets.ALL_NODES)
+MULTICAST_MAC = ("33:33:00:00:00:00", "ff:ff:00:00:00:00")
+MAX_QUEUED_PER_ADDRESS = 3  # RFC 4861 §7.2.2: a small queue while resolution runs
+ICMP_ERROR_RATE = 10.0  # RFC 4443 §2.4(f): errors per second, token bucket
+ICMP_ERROR_BURST = 10.0
+
+
+@dataclasses.dataclass
+class Host:
+    """A host learned on a host port: where it is and the global addresses it uses."""
+    mac: str
+    dpid: int
+    port: int
+    addresses: set = dataclasses.field(default_factory=set)
+    last_seen: float = 0.0
+
+
+@dataclasses.dataclass
+class Resolution:
+    """Address resolution the router runs for packets to an unknown host (RFC 4861 §7.2)."""
+    link: object
+    attempts: int
+    next_time: float
+    queue: collections.deque
+
+
+class Router:
+    """The routing core. ``config`` is a :class:`mipv6_sdn.config.Config`."""
+
+    def __init__(self, config, rng=None):
+        self.config = config
+        self.rng = rng or random.Random()
+        self.links_by_dpid = {link.dpid: link for link in config.links}
+        self.topology = Topology()
+        self.switch_ports = {}      # dpid -> set of live port numbers
+        self.port_roles = {}        # dpid -> {port: "host" | "trunk" | "blocked"}
+        self.installed_lsps = {}    # dpid -> {label: out port or POP}
+        self.hosts = {}             # mac -> Host
+        self.address_owner = {}     # global address -> mac
+        self.resolutions = {}       # address -> Resolution
+        self.next_ra = {}           # dpid of an access switch -> time of its next RA
+        self.error_tokens = ICMP_ERROR_BURST
+        self.error_tokens_time = None
+
+    # ---------------------------------------------------------------- lookups
+
+    def link_of_address(self, address):
+        for link in self.config.links:
+            if address in link.prefix:
+                return link
+        return None
+
+    def router_addresses(self):
+        return {link.router for link in self.config.links} | {ROUTER_LINK_LOCAL}
+
+    def host_ports(self, dpid):
+        roles = self.port_roles.get(dpid, {})
+        return sorted(port for port, role in roles.items() if role == "host")
+
+    def _role(self, dpid, port):
+        link = self.links_by_dpid.get(dpid)
+        if port in self.topology.trunk_ports(dpid):
+            return "trunk"
+        if link is None or (link.ports is not None and port not in link.ports):
+            return "blocked"
+        return "host"
+
+    # ---------------------------------------------------------------- switch events
+
+    def switch_up(self, now, dpid, ports):
+        """A switch connected with ``ports`` live: rebuild its whole pipeline."""
+        self._forget_hosts(lambda host: host.dpid == dpid)
+        self.topology.add_switch(dpid)
+        self.switch_ports[dpid] = set(ports)
+        self.port_roles[dpid] = {}
+        self.installed_lsps[dpid] = {}
+        msgs = [(dpid, m) for m in (
+            *ofmsg.flow_delete_owned(CookieKind), ofmsg.group_delete_all(),
+            ofmsg.set_config_invalid_ttl_to_controller(),
+            ofmsg.group_all(ofmsg.OFP.OFPGC_ADD, FLOOD_GROUP, []))]
+        msgs += [(dpid, m) for m in self._base_rules(dpid)]
+        msgs += self._sync_ports(now, dpid)
+        msgs += self._sync_lsps()
+        if dpid in self.links_by_dpid:
+            self.next_ra[dpid] = now + self._ra_interval()
+        return msgs
+
+    def switch_down(self, now, dpid):
+        self._forget_hosts(lambda host: host.dpid == dpid)
+        self.topology.remove_switch(dpid)
+        for table in (self.switch_ports, self.port_roles, self.installed_lsps, self.next_ra):
+            table.pop(dpid, None)
+        return self._sync_lsps()
+
+    def port_up(self, now, dpid, port):
+        if dpid not in self.switch_ports:
+            return []
+        self.switch_ports[dpid].add(port)
+        return self._sync_ports(now, dpid)
+
+    def port_down(self, now, dpid, port):
+        if dpid not in self.switch_ports:
+            return []
+        self.switch_ports[dpid].discard(port)
+        self.topology.remove_port(dpid, port)
+        msgs = self._forget_hosts(lambda host: (host.dpid, host.port) == (dpid, port))
+        msgs += self._sync_ports(now, dpid)
+        return msgs + self._sync_lsps()
+
+    def link_up(self, now, src, src_port, dst, dst_port):
+        """LLDP saw ``src:src_port`` → ``dst:dst_port``."""
+        self.topology.add_link(src, src_port, dst, dst_port)
+        msgs = self._forget_hosts(
+            lambda host: (host.dpid, host.port) in ((src, src_port), (dst, dst_port)))
+        msgs += self._sync_ports(now, src) + self._sync_ports(now, dst)
+        return msgs + self._sync_lsps()
+
+    def link_down(self, now, src, src_port, dst, dst_port):
+        self.topology.remove_link(src, dst)
+        msgs = self._sync_ports(now, src) + self._sync_ports(now, dst)
+        return msgs + self._sync_lsps()
+
+    # ---------------------------------------------------------------- rules
+
+    def _base_rules(self, dpid):
+        base = cookie(CookieKind.BASE)
+        icmp = {"eth_type": packets.ETH_TYPE_IPV6, "ip_proto": packets.IPPROTO_ICMPV6}
+        controller = [ofmsg.apply([ofmsg.to_controller()])]
+        rules = [ofmsg.flow_add(Table.INGRESS, Priority.ND_TO_CONTROLLER,
+                                ofmsg.match(icmpv6_type=nd_type, **icmp), controller, base)
+                 for nd_type in packets.ND_TYPES]
+        rules.append(ofmsg.flow_add(
+            Table.INGRESS, Priority.LINK_MULTICAST,
+            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, eth_dst=MULTICAST_MAC),
+            [ofmsg.apply([ofmsg.group(FLOOD_GROUP)])], base))
+        rules.append(ofmsg.flow_add(
+            Table.INGRESS, Priority.TO_ROUTER,
+            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, eth_dst=self.config.router_mac),
+            [ofmsg.goto(Table.ROUTING)], base))
+        own = [(str(address), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+               for address in sorted(self.router_addresses())]
+        own += [(str(LINK_LOCAL.network_address), str(LINK_LOCAL.netmask)),
+                (str(MULTICAST.network_address), str(MULTICAST.netmask))]
+        for ipv6_dst in own:
+            rules.append(ofmsg.flow_add(
+                Table.ROUTING, Priority.ROUTER_ADDRESS,
+                ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=ipv6_dst),
+                controller, base))
+        rules.append(ofmsg.flow_add(Table.ROUTING, Priority.NO_ROUTE, ofmsg.match(),
+                                    controller, base))
+        if dpid in self.links_by_dpid:
+            rules += self._prefix_rules(dpid)
+        return rules
+
+    def _prefix_rules(self, dpid):
+        """At an access switch: its own prefix to the controller (resolution), every
+        other link's prefix onto that link's LSP."""
+        rules = []
+        for link in self.config.links:
+            match = ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=(
+                str(link.prefix.network_address), str(link.prefix.netmask)))
+            if link.dpid == dpid:
+                instructions = [ofmsg.apply([ofmsg.to_controller()])]
+            else:
+                instructions = [ofmsg.apply(ofmsg.push_mpls(link.label)),
+                                ofmsg.goto(Table.MPLS)]
+            rules.append(ofmsg.flow_add(Table.ROUTING, Priority.PREFIX, match, instructions,
+                                        cookie(CookieKind.PREFIX, link.label)))
+        return rules
+
+    def _sync_ports(self, now, dpid):
+        """Bring the port roles of ``dpid`` (host, trunk, blocked) into its rules."""
+        if dpid not in self.switch_ports:
+            return []
+        wanted = {port: self._role(dpid, port) for port in self.switch_ports[dpid]}
+        installed = self.port_roles[dpid]
+        if wanted == installed:
+            return []
+        msgs = []
+        for port in sorted(set(installed) | set(wanted)):
+            old, new = installed.get(port), wanted.get(port)
+            if old == new:
+                continue
+            owner = cookie(CookieKind.TRUNK, port)
+            if old in ("trunk", "blocked"):
+                msgs.append(ofmsg.flow_delete_cookie(owner))
+            if new == "trunk":
+                msgs.append(ofmsg.flow_add(
+                    Table.INGRESS, Priority.TRUNK_MPLS,
+                    ofmsg.match(in_port=port, eth_type=packets.ETH_TYPE_MPLS),
+                    [ofmsg.goto(Table.MPLS)], owner))
+            if new in ("trunk", "blocked"):
+                msgs.append(ofmsg.flow_add(Table.INGRESS, Priority.TRUNK_DROP,
+                                           ofmsg.match(in_port=port), [], owner))
+        self.port_roles[dpid] = wanted
+        new_hosts = [port for port, role in wanted.items()
+                     if role == "host" and installed.get(port) != "host"]
+        msgs.append(ofmsg.group_all(ofmsg.OFP.OFPGC_MODIFY, FLOOD_GROUP,
+                                    self.host_ports(dpid)))
+        msgs = [(dpid, m) for m in msgs]
+        link = self.links_by_dpid.get(dpid)
+        if link is not None and new_hosts:
+            msgs.append((dpid, ofmsg.packet_out(sorted(new_hosts), self._router_advert(link))))
+        return msgs
+
+    def _sync_lsps(self):
+        """Bring every switch's MPLS table in line with the current shortest paths."""
+        wanted = {dpid: {} for dpid in self.installed_lsps}
+        for link in self.config.links:
+            for dpid, hop in self.topology.lsp_next_hops(link.dpid).items():
+                if dpid in wanted:
+                    wanted[dpid][link.label] = hop
+        msgs = []
+        for dpid, labels in wanted.items():
+            installed = self.installed_lsps[dpid]
+            for label in sorted(set(installed) | set(labels)):
+                if installed.get(label) == labels.get(label):
+                    continue
+                owner = cookie(CookieKind.LSP, label)
+                if label in installed:
+                    msgs.append((dpid, ofmsg.flow_delete_cookie(owner)))
+                if label in labels:
+                    msgs.append((dpid, self._lsp_rule(label, labels[label], owner)))
+            self.installed_lsps[dpid] = labels
+        return msgs
+
+    @staticmethod
+    def _lsp_rule(label, hop, owner):
+        match = ofmsg.match(eth_type=packets.ETH_TYPE_MPLS, mpls_label=label)
+        if hop == POP:
+            instructions = [ofmsg.apply([ofmsg.pop_mpls()]), ofmsg.goto(Table.ROUTING)]
+        else:
+            instructions = [ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(hop)])]
+        return ofmsg.flow_add(Table.MPLS, Priority.LSP, match, instructions, owner)
+
+    def _host_rules(self, host):
+        owner = self._host_cookie(host)
+        rules = [ofmsg.flow_add(Table.INGRESS, Priority.HOST_MAC,
+                                ofmsg.match(eth_dst=host.mac),
+                                [ofmsg.apply([ofmsg.output(host.port)])], owner)]
+        for address in sorted(host.addresses):
+            rules.append(self._host_route(host, address, owner))
+        return rules
+
+    def _host_route(self, host, address, owner):
+        return ofmsg.flow_add(
+            Table.ROUTING, Priority.HOST_ROUTE,
+            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=str(address)),
+            [ofmsg.apply([ofmsg.set_field(eth_src=self.config.router_mac),
+                          ofmsg.set_field(eth_dst=host.mac), ofmsg.dec_nw_ttl(),
+                          ofmsg.output(host.port)])], owner)
+
+    @staticmethod
+    def _host_cookie(host):
+        return cookie(CookieKind.HOST, int(host.mac.replace(":", ""), 16))
+
+    # ---------------------------------------------------------------- hosts
+
+    def _forget_hosts(self, doomed):
+        msgs = []
+        for host in [h for h in self.hosts.values() if doomed(h)]:
+            del self.hosts[host.mac]
+            for address in host.addresses:
+                self.address_owner.pop(address, None)
+            if host.dpid in self.switch_ports:
+                msgs.append((host.dpid, ofmsg.flow_delete_cookie(self._host_cookie(host))))
+        return msgs
+
+    def _learn(self, now, dpid, port, mac, address):
+        """Learn ``mac`` on ``dpid:port`` and, when global on this link, ``address``."""
+        link = self.links_by_dpid.get(dpid)
+        if link is None or self.port_roles.get(dpid, {}).get(port) != "host":
+            return []
+        if int(mac[:2], 16) & 1 or mac == self.config.router_mac:
+            return []
+        msgs = []
+        host = self.hosts.get(mac)
+        if host is not None and (host.dpid, host.port) != (dpid, port):
+            msgs += self._forget_hosts(lambda h: h.mac == mac)
+            host = None
+        if host is None:
+            host = self.hosts[mac] = Host(mac=mac, dpid=dpid, port=port)
+            msgs += [(dpid, rule) for rule in self._host_rules(host)]
+            LOG.info("host %s at dpid %d port %d", mac, dpid, port)
+        host.last_seen = now
+        if address is not None and address in link.prefix and address != link.router \
+                and address not in host.addresses:
+            previous = self.address_owner.get(address)
+            if previous is not None and previous in self.hosts:
+                self.hosts[previous].addresses.discard(address)
+                msgs.append((self.hosts[previous].dpid, ofmsg.flow_delete_cookie(
+                    self._host_cookie(self.hosts[previous]))))
+                msgs += [(self.hosts[previous].dpid, rule)
+                         for rule in self._host_rules(self.hosts[previous])]
+            host.addresses.add(address)
+            self.address_owner[address] = mac
+            msgs.append((dpid, self._host_route(host, address, self._host_cookie(host))))
+            msgs += self._flush_resolution(now, address)
+        return msgs
+
+    def host_for_address(self, address):
+        mac = self.address_owner.get(address)
+        return self.hosts.get(mac) if mac is not None else None
+
+    # ---------------------------------------------------------------- packet-in
+
+    def packet_in(self, now, dpid, in_port, data, invalid_ttl=False):
+        """A packet the switch ``dpid`` sent up; returns what to send in reply."""
+        try:
+            meta = packets.parse_frame(data)
+        except packets.PacketError as exc:
+            LOG.debug("dpid %d port %s: dropped: %s", dpid, in_port, exc)
+            return []
+        if invalid_ttl or meta.mpls_labels:
+            return self._icmp_error(now, meta, packets.ICMPV6_TIME_EXCEEDED, 0)
+        if meta.icmp_type in packets.ND_TYPES:
+            return self._neighbour_discovery(now, dpid, in_port, meta)
+        if meta.ip_dst in self.router_addresses():
+            if meta.icmp_type == packets.ICMPV6_ECHO_REQUEST:
+                return self.send_from_router(now, packets.echo_reply(meta, meta.ip_dst))
+            return []
+        if meta.ip_dst in LINK_LOCAL or meta.ip_dst in MULTICAST:
+            return []
+        if self.link_of_address(meta.ip_dst) is not None:
+            return self._route_via_controller(now, meta)
+        return self._icmp_error(now, meta, packets.ICMPV6_DST_UNREACH,
+                                packets.UNREACH_NO_ROUTE)
+
+    def _route_via_controller(self, now, meta):
+        """A packet for a host of our links that the switches could not deliver yet."""
+        if meta.hop_limit <= 1:
+            return self._icmp_error(now, meta, packets.ICMPV6_TIME_EXCEEDED, 0)
+        packet = bytearray(meta.ipv6_packet)
+        packet[7] -= 1  # the hop limit, once per routed hop (DESIGN.md §6)
+        return self._send_to(now, meta.ip_dst, bytes(packet), meta)
+
+    def send_from_router(self, now, ipv6_packet):
+        """Deliver a packet the router itself originates."""
+        dst = ipaddress.IPv6Address(ipv6_packet[24:40])
+        return self._send_to(now, dst, ipv6_packet, None)
+
+    def _send_to(self, now, dst, ipv6_packet, offending):
+        host = self.host_for_address(dst)
+        if host is not None:
+            frame = packets.ethernet(host.mac, self.config.router_mac, ipv6_packet)
+            return [(host.dpid, ofmsg.packet_out([host.port], frame))]
+        link = self.link_of_address(dst)
+        if link is None:
+            return []
+        resolution = self.resolutions.get(dst)
+        msgs = []
+        if resolution is None:
+            resolution = self.resolutions[dst] = Resolution(
+                link=link, attempts=1, next_time=now + self.config.ns_retransmit,
+                queue=collections.deque(maxlen=MAX_QUEUED_PER_ADDRESS))
+            msgs = self._solicit(link, dst)
+        resolution.queue.append((ipv6_packet, offending))
+        return msgs
+
+    def _solicit(self, link, target):
+        ports = self.host_ports(link.dpid)
+        if not ports:
+            return []
+        frame = packets.neighbor_solicit(src_mac=self.config.router_mac,
+                                         src=ROUTER_LINK_LOCAL, target=target)
+        return [(link.dpid, ofmsg.packet_out(ports, frame))]
+
+    def _flush_resolution(self, now, address):
+        resolution = self.resolutions.pop(address, None)
+        msgs = []
+        if resolution is not None:
+            for ipv6_packet, _ in resolution.queue:
+                msgs += self._send_to(now, address, ipv6_packet, None)
+        return msgs
+
+    def _icmp_error(self, now, offending, icmp_type, code, parameter=0):
+        """An ICMPv6 error from the router address of the offender's link, rate-limited."""
+        link = self.link_of_address(offending.ip_src)
+        if link is None or not self._take_error_token(now):
+            return []
+        error = packets.icmp_error(offending, link.router, icmp_type, code, parameter)
+        if error is None:
+            return []
+        return self.send_from_router(now, error)
+
+    def _take_error_token(self, now):
+        if self.error_tokens_time is not None:
+            self.error_tokens = min(ICMP_ERROR_BURST, self.error_tokens + ICMP_ERROR_RATE * (
+                now - self.error_tokens_time))
+        self.error_tokens_time = now
+        if self.error_tokens < 1:
+            return False
+        self.error_tokens -= 1
+        return True
+
+    # ---------------------------------------------------------------- neighbour discovery
+
+    def _neighbour_discovery(self, now, dpid, in_port, meta):
+        link = self.links_by_dpid.get(dpid)
+        if link is None or self.port_roles.get(dpid, {}).get(in_port) != "host":
+            return []
+        source = meta.ip_src if meta.ip_src != packets.UNSPECIFIED else None
+        msgs = self._learn(now, dpid, in_port, meta.eth_src, source)
+        if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and meta.na_flags & \
+                packets.NA_FLAG_OVERRIDE:
+            msgs += self._learn(now, dpid, in_port, meta.eth_src, meta.nd_target)
+        if meta.icmp_type == packets.ND_ROUTER_SOLICIT:
+            return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_advert(link)))]
+        if meta.icmp_type == packets.ND_NEIGHBOR_SOLICIT and \
+                meta.nd_target in (link.router, ROUTER_LINK_LOCAL):
+            return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_na(meta)))]
+        if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and (
+                meta.eth_dst == self.config.router_mac
+                or meta.ip_dst in self.router_addresses()):
+            return msgs
+        if meta.icmp_type in (packets.ND_NEIGHBOR_SOLICIT, packets.ND_NEIGHBOR_ADVERT):
+            return msgs + self._relay(dpid, in_port, meta)
+        return msgs  # RAs and redirects from hosts are dropped (hosts are not routers)
+
+    def _relay(self, dpid, in_port, meta):
+        """Pass a host's NS or NA on to the link: to the addressed host, else flood."""
+        host = self.hosts.get(meta.eth_dst)
+        if host is not None and host.dpid == dpid:
+            ports = [host.port] if host.port != in_port else []
+        else:
+            ports = [port for port in self.host_ports(dpid) if port != in_port]
+        if not ports:
+            return []
+        frame = packets.ethernet(meta.eth_dst, meta.eth_src, meta.ipv6_packet)
+        return [(dpid, ofmsg.packet_out(ports, frame))]
+
+    def _router_na(self, solicitation):
+        """RFC 4861 §7.2.4: answer an NS for a router address (defend it if DAD)."""
+        mac = self.config.router_mac
+        if solicitation.ip_src == packets.UNSPECIFIED:
+            return packets.neighbor_advert(
+                src_mac=mac, eth_dst=ALL_NODES_MAC, src=solicitation.nd_target,
+                dst=packets.ALL_NODES, target=solicitation.nd_target, router=True,
+                solicited=False)
+        return packets.neighbor_advert(
+            src_mac=mac, eth_dst=solicitation.eth_src, src=solicitation.nd_target,
+            dst=solicitation.ip_src, target=solicitation.nd_target, router=True,
+            solicited=True)
+
+    def _router_advert(self, link):
+        config = self.config
+        return packets.router_advert(
+            router_mac=config.router_mac, src=ROUTER_LINK_LOCAL, dst=packets.ALL_NODES,
+            mtu=config.mtu, prefix=link.prefix,
+            valid_lifetime=config.prefix_valid_lifetime,
+            preferred_lifetime=config.prefix_preferred_lifetime,
+            router_lifetime=config.router_lifetime,
+            adv_interval_ms=int(config.ra_interval * 1000), home_agent=link.home_agent,
+            home_agent_lifetime=min(config.router_lifetime, 0xFFFF))
+
+    def _ra_interval(self):
+        """RFC 4861 §6.2.4: uniformly random between Min and MaxRtrAdvInterval."""
+        return self.rng.uniform(self.config.ra_min_interval, self.config.ra_interval)
+
+    # ---------------------------------------------------------------- time
+
+    def tick(self, now):
+        """Periodic work: unsolicited RAs and address-resolution retries."""
+        msgs = []
+        for dpid, due in list(self.next_ra.items()):
+            if now >= due:
+                self.next_ra[dpid] = now + self._ra_interval()
+                ports = self.host_ports(dpid)
+                if ports:
+                    msgs.append((dpid, ofmsg.packet_out(
+                        ports, self._router_advert(self.links_by_dpid[dpid]))))
+        for address, resolution in list(self.resolutions.items()):
+            if now < resolution.next_time:
+                continue
+            if resolution.attempts >= self.config.ns_attempts:
+                del self.resolutions[address]
+                for _, offending in resolution.queue:
+                    if offending is not None:
+                        msgs += self._icmp_error(now, offending, packets.ICMPV6_DST_UNREACH,
+                                                 packets.UNREACH_ADDRESS)
+                continue
+            resolution.attempts += 1
+            resolution.next_time = now + self.config.ns_retransmit
+            msgs += self._solicit(resolution.link, address)
+        return msgs
+
+    # ---------------------------------------------------------------- view
+
+    def view(self):
+        """The controller's view as plain data (links, hosts, routes) for REST and the demo."""
+        return {
+            "switches": sorted(self.switch_ports),
+            "links": [{"src": s, "src_port": sp, "dst": d, "dst_port": dp}
+                      for s, sp, d, dp in self.topology.links()],
+            "access_links": [{"name": link.name, "dpid": link.dpid, "prefix": str(link.prefix),
+                              "router": str(link.router), "label": link.label,
+                              "host_ports": self.host_ports(link.dpid),
+                              "home_agent": str(link.home_agent) if link.home_agent else None}
+                             for link in self.config.links],
+            "hosts": [{"mac": h.mac, "dpid": h.dpid, "port": h.port,
+                       "addresses": sorted(str(a) for a in h.addresses)}
+                      for h in sorted(self.hosts.values(), key=lambda h: h.mac)],
+            "routes": [{"dpid": dpid, "label": label, "action": hop}
+                       for dpid, labels in sorted(self.installed_lsps.items())
+                       for label, hop in sorted(labels.items())],
+        }

@@ -120,6 +120,13 @@ class MIPv6Controller(app_manager.RyuApp):
             invalid_ttl=msg.reason == ofp.OFPR_INVALID_TTL))
 
 
+    @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
+    def error(self, ev):
+        msg = ev.msg
+        LOG.error("dpid %s: OpenFlow error type %d code %d for a %d-byte request",
+                  msg.datapath.id, msg.type, msg.code, len(msg.data))
+
+
 class RestView(ControllerBase):
     """Read-only JSON view of the controller: GET /mipv6/view, /mipv6/{part}."""
 

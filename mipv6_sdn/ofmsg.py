@@ -97,7 +97,12 @@ def barrier():
     return parser.OFPBarrierRequest(datapath=None)
 
 
-def set_config_invalid_ttl_to_controller():
-    """Ask for packet-ins when dec_ttl meets hop limit 1 (Time Exceeded)."""
-    return parser.OFPSetConfig(datapath=None, flags=ofp.OFPC_INVALID_TTL_TO_CONTROLLER,
-                               miss_send_len=ofp.OFPCML_NO_BUFFER)
+def async_with_invalid_ttl():
+    """OpenFlow 1.3 §7.3.10: as master, receive packet-ins for an invalid TTL too
+    (dec_ttl meeting hop limit 1, for Time Exceeded), and every port status."""
+    packet_in = (1 << ofp.OFPR_NO_MATCH) | (1 << ofp.OFPR_ACTION) | (
+        1 << ofp.OFPR_INVALID_TTL)
+    port_status = (1 << ofp.OFPPR_ADD) | (1 << ofp.OFPPR_DELETE) | (1 << ofp.OFPPR_MODIFY)
+    return parser.OFPSetAsync(datapath=None, packet_in_mask=[packet_in, 0],
+                              port_status_mask=[port_status, port_status],
+                              flow_removed_mask=[0, 0])

@@ -6,9 +6,11 @@ import enum
 
 
 class Table(enum.IntEnum):
+    """OpenFlow only jumps forward (goto_table to a higher id), hence two MPLS tables."""
     INGRESS = 0   # classify by port and destination MAC; ND to the controller
-    MPLS = 1      # label switching; pop at the egress of an LSP
+    MPLS_IN = 1   # a labelled packet from a trunk: pop our own label, else on to LSP
     ROUTING = 2   # IPv6 unicast routing: host delivery, prefix LSPs, controller
+    LSP = 3       # label switching towards the LSP's egress
 
 
 class Priority(enum.IntEnum):
@@ -19,8 +21,9 @@ class Priority(enum.IntEnum):
     LINK_MULTICAST = 2000    # 33:33:* flooded to the link's other host ports
     TO_ROUTER = 1000         # eth_dst = router MAC: routed
     HOST_MAC = 500           # eth_dst = a host of this link: switched
-    # MPLS
+    # MPLS_IN and LSP
     LSP = 1000
+    TRANSIT = 0              # MPLS_IN: a label that is not ours goes on to LSP
     # ROUTING
     ROUTER_ADDRESS = 3000    # the controller's own addresses and link-locals
     HOST_ROUTE = 2000        # /128 of a host on this switch's link

@@ -104,7 +104,7 @@ class Router:
         self.installed_lsps[dpid] = {}
         msgs = [(dpid, m) for m in (
             *ofmsg.flow_delete_owned(CookieKind), ofmsg.group_delete_all(),
-            ofmsg.set_config_invalid_ttl_to_controller(),
+            ofmsg.async_with_invalid_ttl(),
             ofmsg.group_all(ofmsg.OFP.OFPGC_ADD, FLOOD_GROUP, []))]
         msgs += [(dpid, m) for m in self._base_rules(dpid)]
         msgs += self._sync_ports(now, dpid)
@@ -176,6 +176,9 @@ class Router:
                 controller, base))
         rules.append(ofmsg.flow_add(Table.ROUTING, Priority.NO_ROUTE, ofmsg.match(),
                                     controller, base))
+        rules.append(ofmsg.flow_add(
+            Table.MPLS_IN, Priority.TRANSIT, ofmsg.match(eth_type=packets.ETH_TYPE_MPLS),
+            [ofmsg.goto(Table.LSP)], base))
         if dpid in self.links_by_dpid:
             rules += self._prefix_rules(dpid)
         return rules
@@ -191,7 +194,7 @@ class Router:
                 instructions = [ofmsg.apply([ofmsg.to_controller()])]
             else:
                 instructions = [ofmsg.apply(ofmsg.push_mpls(link.label)),
-                                ofmsg.goto(Table.MPLS)]
+                                ofmsg.goto(Table.LSP)]
             rules.append(ofmsg.flow_add(Table.ROUTING, Priority.PREFIX, match, instructions,
                                         cookie(CookieKind.PREFIX, link.label)))
         return rules
@@ -216,7 +219,7 @@ class Router:
                 msgs.append(ofmsg.flow_add(
                     Table.INGRESS, Priority.TRUNK_MPLS,
                     ofmsg.match(in_port=port, eth_type=packets.ETH_TYPE_MPLS),
-                    [ofmsg.goto(Table.MPLS)], owner))
+                    [ofmsg.goto(Table.MPLS_IN)], owner))
             if new in ("trunk", "blocked"):
                 msgs.append(ofmsg.flow_add(Table.INGRESS, Priority.TRUNK_DROP,
                                            ofmsg.match(in_port=port), [], owner))
@@ -256,10 +259,10 @@ class Router:
     def _lsp_rule(label, hop, owner):
         match = ofmsg.match(eth_type=packets.ETH_TYPE_MPLS, mpls_label=label)
         if hop == POP:
-            instructions = [ofmsg.apply([ofmsg.pop_mpls()]), ofmsg.goto(Table.ROUTING)]
-        else:
-            instructions = [ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(hop)])]
-        return ofmsg.flow_add(Table.MPLS, Priority.LSP, match, instructions, owner)
+            return ofmsg.flow_add(Table.MPLS_IN, Priority.LSP, match, [
+                ofmsg.apply([ofmsg.pop_mpls()]), ofmsg.goto(Table.ROUTING)], owner)
+        return ofmsg.flow_add(Table.LSP, Priority.LSP, match, [
+            ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(hop)])], owner)
 
     def _host_rules(self, host):
         owner = self._host_cookie(host)

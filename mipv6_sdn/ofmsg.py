@@ -25,8 +25,9 @@ def set_field(**kwargs):
     return parser.OFPActionSetField(**kwargs)
 
 
-def push_mpls(label):
-    return [parser.OFPActionPushMpls(ether.ETH_TYPE_MPLS), set_field(mpls_label=label)]
+def push_mpls(label, ttl):
+    return [parser.OFPActionPushMpls(ether.ETH_TYPE_MPLS), set_field(mpls_label=label),
+            parser.OFPActionSetMplsTtl(ttl)]
 
 
 def pop_mpls():

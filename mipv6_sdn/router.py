@@ -31,6 +31,9 @@ MULTICAST_MAC = ("33:33:00:00:00:00", "ff:ff:00:00:00:00")
 MAX_QUEUED_PER_ADDRESS = 3  # RFC 4861 §7.2.2: a small queue while resolution runs
 ICMP_ERROR_RATE = 10.0  # RFC 4443 §2.4(f): errors per second, token bucket
 ICMP_ERROR_BURST = 10.0
+# The domain is one router hop: the hop limit is decremented once, at the egress. The
+# MPLS TTL only guards against forwarding loops while paths reconverge.
+LSP_TTL = 255
 
 
 @dataclasses.dataclass
@@ -193,7 +196,7 @@ class Router:
             if link.dpid == dpid:
                 instructions = [ofmsg.apply([ofmsg.to_controller()])]
             else:
-                instructions = [ofmsg.apply(ofmsg.push_mpls(link.label)),
+                instructions = [ofmsg.apply(ofmsg.push_mpls(link.label, LSP_TTL)),
                                 ofmsg.goto(Table.LSP)]
             rules.append(ofmsg.flow_add(Table.ROUTING, Priority.PREFIX, match, instructions,
                                         cookie(CookieKind.PREFIX, link.label)))

@@ -1,0 +1,217 @@
+"""Run the real controller process and a Mininet network together.
+
+Shared by `make demo`, the integration tests and the benchmarks: one way to start,
+wait for, query and stop things. Standard library and Mininet only. Everything it
+starts it stops itself, by pid and by its own bridge names; it never runs `mn -c`.
+"""
+import contextlib
+import json
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from mininet_topos import roaming
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+REFERENCE_CONFIG = ROOT / "mininet_topos" / "roaming.toml"
+LAUNCHER = pathlib.Path(sys.executable).parent / "mipv6-controller"
+
+
+def wait_for(predicate, timeout, what, interval=0.05):
+    """Poll ``predicate`` until it returns a true value (returned) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:.1f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def config_with(path, **overrides):
+    """A copy of the TOML file ``path`` with [controller] keys replaced, as a temp file."""
+    text = pathlib.Path(path).read_text()
+    for key, value in overrides.items():
+        text, count = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
+        if count != 1:
+            text = text.replace("[controller]\n", f"[controller]\n{key} = {value}\n", 1)
+    handle = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+    handle.write(text)
+    handle.close()
+    return handle.name
+
+
+class Controller:
+    """The controller as a child process, with its REST view."""
+
+    def __init__(self, config, of_port=6653, rest_port=8080, log_path=None):
+        self.of_port, self.rest_port = of_port, rest_port
+        if log_path is None:
+            with tempfile.NamedTemporaryFile(prefix="mipv6-controller-", suffix=".log",
+                                             delete=False) as handle:
+                log_path = handle.name
+        self.log_path = log_path
+        for port in (of_port, rest_port):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    raise RuntimeError(f"port {port} on 127.0.0.1 is in use: another "
+                                       "controller is running; stop it or pick other ports")
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [str(LAUNCHER), "--config", str(config), "--ofp-tcp-listen-port",
+                 str(of_port), "--wsapi-port", str(rest_port)],
+                stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        wait_for(self._answers, 30, "the controller's REST interface")
+
+    def _answers(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"controller exited with {self.process.returncode}:\n"
+                               + self.log_tail())
+        try:
+            return self.view("switches") is not None
+        except OSError:
+            return False
+
+    def view(self, part="view"):
+        url = f"http://127.0.0.1:{self.rest_port}/mipv6/{part}"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.load(response)
+
+    def log_tail(self, lines=40):
+        with open(self.log_path) as log:
+            return "".join(log.readlines()[-lines:])
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def existing_bridges():
+    out = subprocess.run(["ovs-vsctl", "--timeout=10", "list-br"], capture_output=True,
+                         text=True, check=True).stdout
+    return set(out.split())
+
+
+def ping(host, address, count=1, wait=1, size=None, dont_fragment=False, source=None,
+         hop_limit=None):
+    """Run ping in ``host``; return (reached, output)."""
+    args = ["ping", "-6", "-n", "-c", str(count), "-W", str(wait)]
+    if size is not None:
+        args += ["-s", str(size)]
+    if dont_fragment:
+        args += ["-M", "do"]
+    if source is not None:
+        args += ["-I", source]
+    if hop_limit is not None:
+        args += ["-t", str(hop_limit)]
+    output = host.cmd(" ".join(args + [address]))
+    return (" 0% packet loss" in output or f" {count} received" in output), output
+
+
+def addresses(host, prefix=None):
+    """Global IPv6 addresses of ``host`` that are not tentative (optimistic ones count)."""
+    out = host.cmd(f"ip -6 -o addr show dev {host.defaultIntf().name} scope global")
+    found = []
+    for line in out.splitlines():
+        match = re.search(r"inet6 ([0-9a-f:]+)/\d+", line)
+        if match and ("tentative" not in line or "optimistic" in line):
+            if prefix is None or match.group(1).startswith(prefix):
+                found.append(match.group(1))
+    return found
+
+
+def host_address(name):
+    return roaming.HOSTS[name]["address"].split("/")[0]
+
+
+def reachability(net, names, timeout=10):
+    """{(src, dst): reached} pinging every ordered pair, each with a deadline."""
+    matrix = {}
+    for src in names:
+        for dst in names:
+            if src != dst:
+                try:
+                    wait_for(lambda: ping(net.get(src), host_address(dst))[0], timeout,
+                             f"{src} to reach {dst}")
+                    matrix[(src, dst)] = True
+                except TimeoutError:
+                    matrix[(src, dst)] = False
+    return matrix
+
+
+def settled(net):
+    """True when no host address is still tentative (DAD done or optimistic)."""
+    return not any("tentative" in line and "optimistic" not in line
+                   for host in net.hosts for line in host.cmd("ip -6 -o addr show").splitlines())
+
+
+@contextlib.contextmanager
+def reference_network(config=REFERENCE_CONFIG, of_port=6653, rest_port=8080,
+                      topo_factory=roaming.RoamingTopo, expected_links=10, log_path=None):
+    """The controller and a network started, links discovered; both stopped after."""
+    topo = topo_factory()
+    clash = existing_bridges() & set(topo.switches())
+    if clash:
+        raise RuntimeError(f"bridges {sorted(clash)} already exist: another Mininet "
+                           "network is running; stop it first (this never removes it)")
+    controller = Controller(config, of_port, rest_port, log_path)
+    net = None
+    try:
+        net = roaming.start_network(topo, controller_port=of_port)
+        wait_for(lambda: len(controller.view("links")) >= expected_links, 30,
+                 f"LLDP to find {expected_links} directed links")
+        wait_for(lambda: settled(net), 10, "duplicate address detection on the hosts")
+        yield net, controller
+    finally:
+        if net is not None:
+            net.stop()
+        controller.stop()
+
+
+def print_view(view, out=sys.stdout):
+    """The controller's view (links, hosts, routes) as readable text."""
+    print("links (LLDP):", file=out)
+    for link in view["links"]:
+        print(f"  s{link['src']}:{link['src_port']} -> s{link['dst']}:{link['dst_port']}",
+              file=out)
+    print("access links:", file=out)
+    for link in view["access_links"]:
+        ha = f", home agent {link['home_agent']}" if link["home_agent"] else ""
+        print(f"  {link['name']:8} s{link['dpid']} {link['prefix']} router {link['router']}"
+              f" label {link['label']} host ports {link['host_ports']}{ha}", file=out)
+    print("hosts:", file=out)
+    for host in view["hosts"]:
+        print(f"  {host['mac']} at s{host['dpid']}:{host['port']} "
+              f"{', '.join(host['addresses']) or '(no global address yet)'}", file=out)
+    print("routes (label-switched paths: label -> out port, or pop at the egress):",
+          file=out)
+    by_label = {}
+    for entry in view["routes"]:
+        by_label.setdefault(entry["label"], []).append(f"s{entry['dpid']}:{entry['action']}")
+    for label, hops in sorted(by_label.items()):
+        print(f"  label {label}: {' '.join(hops)}", file=out)
+
+
+def main_guard():
+    """Integration code needs root (Mininet, Open vSwitch)."""
+    if os.geteuid() != 0:
+        raise SystemExit("this needs root (Mininet and Open vSwitch); run it with sudo")

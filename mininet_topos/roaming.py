@@ -1,0 +1,275 @@
+"""Mininet topologies of mipv6-sdn and the helpers that run them.
+
+``roaming`` is the reference network of DESIGN.md section 4; ``access`` generates
+larger networks of the same pattern for scale work. Both are exported in ``topos`` for
+``mn --custom mininet_topos/roaming.py --topo roaming``.
+
+This module runs under Debian's system Python (``mn --custom``) as well as the
+project's venv, so it imports only Mininet and the standard library.
+
+Hosts are IPv6-only: the topologies give them no IPv4 address, and
+:func:`configure_hosts` sets up IPv6 after the network has started. Every switch is a
+userspace Open vSwitch (the machine has no OVS kernel module) speaking OpenFlow 1.3
+in fail-secure mode, so nothing is forwarded until the controller installs flows.
+"""
+import ipaddress
+
+from mininet.net import Mininet
+from mininet.node import OVSSwitch, RemoteController
+from mininet.topo import Topo
+
+ROUTER_LL = "fe80::1"
+
+SWITCH_OPTIONS = {"cls": OVSSwitch, "datapath": "user", "protocols": "OpenFlow13",
+                  "failMode": "secure"}
+
+# Reference network (DESIGN.md section 4).
+SWITCHES = {"s1": 1, "s2": 2, "s3": 3, "s4": 4, "s5": 5}
+SWITCH_LINKS = [("s1", "s5"), ("s2", "s5"), ("s3", "s5"), ("s4", "s5"), ("s2", "s3")]
+LINKS = {
+    "home": ("s1", "2001:db8:1::/64"),
+    "visit-a": ("s2", "2001:db8:a::/64"),
+    "visit-b": ("s3", "2001:db8:b::/64"),
+    "corr": ("s4", "2001:db8:c::/64"),
+}
+HOSTS = {
+    "mn1": {"mac": "00:00:00:00:01:00", "switch": "s1", "address": "2001:db8:1::100/64"},
+    "hh1": {"mac": "00:00:00:00:00:10", "switch": "s1", "address": "2001:db8:1::10/64"},
+    "cn1": {"mac": "00:00:00:00:0c:10", "switch": "s4", "address": "2001:db8:c::10/64"},
+}
+MOBILE_NODES = ["mn1"]
+
+# Generated access networks: interface identifiers of hosts (see access_plan).
+FIRST_STATIONARY_IID = 0x10
+FIRST_MOBILE_IID = 0x100
+MAX_LINKS = 0xffff
+MAX_HOSTS_PER_LINK = FIRST_MOBILE_IID - FIRST_STATIONARY_IID
+MAX_MOBILE_NODES = 0x10000 - FIRST_MOBILE_IID
+
+
+def dpid_hex(dpid):
+    """The 16 hex digits Mininet and OVS expect for an integer dpid."""
+    return f"{dpid:016x}"
+
+
+def _build(topo, switches, hosts, mobile_nodes, switch_links):
+    """Add switches, hosts with their access links, then inter-switch links.
+
+    Host links come first, so hosts get the low port numbers of their switch.
+    Each host carries its IPv6 address (``ipv6_address``) and whether it is a
+    mobile node (``mobile``) as node parameters, read by :func:`configure_hosts`.
+    """
+    for name, dpid in switches.items():
+        topo.addSwitch(name, dpid=dpid_hex(dpid), **SWITCH_OPTIONS)
+    for name, host in hosts.items():
+        topo.addHost(name, mac=host["mac"], ip=None, ipv6_address=host["address"],
+                     mobile=name in mobile_nodes)
+        topo.addLink(name, host["switch"])
+    for switch_a, switch_b in switch_links:
+        topo.addLink(switch_a, switch_b)
+
+
+class RoamingTopo(Topo):
+    """The reference network: home s1, visited s2 and s3, correspondent s4, core s5."""
+
+    def build(self):
+        _build(self, SWITCHES, HOSTS, MOBILE_NODES, SWITCH_LINKS)
+
+
+def access_plan(n_links=4, hosts_per_link=1, mobile_nodes=1):
+    """The address plan of a generated access network, as plain data.
+
+    Link ``i`` (1..n_links) is switch ``s<i>`` with dpid ``i``, named ``link<i>``,
+    prefix ``2001:db8:<i in hex>::/64`` (link 16 is ``2001:db8:10::/64``) and router
+    ``prefix::1``. Link 1 is the home link; its router is also the home agent. The
+    core switch ``s<n_links+1>`` (dpid n_links+1) links to every access switch, so
+    ``access_plan(4)`` numbers its switches like the reference network.
+
+    Stationary host ``h<i>_<k>`` (k = 1..hosts_per_link) sits on link ``i`` at
+    ``prefix::<0x10 + k - 1>``. Mobile node ``mn<j>`` (j = 1..mobile_nodes) starts on
+    link 1 with home address ``2001:db8:1::<0x100 + j - 1>``. A host's MAC is
+    ``00:00:LL:LL:II:II``: LLLL its (home) link number, IIII its interface identifier.
+
+    Returns a dict with ``switches`` (name -> integer dpid), ``core`` (name of the core
+    switch), ``links`` (list of dicts: name, switch, dpid, prefix, router,
+    home_agent or None), ``switch_links`` (pairs of switch names), ``hosts`` (name ->
+    dict of mac, switch, address with prefix length) and ``mobile_nodes`` (names).
+    """
+    if not 1 <= n_links <= MAX_LINKS:
+        raise ValueError(f"n_links: {n_links} out of range 1..{MAX_LINKS}")
+    if not 0 <= hosts_per_link <= MAX_HOSTS_PER_LINK:
+        raise ValueError(
+            f"hosts_per_link: {hosts_per_link} out of range 0..{MAX_HOSTS_PER_LINK}")
+    if not 0 <= mobile_nodes <= MAX_MOBILE_NODES:
+        raise ValueError(f"mobile_nodes: {mobile_nodes} out of range 0..{MAX_MOBILE_NODES}")
+    core = f"s{n_links + 1}"
+    switches = {f"s{i}": i for i in range(1, n_links + 1)}
+    switches[core] = n_links + 1
+    links, hosts = [], {}
+    for i in range(1, n_links + 1):
+        prefix = ipaddress.IPv6Network(f"2001:db8:{i:x}::/64")
+        router = str(prefix[1])
+        links.append({"name": f"link{i}", "switch": f"s{i}", "dpid": i,
+                      "prefix": str(prefix), "router": router,
+                      "home_agent": router if i == 1 else None})
+        for k in range(1, hosts_per_link + 1):
+            hosts[f"h{i}_{k}"] = _access_host(i, FIRST_STATIONARY_IID + k - 1)
+    mobile_names = [f"mn{j}" for j in range(1, mobile_nodes + 1)]
+    for j, name in enumerate(mobile_names):
+        hosts[name] = _access_host(1, FIRST_MOBILE_IID + j)
+    return {"switches": switches, "core": core, "links": links,
+            "switch_links": [(f"s{i}", core) for i in range(1, n_links + 1)],
+            "hosts": hosts, "mobile_nodes": mobile_names}
+
+
+def _access_host(link, iid):
+    """A host of access link ``link`` with interface identifier ``iid``."""
+    prefix = ipaddress.IPv6Network(f"2001:db8:{link:x}::/64")
+    mac = ":".join(f"{byte:02x}" for byte in (0, 0, link >> 8, link & 0xff,
+                                             iid >> 8, iid & 0xff))
+    return {"mac": mac, "switch": f"s{link}", "address": f"{prefix[iid]}/64"}
+
+
+def access_config_toml(plan):
+    """A controller configuration (TOML) for a plan from :func:`access_plan`.
+
+    The controller settings are those of the reference ``roaming.toml``, so results
+    of generated networks compare with the reference network's.
+    """
+    lines = ["[controller]", "ra_interval = 10", "mtu = 1496"]
+    for link in plan["links"]:
+        lines += ["", "[[link]]",
+                  f'name = "{link["name"]}"',
+                  f'dpid = {link["dpid"]}',
+                  f'prefix = "{link["prefix"]}"',
+                  f'router = "{link["router"]}"']
+        if link["home_agent"]:
+            lines.append(f'home_agent = "{link["home_agent"]}"')
+    return "\n".join(lines) + "\n"
+
+
+class AccessTopo(Topo):
+    """A star of ``n_links`` access switches around one core (see :func:`access_plan`)."""
+
+    def build(self, n_links=4, hosts_per_link=1, mobile_nodes=1):
+        plan = access_plan(n_links, hosts_per_link, mobile_nodes)
+        _build(self, plan["switches"], plan["hosts"], plan["mobile_nodes"],
+               plan["switch_links"])
+
+
+topos = {"roaming": RoamingTopo, "access": AccessTopo}
+
+
+def _run(node, *args):
+    """Run a command in ``node``'s namespace; raise RuntimeError if it fails."""
+    out, err, exitcode = node.pexec(*[str(arg) for arg in args])
+    if exitcode:
+        raise RuntimeError(f"{node.name}: {' '.join(map(str, args))}: exit {exitcode}: "
+                           f"{(err or out).strip()}")
+    return out
+
+
+def _disable_ipv6(switch, intf):
+    """Turn IPv6 off on one switch-side interface (root namespace)."""
+    _run(switch, "sysctl", "-q", "-w", f"net.ipv6.conf.{intf}.disable_ipv6=1")
+
+
+def configure_hosts(net, optimistic_dad=True):
+    """Give every host its IPv6 set-up; idempotent, run after ``net.start()``.
+
+    IPv6 on with router advertisements and SLAAC accepted, checksum offload off (TCP
+    through the OVS userspace datapath needs it), IPv4 flushed, the host's static
+    address and a default route via the anycast router ``fe80::1``. Stationary hosts
+    skip DAD. Mobile nodes use optimistic DAD (RFC 4429), for their home address and
+    every care-of address SLAAC forms, so an address is usable at once; with
+    ``optimistic_dad`` False they keep ordinary DAD (the baseline of the benchmarks).
+    """
+    for host in net.hosts:
+        intf = host.defaultIntf()
+        conf = f"net.ipv6.conf.{intf}"
+        sysctls = ["net.ipv6.conf.all.disable_ipv6=0", f"{conf}.disable_ipv6=0",
+                   f"{conf}.accept_ra=1", f"{conf}.autoconf=1"]
+        if host.params.get("mobile", False):
+            flag = int(optimistic_dad)
+            sysctls += [f"{conf}.optimistic_dad={flag}", f"{conf}.use_optimistic={flag}"]
+            dad_flags = ["optimistic"] if optimistic_dad else []
+        else:
+            dad_flags = ["nodad"]
+        _run(host, "sysctl", "-q", "-w", *sysctls)
+        _run(host, "ethtool", "-K", intf, "tx", "off", "tso", "off", "gso", "off")
+        _run(host, "ip", "-4", "addr", "flush", "dev", intf)
+        address = host.params.get("ipv6_address")
+        if address:
+            _run(host, "ip", "-6", "addr", "replace", address, "dev", intf, *dad_flags)
+        _run(host, "ip", "-6", "route", "replace", "default", "via", ROUTER_LL,
+             "dev", intf)
+
+
+def disable_switch_ipv6(net):
+    """Turn IPv6 off on every switch-side interface, so no link emits RS, DAD or MLD."""
+    for switch in net.switches:
+        for intf in switch.intfList():
+            if intf.name != "lo":
+                _disable_ipv6(switch, intf)
+
+
+def move_host(net, host_name, new_switch_name):
+    """Move a host's link to another switch at run time; return its new OpenFlow port.
+
+    As in Mininet's examples/mobility.py, the switch-side interface is taken down (the
+    host sees carrier loss), moved between the OVS bridges, renamed to the new switch's
+    canonical ``<switch>-eth<port>`` and brought up again. Mininet's bookkeeping follows,
+    so ``net.stop()`` still cleans up. Moving to the current switch changes nothing.
+    """
+    host, new_switch = net[host_name], net[new_switch_name]
+    link = host.defaultIntf().link
+    intf = link.intf2 if link.intf1.node is host else link.intf1
+    old_switch = intf.node
+    if old_switch is new_switch:
+        return _ofport(new_switch, intf)
+    _run(old_switch, "ip", "link", "set", intf, "down")
+    _run(old_switch, "ovs-vsctl", "del-port", old_switch, intf)
+    old_switch.delIntf(intf)
+    port = new_switch.newPort()
+    new_name = f"{new_switch.name}-eth{port}"
+    _run(old_switch, "ip", "link", "set", intf, "name", new_name)
+    intf.name = new_name
+    new_switch.addIntf(intf, port=port)
+    intf.node = new_switch
+    _run(new_switch, "ovs-vsctl", "add-port", new_switch, intf,
+         "--", "set", "Interface", intf, f"ofport_request={port}")
+    _disable_ipv6(new_switch, intf)
+    _run(new_switch, "ip", "link", "set", intf, "up")
+    return _ofport(new_switch, intf)
+
+
+def _ofport(switch, intf):
+    """The OpenFlow port number OVS gave ``intf``; RuntimeError if it has none."""
+    ofport = int(_run(switch, "ovs-vsctl", "get", "Interface", intf, "ofport"))
+    if ofport < 1:
+        raise RuntimeError(f"{switch.name}: {intf} has no OpenFlow port ({ofport})")
+    return ofport
+
+
+def start_network(topo, controller_port=6653, controller_ip="127.0.0.1",
+                  optimistic_dad=True):
+    """Build and start ``topo`` with a remote controller; return the Mininet.
+
+    Switch-side IPv6 is turned off before the switches start and the hosts are
+    configured after (``optimistic_dad`` as in :func:`configure_hosts`); the network
+    is stopped again if any step fails. Addresses without ``nodad`` stay tentative
+    for about a second (DAD) after this returns.
+    """
+    net = Mininet(topo=topo, controller=None, build=False, autoSetMacs=False,
+                  autoStaticArp=False)
+    net.addController("c0", controller=RemoteController, ip=controller_ip,
+                      port=controller_port)
+    try:
+        net.build()
+        disable_switch_ipv6(net)
+        net.start()
+        configure_hosts(net, optimistic_dad)
+    except BaseException:
+        net.stop()
+        raise
+    return net

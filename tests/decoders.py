@@ -1,0 +1,36 @@
+"""Decoders we did not write: tshark over a pcap, for cross-checking our bytes."""
+import json
+import subprocess
+
+from scapy.layers.l2 import Ether
+from scapy.utils import wrpcap
+
+
+def _flatten(node, fields):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, (dict, list)):
+                _flatten(value, fields)
+            else:
+                fields.setdefault(key, []).append(value)
+    elif isinstance(node, list):
+        for item in node:
+            _flatten(item, fields)
+
+
+def tshark_fields(frames, tmp_path):
+    """One {field: [values]} per frame, as tshark decodes it, and its expert warnings."""
+    pcap = tmp_path / "frames.pcap"
+    wrpcap(str(pcap), [Ether(bytes(frame)) for frame in frames])
+    decoded = subprocess.run(["tshark", "-r", str(pcap), "-T", "json", "--no-duplicate-keys"], check=True,
+                             capture_output=True, text=True, timeout=120).stdout
+    result = []
+    for packet in json.loads(decoded):
+        fields = {}
+        _flatten(packet["_source"]["layers"], fields)
+        result.append(fields)
+    expert = subprocess.run(["tshark", "-r", str(pcap), "-q", "-z", "expert,warn"],
+                            check=True, capture_output=True, text=True, timeout=120).stdout
+    warnings = [line for line in expert.splitlines()
+                if line.strip() and not line.startswith(("=", "Running as"))]
+    return result, warnings

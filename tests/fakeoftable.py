@@ -1,0 +1,213 @@
+"""A small simulation of OpenFlow 1.3 switches, to ask "where would this packet go?".
+
+It applies the flow-mods and group-mods the core returns, then walks a packet (a dict
+of header fields) through the tables of one switch and across the links of a network.
+It implements only the matches and actions the project uses, and fails loudly on any
+other, so a new kind of rule cannot pass unseen.
+"""
+import dataclasses
+import ipaddress
+
+from ryu.ofproto import ofproto_v1_3 as ofp
+from ryu.ofproto import ofproto_v1_3_parser as parser
+
+ETH_TYPE_MPLS = 0x8847
+
+
+def _mac_int(mac):
+    return int(mac.replace(":", ""), 16)
+
+
+def _field_matches(name, wanted, pkt, in_port):
+    if name == "in_port":
+        return in_port == wanted
+    value, mask = wanted if isinstance(wanted, tuple) else (wanted, None)
+    if name == "eth_type":
+        return pkt_eth_type(pkt) == value
+    if name == "mpls_label":
+        return bool(pkt.get("mpls")) and pkt["mpls"][0][0] == value
+    if name in ("eth_dst", "eth_src"):
+        have, value = _mac_int(pkt[name]), _mac_int(value)
+        mask = _mac_int(mask) if mask else (1 << 48) - 1
+        return have & mask == value & mask
+    if name in ("ipv6_dst", "ipv6_src"):
+        if pkt.get("mpls"):
+            return False
+        have = int(ipaddress.IPv6Address(pkt[name]))
+        value = int(ipaddress.IPv6Address(value))
+        mask = int(ipaddress.IPv6Address(mask)) if mask else (1 << 128) - 1
+        return have & mask == value & mask
+    if name in ("ip_proto", "icmpv6_type"):
+        return not pkt.get("mpls") and pkt.get(name) == value
+    raise AssertionError(f"fakeoftable: match field {name} not simulated")
+
+
+def pkt_eth_type(pkt):
+    return ETH_TYPE_MPLS if pkt.get("mpls") else pkt.get("eth_type", 0x86DD)
+
+
+@dataclasses.dataclass
+class Entry:
+    table: int
+    priority: int
+    match: object
+    instructions: list
+    cookie: int
+
+    def matches(self, pkt, in_port):
+        return all(_field_matches(name, value, pkt, in_port)
+                   for name, value in self.match.items())
+
+
+class FakeSwitch:
+    """The flow tables and groups of one switch."""
+
+    def __init__(self, dpid):
+        self.dpid = dpid
+        self.entries = []
+        self.groups = {}
+
+    def apply(self, msg):
+        if isinstance(msg, parser.OFPFlowMod):
+            self._flow_mod(msg)
+        elif isinstance(msg, parser.OFPGroupMod):
+            self._group_mod(msg)
+
+    def _flow_mod(self, msg):
+        if msg.command == ofp.OFPFC_ADD:
+            assert msg.table_id < 254
+            self.entries = [e for e in self.entries if not (
+                e.table == msg.table_id and e.priority == msg.priority
+                and list(e.match.items()) == list(msg.match.items()))]
+            for inst in msg.instructions:
+                if isinstance(inst, parser.OFPInstructionGotoTable):
+                    assert inst.table_id > msg.table_id, "goto_table must jump forward"
+                    continue
+                for action in inst.actions:
+                    if isinstance(action, parser.OFPActionGroup):
+                        assert action.group_id in self.groups, "flow refers to a missing group"
+            self.entries.append(Entry(msg.table_id, msg.priority, msg.match,
+                                      msg.instructions, msg.cookie))
+        elif msg.command == ofp.OFPFC_DELETE:
+            assert not list(msg.match.items()), "only deletes by cookie are simulated"
+            self.entries = [e for e in self.entries if not (
+                (msg.table_id == ofp.OFPTT_ALL or e.table == msg.table_id)
+                and e.cookie & msg.cookie_mask == msg.cookie & msg.cookie_mask)]
+        else:
+            raise AssertionError(f"fakeoftable: flow-mod command {msg.command}")
+
+    def _group_mod(self, msg):
+        if msg.command == ofp.OFPGC_DELETE:
+            assert msg.group_id == ofp.OFPG_ALL
+            self.groups.clear()
+        elif msg.command == ofp.OFPGC_ADD:
+            assert msg.group_id not in self.groups, "group added twice"
+            self.groups[msg.group_id] = msg.buckets
+        else:
+            assert msg.group_id in self.groups, "group modified before it was added"
+            self.groups[msg.group_id] = msg.buckets
+
+    def table(self, table_id):
+        return sorted((e for e in self.entries if e.table == table_id),
+                      key=lambda e: -e.priority)
+
+    def process(self, in_port, pkt):
+        """[(port or "controller", packet)] for a packet arriving on ``in_port``."""
+        pkt = dict(pkt, mpls=list(pkt.get("mpls", [])))
+        out = []
+        table_id = 0
+        while table_id is not None:
+            entry = next((e for e in self.table(table_id) if e.matches(pkt, in_port)), None)
+            if entry is None:
+                return out
+            table_id = None
+            for inst in entry.instructions:
+                if isinstance(inst, parser.OFPInstructionGotoTable):
+                    table_id = inst.table_id
+                    continue
+                for action in inst.actions:
+                    if not self._act(action, pkt, in_port, out):
+                        return out
+        return out
+
+    def _act(self, action, pkt, in_port, out):
+        """Apply one action; False when the packet went to the controller for TTL."""
+        if isinstance(action, parser.OFPActionOutput):
+            if action.port == ofp.OFPP_CONTROLLER:
+                out.append(("controller", dict(pkt)))
+            elif action.port != in_port:
+                out.append((action.port, dict(pkt, mpls=list(pkt["mpls"]))))
+        elif isinstance(action, parser.OFPActionGroup):
+            for bucket in self.groups[action.group_id]:
+                for bucket_action in bucket.actions:
+                    self._act(bucket_action, pkt, in_port, out)
+        elif isinstance(action, parser.OFPActionPushMpls):
+            pkt["mpls"].insert(0, [0, pkt["hop_limit"]])
+        elif isinstance(action, parser.OFPActionPopMpls):
+            pkt["mpls"].pop(0)
+            pkt["eth_type"] = action.ethertype
+        elif isinstance(action, parser.OFPActionSetMplsTtl):
+            pkt["mpls"][0][1] = action.mpls_ttl
+        elif isinstance(action, parser.OFPActionDecMplsTtl):
+            if pkt["mpls"][0][1] <= 1:
+                out.append(("controller-invalid-ttl", dict(pkt)))
+                return False
+            pkt["mpls"][0][1] -= 1
+        elif isinstance(action, parser.OFPActionDecNwTtl):
+            if pkt["hop_limit"] <= 1:
+                out.append(("controller-invalid-ttl", dict(pkt)))
+                return False
+            pkt["hop_limit"] -= 1
+        elif isinstance(action, parser.OFPActionSetField):
+            name, value = action.key, action.value
+            if name == "mpls_label":
+                pkt["mpls"][0][0] = value
+            else:
+                pkt[name] = value
+        else:
+            raise AssertionError(f"fakeoftable: action {action} not simulated")
+        return True
+
+
+class FakeNetwork:
+    """Fake switches joined by links, with hosts on some ports."""
+
+    def __init__(self, links, hosts):
+        """``links``: [(dpid, port, dpid, port)] both ways; ``hosts``: {name: (dpid, port)}."""
+        self.switches = {}
+        self.peer = {}
+        for a, ap, b, bp in links:
+            self.peer[(a, ap)] = (b, bp)
+            self.peer[(b, bp)] = (a, ap)
+        self.host_at = {where: name for name, where in hosts.items()}
+        self.hosts = dict(hosts)
+
+    def switch(self, dpid):
+        return self.switches.setdefault(dpid, FakeSwitch(dpid))
+
+    def apply(self, msgs):
+        """Apply the core's (dpid, message) pairs; return the packet-outs among them."""
+        packet_outs = []
+        for dpid, msg in msgs:
+            if isinstance(msg, parser.OFPPacketOut):
+                packet_outs.append((dpid, msg))
+            else:
+                self.switch(dpid).apply(msg)
+        return packet_outs
+
+    def send(self, host, pkt, max_hops=16):
+        """Where ``pkt`` sent by ``host`` ends: [(host name or ("controller", dpid,
+        reason)), packet)]."""
+        results = []
+        frontier = [(self.hosts[host], pkt, 0)]
+        while frontier:
+            (dpid, port), packet, hops = frontier.pop(0)
+            assert hops < max_hops, "forwarding loop"
+            for out_port, out_pkt in self.switch(dpid).process(port, packet):
+                if isinstance(out_port, str):
+                    results.append((("controller", dpid, out_port), out_pkt))
+                elif (dpid, out_port) in self.host_at:
+                    results.append((self.host_at[(dpid, out_port)], out_pkt))
+                elif (dpid, out_port) in self.peer:
+                    frontier.append((self.peer[(dpid, out_port)], out_pkt, hops + 1))
+        return results

@@ -1,0 +1,102 @@
+"""Configuration: the reference file, and one clear error naming the key for bad ones."""
+import ipaddress
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from mipv6_sdn.config import ConfigError, load_config, parse_config, parse_dpid
+
+ROOT = pathlib.Path(__file__).parent.parent
+REFERENCE = ROOT / "mininet_topos" / "roaming.toml"
+
+
+def good():
+    return {"controller": {"ra_interval": 10},
+            "link": [{"name": "home", "dpid": 1, "prefix": "2001:db8:1::/64",
+                      "home_agent": "2001:db8:1::1"},
+                     {"name": "visit", "dpid": "0000000000000002",
+                      "prefix": "2001:db8:a::/64", "ports": [1, 2]}]}
+
+
+def test_reference_configuration_matches_the_address_plan():
+    config = load_config(REFERENCE)
+    plan = {(l.name, l.dpid, str(l.prefix), str(l.router)) for l in config.links}
+    assert plan == {("home", 1, "2001:db8:1::/64", "2001:db8:1::1"),
+                    ("visit-a", 2, "2001:db8:a::/64", "2001:db8:a::1"),
+                    ("visit-b", 3, "2001:db8:b::/64", "2001:db8:b::1"),
+                    ("corr", 4, "2001:db8:c::/64", "2001:db8:c::1")}
+    assert [l.name for l in config.links if l.is_home_link] == ["home"]
+    assert config.mtu == 1496 and config.router_mac == "02:00:00:00:00:01"
+    assert len({l.label for l in config.links}) == 4
+
+
+def test_defaults_follow_rfc_4861():
+    config = parse_config(good())
+    assert config.ra_min_interval == pytest.approx(3.3)
+    assert config.links[0].router == ipaddress.IPv6Address("2001:db8:1::1")
+    assert config.links[1].ports == frozenset({1, 2}) and config.links[1].dpid == 2
+
+
+@pytest.mark.parametrize("value, dpid", [(5, 5), ("00000000000000ff", 255),
+                                         ("00:00:00:00:00:00:01:00", 256)])
+def test_dpid_formats(value, dpid):
+    assert parse_dpid(value, "k") == dpid
+
+
+def mutate(path, value):
+    data = good()
+    *parents, last = path
+    node = data
+    for key in parents:
+        node = node[key]
+    if value is KeyError:
+        del node[last]
+    else:
+        node[last] = value
+    return data
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("link", 0, "prefix"), KeyError, "link[0].prefix: missing"),
+    (("link", 1, "dpid"), "switch-2", "link[1].dpid: unknown dpid format"),
+    (("link", 1, "dpid"), 2.5, "link[1].dpid: expected int or str"),
+    (("link", 1, "prefix"), "2001:db8:1:0:8000::/65", "link[1].prefix"),
+    (("link", 1, "prefix"), "2001:db8:1::/64", "link[1].prefix: overlaps link[0].prefix"),
+    (("link", 1, "dpid"), 1, "link[1].dpid: 1 already used by link[0]"),
+    (("link", 0, "router"), "2001:db8:2::1", "link[0].router: 2001:db8:2::1 is not in"),
+    (("link", 0, "home_agent"), "nonsense", "link[0].home_agent"),
+    (("link", 0, "colour"), "red", "link[0].colour: unknown key"),
+    (("link", 1, "ports"), [], "link[1].ports"),
+    (("controller", "mtu"), 1000, "controller.mtu: 1000 out of range"),
+    (("controller", "mtu"), "1500", "controller.mtu: expected int"),
+    (("controller", "ra_interval"), 3600, "controller.ra_interval"),
+    (("controller", "router_mac"), "01:00:00:00:00:01", "controller.router_mac"),
+    (("link",), [], "link: missing"),
+])
+def test_bad_configuration_names_the_key(path, value, message):
+    with pytest.raises(ConfigError) as error:
+        parse_config(mutate(path, value))
+    assert str(error.value).startswith(message)
+
+
+def test_launcher_reports_a_bad_file_in_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[link]]\nname = "x"\ndpid = "zz"\nprefix = "2001:db8:1::/64"\n')
+    result = subprocess.run([sys.executable, "-m", "mipv6_sdn.launcher", "--config", str(bad)],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "mipv6-controller: configuration error: link[0].dpid: unknown dpid format 'zz' "
+        "(use an integer, 16 hex digits, or 8 colon-separated hex bytes)"]
+
+
+def test_launcher_reports_invalid_toml(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[link]\n")
+    result = subprocess.run([sys.executable, "-m", "mipv6_sdn.launcher", "--config", str(bad)],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "not valid TOML" in result.stderr

@@ -345,35 +345,49 @@ class Router:
         except packets.PacketError as exc:
             LOG.debug("dpid %d port %s: dropped: %s", dpid, in_port, exc)
             return []
+        # Where the packet came from, when a host sent it straight to us: answers go
+        # back out of that port (a link-local source can only be reached that way).
+        on_link = self.port_roles.get(dpid, {}).get(in_port) == "host"
+        origin = (dpid, in_port) if on_link else None
         if invalid_ttl or meta.mpls_labels:
-            return self._icmp_error(now, meta, packets.ICMPV6_TIME_EXCEEDED, 0)
+            return self._icmp_error(now, meta, origin, packets.ICMPV6_TIME_EXCEEDED, 0)
         if meta.icmp_type in packets.ND_TYPES:
-            return self._neighbour_discovery(now, dpid, in_port, meta)
+            return self._neighbour_discovery(now, dpid, in_port, meta) if on_link else []
         if meta.ip_dst in self.router_addresses():
             if meta.icmp_type == packets.ICMPV6_ECHO_REQUEST:
-                return self.send_from_router(now, packets.echo_reply(meta, meta.ip_dst))
+                return self._answer(now, meta, origin, packets.echo_reply(meta, meta.ip_dst))
             return []
         if meta.ip_dst in LINK_LOCAL or meta.ip_dst in MULTICAST:
             return []
         if self.link_of_address(meta.ip_dst) is not None:
-            return self._route_via_controller(now, meta)
-        return self._icmp_error(now, meta, packets.ICMPV6_DST_UNREACH,
+            return self._route_via_controller(now, meta, origin)
+        return self._icmp_error(now, meta, origin, packets.ICMPV6_DST_UNREACH,
                                 packets.UNREACH_NO_ROUTE)
 
-    def _route_via_controller(self, now, meta):
+    def _route_via_controller(self, now, meta, origin):
         """A packet for a host of our links that the switches could not deliver yet."""
         if meta.hop_limit <= 1:
-            return self._icmp_error(now, meta, packets.ICMPV6_TIME_EXCEEDED, 0)
+            return self._icmp_error(now, meta, origin, packets.ICMPV6_TIME_EXCEEDED, 0)
         packet = bytearray(meta.ipv6_packet)
         packet[7] -= 1  # the hop limit, once per routed hop (DESIGN.md §6)
-        return self._send_to(now, meta.ip_dst, bytes(packet), meta)
+        return self._send_to(now, meta.ip_dst, bytes(packet), (meta, origin))
+
+    def _answer(self, now, meta, origin, ipv6_packet):
+        """Send the router's answer to ``meta``: out of its port of origin, else routed."""
+        if origin is None:
+            return self.send_from_router(now, ipv6_packet)
+        dpid, port = origin
+        frame = packets.ethernet(meta.eth_src, self.config.router_mac, ipv6_packet)
+        return [(dpid, ofmsg.packet_out([port], frame))]
 
     def send_from_router(self, now, ipv6_packet):
-        """Deliver a packet the router itself originates."""
+        """Deliver a packet the router itself originates, by its destination address."""
         dst = ipaddress.IPv6Address(ipv6_packet[24:40])
         return self._send_to(now, dst, ipv6_packet, None)
 
-    def _send_to(self, now, dst, ipv6_packet, offending):
+    def _send_to(self, now, dst, ipv6_packet, cause):
+        """Deliver to the host that has ``dst``, or resolve it first; ``cause`` is the
+        (offending packet, origin) to report if resolution fails."""
         host = self.host_for_address(dst)
         if host is not None:
             frame = packets.ethernet(host.mac, self.config.router_mac, ipv6_packet)
@@ -388,7 +402,7 @@ class Router:
                 link=link, attempts=1, next_time=now + self.config.ns_retransmit,
                 queue=collections.deque(maxlen=MAX_QUEUED_PER_ADDRESS))
             msgs = self._solicit(link, dst)
-        resolution.queue.append((ipv6_packet, offending))
+        resolution.queue.append((ipv6_packet, cause))
         return msgs
 
     def _solicit(self, link, target):
@@ -407,15 +421,17 @@ class Router:
                 msgs += self._send_to(now, address, ipv6_packet, None)
         return msgs
 
-    def _icmp_error(self, now, offending, icmp_type, code, parameter=0):
+    def _icmp_error(self, now, offending, origin, icmp_type, code, parameter=0):
         """An ICMPv6 error from the router address of the offender's link, rate-limited."""
         link = self.link_of_address(offending.ip_src)
+        if link is None and origin is not None:
+            link = self.links_by_dpid.get(origin[0])
         if link is None or not self._take_error_token(now):
             return []
         error = packets.icmp_error(offending, link.router, icmp_type, code, parameter)
         if error is None:
             return []
-        return self.send_from_router(now, error)
+        return self._answer(now, offending, origin, error)
 
     def _take_error_token(self, now):
         if self.error_tokens_time is not None:
@@ -430,9 +446,8 @@ class Router:
     # ---------------------------------------------------------------- neighbour discovery
 
     def _neighbour_discovery(self, now, dpid, in_port, meta):
-        link = self.links_by_dpid.get(dpid)
-        if link is None or self.port_roles.get(dpid, {}).get(in_port) != "host":
-            return []
+        """ND from a host port: learn, answer for the router, relay the rest."""
+        link = self.links_by_dpid[dpid]
         source = meta.ip_src if meta.ip_src != packets.UNSPECIFIED else None
         msgs = self._learn(now, dpid, in_port, meta.eth_src, source)
         if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and meta.na_flags & \
@@ -508,9 +523,11 @@ class Router:
                 continue
             if resolution.attempts >= self.config.ns_attempts:
                 del self.resolutions[address]
-                for _, offending in resolution.queue:
-                    if offending is not None:
-                        msgs += self._icmp_error(now, offending, packets.ICMPV6_DST_UNREACH,
+                for _, cause in resolution.queue:
+                    if cause is not None:
+                        offending, origin = cause
+                        msgs += self._icmp_error(now, offending, origin,
+                                                 packets.ICMPV6_DST_UNREACH,
                                                  packets.UNREACH_ADDRESS)
                 continue
             resolution.attempts += 1

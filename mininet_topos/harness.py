@@ -140,7 +140,7 @@ def addresses(host, prefix=None):
 
 
 def host_address(name):
-    return roaming.HOSTS[name]["address"].split("/")[0]
+    return roaming.REFERENCE_HOSTS[name]["address"].split("/")[0]
 
 
 def reachability(net, names, timeout=10):

@@ -1,38 +1,52 @@
 """Mininet topologies of mipv6-sdn and the helpers that run them.
 
 ``roaming`` is the reference network of DESIGN.md section 4; ``access`` generates
-larger networks of the same pattern for scale work. Both are exported in ``topos`` for
-``mn --custom mininet_topos/roaming.py --topo roaming``.
+larger networks of the same pattern for scale work. Both are exported in ``topos``, and
+the node classes in ``switches`` and ``hosts``, for ``mn --custom`` (docs/mininet.md)::
+
+    mn --custom mininet_topos/roaming.py --topo roaming \
+       --controller remote,ip=127.0.0.1,port=6653
 
 This module runs under Debian's system Python (``mn --custom``) as well as the
 project's venv, so it imports only Mininet and the standard library.
 
-Hosts are IPv6-only: the topologies give them no IPv4 address, and
-:func:`configure_hosts` sets up IPv6 after the network has started. Every switch is a
-userspace Open vSwitch (the machine has no OVS kernel module) speaking OpenFlow 1.3
-in fail-secure mode, so nothing is forwarded until the controller installs flows.
+The topologies are self-sufficient: their nodes configure themselves whoever builds
+the network (``mn``, :func:`start_network` or a plain ``Mininet``).
+:class:`MobileIPv6Host` sets up IPv6 when Mininet configures the hosts (IPv6-only, no
+IPv4 address). :class:`UserspaceSwitch` is a userspace Open vSwitch (the machine has no
+OVS kernel module) speaking OpenFlow 1.3 in fail-secure mode, so nothing is forwarded
+until the controller installs flows; it turns IPv6 off on its ports as it starts.
+
+``mn --custom`` executes this file and copies every top-level name into the ``mn``
+script's globals, so no top-level name may shadow one of mn's (its class tables are
+SWITCHES, HOSTS and LINKS: shadowing them makes ``mn`` fail, and ``mn`` then runs its
+cleanup, which removes every Mininet bridge on the machine). tests/test_topology.py
+checks this.
 """
 import ipaddress
 
+import mininet.cli
 from mininet.net import Mininet
-from mininet.node import OVSSwitch, RemoteController
+from mininet.node import Host, OVSSwitch, RemoteController
 from mininet.topo import Topo
 
 ROUTER_LL = "fe80::1"
-
-SWITCH_OPTIONS = {"cls": OVSSwitch, "datapath": "user", "protocols": "OpenFlow13",
-                  "failMode": "secure"}
+# Metric of the hosts' static default route via ROUTER_LL: a fallback above the 1024 of
+# the default route the kernel learns from RAs. At 1024 the two would be identical, and
+# the kernel then drops every RA whole ("RA: ndisc_router_discovery failed to add
+# default route"), MTU option and prefixes included.
+FALLBACK_ROUTE_METRIC = 2048
 
 # Reference network (DESIGN.md section 4).
-SWITCHES = {"s1": 1, "s2": 2, "s3": 3, "s4": 4, "s5": 5}
+REFERENCE_SWITCHES = {"s1": 1, "s2": 2, "s3": 3, "s4": 4, "s5": 5}
 SWITCH_LINKS = [("s1", "s5"), ("s2", "s5"), ("s3", "s5"), ("s4", "s5"), ("s2", "s3")]
-LINKS = {
+REFERENCE_LINKS = {
     "home": ("s1", "2001:db8:1::/64"),
     "visit-a": ("s2", "2001:db8:a::/64"),
     "visit-b": ("s3", "2001:db8:b::/64"),
     "corr": ("s4", "2001:db8:c::/64"),
 }
-HOSTS = {
+REFERENCE_HOSTS = {
     "mn1": {"mac": "00:00:00:00:01:00", "switch": "s1", "address": "2001:db8:1::100/64"},
     "hh1": {"mac": "00:00:00:00:00:10", "switch": "s1", "address": "2001:db8:1::10/64"},
     "cn1": {"mac": "00:00:00:00:0c:10", "switch": "s4", "address": "2001:db8:c::10/64"},
@@ -55,15 +69,16 @@ def dpid_hex(dpid):
 def _build(topo, switches, hosts, mobile_nodes, switch_links):
     """Add switches, hosts with their access links, then inter-switch links.
 
-    Host links come first, so hosts get the low port numbers of their switch.
-    Each host carries its IPv6 address (``ipv6_address``) and whether it is a
-    mobile node (``mobile``) as node parameters, read by :func:`configure_hosts`.
+    Switches are :class:`UserspaceSwitch`, hosts :class:`MobileIPv6Host`. Host links
+    come first, so hosts get the low port numbers of their switch. Each host carries
+    its IPv6 address (``ipv6_address``) and whether it is a mobile node (``mobile``)
+    as node parameters, read by :func:`configure_host`.
     """
     for name, dpid in switches.items():
-        topo.addSwitch(name, dpid=dpid_hex(dpid), **SWITCH_OPTIONS)
+        topo.addSwitch(name, cls=UserspaceSwitch, dpid=dpid_hex(dpid))
     for name, host in hosts.items():
-        topo.addHost(name, mac=host["mac"], ip=None, ipv6_address=host["address"],
-                     mobile=name in mobile_nodes)
+        topo.addHost(name, cls=MobileIPv6Host, mac=host["mac"], ip=None,
+                     ipv6_address=host["address"], mobile=name in mobile_nodes)
         topo.addLink(name, host["switch"])
     for switch_a, switch_b in switch_links:
         topo.addLink(switch_a, switch_b)
@@ -73,7 +88,7 @@ class RoamingTopo(Topo):
     """The reference network: home s1, visited s2 and s3, correspondent s4, core s5."""
 
     def build(self):
-        _build(self, SWITCHES, HOSTS, MOBILE_NODES, SWITCH_LINKS)
+        _build(self, REFERENCE_SWITCHES, REFERENCE_HOSTS, MOBILE_NODES, SWITCH_LINKS)
 
 
 def access_plan(n_links=4, hosts_per_link=1, mobile_nodes=1):
@@ -169,48 +184,105 @@ def _run(node, *args):
     return out
 
 
-def _disable_ipv6(switch, intf):
-    """Turn IPv6 off on one switch-side interface (root namespace)."""
-    _run(switch, "sysctl", "-q", "-w", f"net.ipv6.conf.{intf}.disable_ipv6=1")
+def configure_host(host, ipv6_address=None, mobile=False, optimistic_dad=True):
+    """Give one host its IPv6 set-up; idempotent, needs the host's link to exist.
+
+    IPv6 on with router advertisements and SLAAC accepted, checksum offload off (TCP
+    through the OVS userspace datapath needs it), IPv4 flushed, the static address
+    ``ipv6_address`` (with prefix length; none if None) and a fallback default route
+    via the anycast router ``fe80::1`` (metric FALLBACK_ROUTE_METRIC, so router
+    advertisements, MTU and prefixes included, are taken whenever they come).
+    Stationary hosts skip DAD. Mobile nodes use optimistic DAD (RFC 4429), for their
+    home address and every care-of address SLAAC forms, so an address is usable at
+    once; with ``optimistic_dad`` False they keep ordinary DAD (the baseline of the
+    benchmarks).
+    """
+    intf = host.defaultIntf()
+    conf = f"net.ipv6.conf.{intf}"
+    sysctls = ["net.ipv6.conf.all.disable_ipv6=0", f"{conf}.disable_ipv6=0",
+               f"{conf}.accept_ra=1", f"{conf}.autoconf=1"]
+    if mobile:
+        flag = int(optimistic_dad)
+        sysctls += [f"{conf}.optimistic_dad={flag}", f"{conf}.use_optimistic={flag}"]
+        dad_flags = ["optimistic"] if optimistic_dad else []
+    else:
+        dad_flags = ["nodad"]
+    _run(host, "sysctl", "-q", "-w", *sysctls)
+    _run(host, "ethtool", "-K", intf, "tx", "off", "tso", "off", "gso", "off")
+    _run(host, "ip", "-4", "addr", "flush", "dev", intf)
+    if ipv6_address:
+        _run(host, "ip", "-6", "addr", "replace", ipv6_address, "dev", intf, *dad_flags)
+    _run(host, "ip", "-6", "route", "replace", "default", "via", ROUTER_LL, "dev", intf,
+         "metric", FALLBACK_ROUTE_METRIC)
 
 
 def configure_hosts(net, optimistic_dad=True):
-    """Give every host its IPv6 set-up; idempotent, run after ``net.start()``.
-
-    IPv6 on with router advertisements and SLAAC accepted, checksum offload off (TCP
-    through the OVS userspace datapath needs it), IPv4 flushed, the host's static
-    address and a default route via the anycast router ``fe80::1``. Stationary hosts
-    skip DAD. Mobile nodes use optimistic DAD (RFC 4429), for their home address and
-    every care-of address SLAAC forms, so an address is usable at once; with
-    ``optimistic_dad`` False they keep ordinary DAD (the baseline of the benchmarks).
-    """
+    """:func:`configure_host` for every host of ``net``, with the node parameters
+    ``ipv6_address`` and ``mobile`` the topologies set; run after ``net.build()``."""
     for host in net.hosts:
-        intf = host.defaultIntf()
-        conf = f"net.ipv6.conf.{intf}"
-        sysctls = ["net.ipv6.conf.all.disable_ipv6=0", f"{conf}.disable_ipv6=0",
-                   f"{conf}.accept_ra=1", f"{conf}.autoconf=1"]
-        if host.params.get("mobile", False):
-            flag = int(optimistic_dad)
-            sysctls += [f"{conf}.optimistic_dad={flag}", f"{conf}.use_optimistic={flag}"]
-            dad_flags = ["optimistic"] if optimistic_dad else []
-        else:
-            dad_flags = ["nodad"]
-        _run(host, "sysctl", "-q", "-w", *sysctls)
-        _run(host, "ethtool", "-K", intf, "tx", "off", "tso", "off", "gso", "off")
-        _run(host, "ip", "-4", "addr", "flush", "dev", intf)
-        address = host.params.get("ipv6_address")
-        if address:
-            _run(host, "ip", "-6", "addr", "replace", address, "dev", intf, *dad_flags)
-        _run(host, "ip", "-6", "route", "replace", "default", "via", ROUTER_LL,
-             "dev", intf)
+        _configure_from_params(host, optimistic_dad)
+
+
+def _configure_from_params(host, optimistic_dad):
+    configure_host(host, host.params.get("ipv6_address"), host.params.get("mobile", False),
+                   optimistic_dad)
+
+
+def disable_ipv6(switch, intfs):
+    """Turn IPv6 off on the switch-side interfaces ``intfs`` (root namespace), so their
+    links get no RS, DAD or MLD from the switch side; ``lo`` is left alone."""
+    keys = [f"net.ipv6.conf.{intf}.disable_ipv6=1" for intf in intfs if str(intf) != "lo"]
+    if keys:
+        _run(switch, "sysctl", "-q", "-w", *keys)
 
 
 def disable_switch_ipv6(net):
-    """Turn IPv6 off on every switch-side interface, so no link emits RS, DAD or MLD."""
+    """:func:`disable_ipv6` on every interface of every switch of ``net``."""
     for switch in net.switches:
-        for intf in switch.intfList():
-            if intf.name != "lo":
-                _disable_ipv6(switch, intf)
+        disable_ipv6(switch, switch.intfList())
+
+
+class MobileIPv6Host(Host):
+    """An IPv6-only host that sets itself up (:func:`configure_host`) when configured.
+
+    Mininet calls ``config(**params)`` with the host's node parameters once its links
+    exist (``Mininet.build``, also under ``mn``). Parameters besides Mininet's own:
+    ``ipv6_address`` (with prefix length, or None), ``mobile`` (False) and
+    ``optimistic_dad`` (True). Give the hosts ``ip=None``: IPv4 is flushed anyway.
+    """
+
+    def config(self, ipv6_address=None, mobile=False, optimistic_dad=True, **params):
+        result = super().config(**params)
+        if self.defaultIntf() is not None:
+            configure_host(self, ipv6_address, mobile, optimistic_dad)
+        return result
+
+
+class UserspaceSwitch(OVSSwitch):
+    """Open vSwitch on the userspace datapath, OpenFlow 1.3, fail-secure, no IPv6.
+
+    Interfaces carry no IPv6 from the switch side (:func:`disable_ipv6`): those present
+    when the switch starts, and those attached later with ``attach``.
+    """
+
+    def __init__(self, name, datapath="user", failMode="secure", protocols="OpenFlow13",
+                 **params):
+        super().__init__(name, datapath=datapath, failMode=failMode, protocols=protocols,
+                         **params)
+
+    def start(self, controllers):
+        disable_ipv6(self, self.intfList())
+        super().start(controllers)
+
+    def attach(self, intf):
+        disable_ipv6(self, [intf])
+        super().attach(intf)
+
+
+# Node classes by name, for ``mn --custom ... --switch userspace`` / ``--host mipv6``
+# with other topologies (the topologies above set their node classes themselves).
+switches = {"userspace": UserspaceSwitch}
+hosts = {"mipv6": MobileIPv6Host}
 
 
 def move_host(net, host_name, new_switch_name):
@@ -218,8 +290,10 @@ def move_host(net, host_name, new_switch_name):
 
     As in Mininet's examples/mobility.py, the switch-side interface is taken down (the
     host sees carrier loss), moved between the OVS bridges, renamed to the new switch's
-    canonical ``<switch>-eth<port>`` and brought up again. Mininet's bookkeeping follows,
-    so ``net.stop()`` still cleans up. Moving to the current switch changes nothing.
+    canonical ``<switch>-eth<port>``, has IPv6 turned off and is brought up again.
+    Mininet's bookkeeping follows, so ``net.stop()`` still cleans up. Moving to the
+    current switch changes nothing. Under ``mn``, the CLI offers it to ``py``:
+    ``py move_host(net, 'mn1', 's2')``.
     """
     host, new_switch = net[host_name], net[new_switch_name]
     link = host.defaultIntf().link
@@ -238,7 +312,7 @@ def move_host(net, host_name, new_switch_name):
     intf.node = new_switch
     _run(new_switch, "ovs-vsctl", "add-port", new_switch, intf,
          "--", "set", "Interface", intf, f"ofport_request={port}")
-    _disable_ipv6(new_switch, intf)
+    disable_ipv6(new_switch, [intf])
     _run(new_switch, "ip", "link", "set", intf, "up")
     return _ofport(new_switch, intf)
 
@@ -251,24 +325,50 @@ def _ofport(switch, intf):
     return ofport
 
 
+class RoamingCLI(mininet.cli.CLI):
+    """Mininet's CLI with :func:`move_host` in the namespace of ``py`` and ``px``."""
+
+    def getLocals(self):
+        names = super().getLocals()
+        names.setdefault("move_host", move_host)
+        return names
+
+
+# ``mn --custom`` runs its CLI (and --pre/--post scripts) with the class named CLI.
+CLI = RoamingCLI
+
+
 def start_network(topo, controller_port=6653, controller_ip="127.0.0.1",
                   optimistic_dad=True):
     """Build and start ``topo`` with a remote controller; return the Mininet.
 
     Switch-side IPv6 is turned off before the switches start and the hosts are
-    configured after (``optimistic_dad`` as in :func:`configure_hosts`); the network
-    is stopped again if any step fails. Addresses without ``nodad`` stay tentative
-    for about a second (DAD) after this returns.
+    configured (``optimistic_dad`` as in :func:`configure_host`); the network is
+    stopped again if any step fails. Nodes of this module's classes do their part
+    themselves (hosts when Mininet configures them, before the switches start); nodes
+    of other classes get the same functions applied (switches before they start, hosts
+    after). Addresses without ``nodad`` stay tentative for about a second (DAD) after
+    this returns, unless optimistic.
     """
     net = Mininet(topo=topo, controller=None, build=False, autoSetMacs=False,
                   autoStaticArp=False)
     net.addController("c0", controller=RemoteController, ip=controller_ip,
                       port=controller_port)
     try:
-        net.build()
-        disable_switch_ipv6(net)
+        # net.build() for this set-up (no control network, xterms or static ARP), with
+        # the DAD mode handed to the hosts before Mininet configures them.
+        net.buildFromTopo(topo)
+        for host in net.hosts:
+            host.params["optimistic_dad"] = optimistic_dad
+        net.configHosts()
+        net.built = True
+        for switch in net.switches:
+            if not isinstance(switch, UserspaceSwitch):
+                disable_ipv6(switch, switch.intfList())
         net.start()
-        configure_hosts(net, optimistic_dad)
+        for host in net.hosts:
+            if not isinstance(host, MobileIPv6Host):
+                _configure_from_params(host, optimistic_dad)
     except BaseException:
         net.stop()
         raise

@@ -27,7 +27,6 @@ def serve(port):
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("::", port))
         listener.listen(1)
-        print("listening", flush=True)
         connection, _ = listener.accept()
         digest, received = hashlib.sha256(), 0
         with connection:

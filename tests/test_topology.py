@@ -1,20 +1,25 @@
-"""Topologies as graphs: the reference network and generated access networks.
+"""Topologies as graphs, their node classes, and the module as ``mn --custom`` sees it.
 
-No root and no running Mininet: a Topo is a plain graph until Mininet builds it.
+No root and no running Mininet: a Topo is a plain graph until Mininet builds it, and
+node classes are exercised on instances that run no shell (commands are recorded).
 """
 import ipaddress
 import pathlib
+import runpy
 import tomllib
 
 import pytest
-from mininet.node import OVSSwitch
+from mininet.node import Host, OVSSwitch, Switch
 
 from mininet_topos import roaming
-from mininet_topos.roaming import (HOSTS, LINKS, ROUTER_LL, AccessTopo, RoamingTopo,
+from mininet_topos.roaming import (REFERENCE_HOSTS, REFERENCE_LINKS, ROUTER_LL, AccessTopo,
+                                   MobileIPv6Host, RoamingCLI, RoamingTopo, UserspaceSwitch,
                                    access_config_toml, access_plan)
 from mipv6_sdn.config import parse_config
 
 REFERENCE_CONFIG = pathlib.Path(__file__).parent.parent / "mininet_topos" / "roaming.toml"
+ROAMING_PY = pathlib.Path(roaming.__file__)
+MN_SCRIPT = pathlib.Path("/usr/bin/mn")
 
 
 def link_pairs(topo):
@@ -22,11 +27,10 @@ def link_pairs(topo):
 
 
 def assert_userspace_ofp13_switch(info, dpid):
-    assert issubclass(info["cls"], OVSSwitch)
+    """A UserspaceSwitch (datapath, protocols and fail mode are its defaults)."""
+    assert info["cls"] is UserspaceSwitch
     assert info["dpid"] == f"{dpid:016x}"
-    assert info["datapath"] == "user"
-    assert info["protocols"] == "OpenFlow13"
-    assert info["failMode"] == "secure"
+    assert not {"datapath", "protocols", "failMode"} & set(info)
 
 
 def test_topos_exports_both_topologies_for_mn_custom():
@@ -54,6 +58,7 @@ def test_roaming_hosts_have_reference_macs_and_addresses():
                 "cn1": ("00:00:00:00:0c:10", "2001:db8:c::10/64")}
     for name, (mac, address) in expected.items():
         info = topo.nodeInfo(name)
+        assert info["cls"] is MobileIPv6Host
         assert info["mac"] == mac
         assert info["ipv6_address"] == address
         assert info["ip"] is None
@@ -74,19 +79,19 @@ def test_roaming_hosts_take_the_first_ports_of_their_switch():
 
 
 def test_roaming_constants_follow_the_reference_plan():
-    assert LINKS == {"home": ("s1", "2001:db8:1::/64"),
+    assert REFERENCE_LINKS == {"home": ("s1", "2001:db8:1::/64"),
                      "visit-a": ("s2", "2001:db8:a::/64"),
                      "visit-b": ("s3", "2001:db8:b::/64"),
                      "corr": ("s4", "2001:db8:c::/64")}
     assert ROUTER_LL == "fe80::1"
-    assert {name: host["switch"] for name, host in HOSTS.items()} == {
+    assert {name: host["switch"] for name, host in REFERENCE_HOSTS.items()} == {
         "mn1": "s1", "hh1": "s1", "cn1": "s4"}
 
 
 def test_roaming_host_addresses_lie_in_their_links_prefix():
     prefix_of_switch = {switch: ipaddress.IPv6Network(prefix)
-                        for switch, prefix in LINKS.values()}
-    for host in HOSTS.values():
+                        for switch, prefix in REFERENCE_LINKS.values()}
+    for host in REFERENCE_HOSTS.values():
         interface = ipaddress.IPv6Interface(host["address"])
         assert interface.network == prefix_of_switch[host["switch"]]
 
@@ -94,7 +99,8 @@ def test_roaming_host_addresses_lie_in_their_links_prefix():
 def test_reference_config_matches_the_topology():
     with open(REFERENCE_CONFIG, "rb") as stream:
         config = parse_config(tomllib.load(stream))
-    assert {link.name: (f"s{link.dpid}", str(link.prefix)) for link in config.links} == LINKS
+    assert {link.name: (f"s{link.dpid}", str(link.prefix))
+            for link in config.links} == REFERENCE_LINKS
     assert [link.name for link in config.links if link.is_home_link] == ["home"]
 
 
@@ -179,6 +185,7 @@ def test_access_topo_builds_its_plan(n_links):
     assert sorted(topo.hosts()) == sorted(plan["hosts"])
     for name, host in plan["hosts"].items():
         info = topo.nodeInfo(name)
+        assert info["cls"] is MobileIPv6Host
         assert (info["mac"], info["ipv6_address"]) == (host["mac"], host["address"])
         assert info["mobile"] == (name in plan["mobile_nodes"])
     expected = {frozenset(pair) for pair in plan["switch_links"]}
@@ -211,3 +218,298 @@ def test_access_config_toml_is_accepted_by_the_controller(n_links):
     config = parse_config(tomllib.loads(access_config_toml(access_plan(n_links))))
     assert [link.dpid for link in config.links] == list(range(1, n_links + 1))
     assert [link.name for link in config.links if link.is_home_link] == ["link1"]
+
+
+# ------------------------------------------------------------------ node classes
+#
+# Instances are made without Node.__init__ (which starts a shell and needs root);
+# every command they would run is recorded by a fake pexec instead.
+
+class Recorder:
+    def __init__(self):
+        self.commands = []
+
+    def pexec(self, *args):
+        self.commands.append(list(args))
+        return "", "", 0
+
+
+def fake_node(cls, name, intfs=(), params=None, recorder=None):
+    node = object.__new__(cls)
+    node.name = name
+    node.params = dict(params or {})
+    node.intfList = lambda: list(intfs)
+    node.defaultIntf = lambda: intfs[0] if intfs else None
+    node.pexec = (recorder or Recorder()).pexec
+    return node
+
+
+def host_commands(sysctls, intf, address, dad_flag):
+    """What configure_host must run for a host, in order (literal expectations)."""
+    return [["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=0", *sysctls],
+            ["ethtool", "-K", intf, "tx", "off", "tso", "off", "gso", "off"],
+            ["ip", "-4", "addr", "flush", "dev", intf],
+            ["ip", "-6", "addr", "replace", address, "dev", intf, *dad_flag],
+            ["ip", "-6", "route", "replace", "default", "via", "fe80::1", "dev", intf,
+             "metric", "2048"]]
+
+
+MN1_BASE = ["net.ipv6.conf.mn1-eth0.disable_ipv6=0", "net.ipv6.conf.mn1-eth0.accept_ra=1",
+            "net.ipv6.conf.mn1-eth0.autoconf=1"]
+MN1_OPTIMISTIC = host_commands(
+    MN1_BASE + ["net.ipv6.conf.mn1-eth0.optimistic_dad=1",
+                "net.ipv6.conf.mn1-eth0.use_optimistic=1"],
+    "mn1-eth0", "2001:db8:1::100/64", ["optimistic"])
+MN1_ORDINARY_DAD = host_commands(
+    MN1_BASE + ["net.ipv6.conf.mn1-eth0.optimistic_dad=0",
+                "net.ipv6.conf.mn1-eth0.use_optimistic=0"],
+    "mn1-eth0", "2001:db8:1::100/64", [])
+CN1 = host_commands(
+    ["net.ipv6.conf.cn1-eth0.disable_ipv6=0", "net.ipv6.conf.cn1-eth0.accept_ra=1",
+     "net.ipv6.conf.cn1-eth0.autoconf=1"], "cn1-eth0", "2001:db8:c::10/64", ["nodad"])
+
+
+@pytest.fixture
+def mininet_config(monkeypatch):
+    """Calls of Mininet's own Host.config (MAC and IPv4 set-up), without a shell."""
+    calls = []
+
+    def config(self, **params):
+        calls.append((self.name, params))
+        return {}
+    monkeypatch.setattr(Host, "config", config)
+    return calls
+
+
+def test_mobile_node_configures_optimistic_dad_offload_address_and_route(mininet_config):
+    recorder = Recorder()
+    host = fake_node(MobileIPv6Host, "mn1", ["mn1-eth0"], recorder=recorder)
+    host.config(mac="00:00:00:00:01:00", ip=None, ipv6_address="2001:db8:1::100/64",
+                mobile=True)
+    assert recorder.commands == MN1_OPTIMISTIC
+    assert mininet_config == [("mn1", {"mac": "00:00:00:00:01:00", "ip": None})]
+
+
+def test_mobile_node_keeps_ordinary_dad_when_told(mininet_config):
+    recorder = Recorder()
+    host = fake_node(MobileIPv6Host, "mn1", ["mn1-eth0"], recorder=recorder)
+    host.config(ipv6_address="2001:db8:1::100/64", mobile=True, optimistic_dad=False)
+    assert recorder.commands == MN1_ORDINARY_DAD
+
+
+def test_stationary_host_skips_dad_and_sets_no_optimistic_sysctls(mininet_config):
+    recorder = Recorder()
+    params = {"ipv6_address": "2001:db8:c::10/64", "mobile": False}
+    host = fake_node(MobileIPv6Host, "cn1", ["cn1-eth0"], recorder=recorder, params=params)
+    host.config(**params)
+    assert recorder.commands == CN1
+
+
+def test_host_without_a_link_is_left_to_mininet(mininet_config):
+    recorder = Recorder()
+    fake_node(MobileIPv6Host, "h1", recorder=recorder).config(ip=None, mac=None)
+    assert recorder.commands == [] and len(mininet_config) == 1
+
+
+def test_configure_hosts_applies_the_per_host_set_up_to_every_host():
+    recorder = Recorder()
+    hosts = [fake_node(Host, "mn1", ["mn1-eth0"], recorder=recorder,
+                       params={"ipv6_address": "2001:db8:1::100/64", "mobile": True}),
+             fake_node(Host, "cn1", ["cn1-eth0"], recorder=recorder,
+                       params={"ipv6_address": "2001:db8:c::10/64"})]
+    roaming.configure_hosts(type("Net", (), {"hosts": hosts}), optimistic_dad=False)
+    assert recorder.commands == MN1_ORDINARY_DAD + CN1
+
+
+@pytest.fixture
+def no_switch_shell(monkeypatch):
+    """Switch.__init__ without a shell: keep the name and the parameters."""
+    def init(self, name, **params):
+        self.name, self.params = name, params
+    monkeypatch.setattr(Switch, "__init__", init)
+
+
+def test_userspace_switch_defaults_to_userspace_openflow13_fail_secure(no_switch_shell):
+    switch = UserspaceSwitch("s1", dpid="0000000000000001")
+    assert (switch.datapath, switch.protocols, switch.failMode) == (
+        "user", "OpenFlow13", "secure")
+    assert switch.params == {"dpid": "0000000000000001"}
+    assert UserspaceSwitch("s2", datapath="kernel").datapath == "kernel"
+
+
+def test_userspace_switch_turns_ipv6_off_on_its_interfaces_before_starting(monkeypatch):
+    events = []
+    switch = fake_node(UserspaceSwitch, "s1", ["lo", "s1-eth1", "s1-eth2"])
+    switch.pexec = lambda *args: events.append(list(args)) or ("", "", 0)
+    monkeypatch.setattr(OVSSwitch, "start",
+                        lambda self, controllers: events.append(("start", controllers)))
+    switch.start(["c0"])
+    assert events == [["sysctl", "-q", "-w", "net.ipv6.conf.s1-eth1.disable_ipv6=1",
+                       "net.ipv6.conf.s1-eth2.disable_ipv6=1"],
+                      ("start", ["c0"])]
+
+
+def test_userspace_switch_turns_ipv6_off_on_an_interface_before_attaching_it(monkeypatch):
+    events = []
+    switch = fake_node(UserspaceSwitch, "s2")
+    switch.pexec = lambda *args: events.append(list(args)) or ("", "", 0)
+    monkeypatch.setattr(OVSSwitch, "attach",
+                        lambda self, intf: events.append(("attach", intf)))
+    switch.attach("s2-eth4")
+    assert events == [["sysctl", "-q", "-w", "net.ipv6.conf.s2-eth4.disable_ipv6=1"],
+                      ("attach", "s2-eth4")]
+
+
+def test_disable_switch_ipv6_covers_every_switch_but_not_lo():
+    recorder = Recorder()
+    switches = [fake_node(OVSSwitch, "s1", ["lo", "s1-eth1"], recorder=recorder),
+                fake_node(OVSSwitch, "s5", ["lo"], recorder=recorder),
+                fake_node(OVSSwitch, "s2", ["s2-eth1", "s2-eth2"], recorder=recorder)]
+    roaming.disable_switch_ipv6(type("Net", (), {"switches": switches}))
+    assert recorder.commands == [
+        ["sysctl", "-q", "-w", "net.ipv6.conf.s1-eth1.disable_ipv6=1"],
+        ["sysctl", "-q", "-w", "net.ipv6.conf.s2-eth1.disable_ipv6=1",
+         "net.ipv6.conf.s2-eth2.disable_ipv6=1"]]
+
+
+def test_failing_command_raises_with_the_node_and_the_error():
+    host = fake_node(MobileIPv6Host, "mn1", ["mn1-eth0"])
+    host.pexec = lambda *args: ("", "sysctl: permission denied\n", 255)
+    with pytest.raises(RuntimeError, match=r"mn1: sysctl .*exit 255.*permission denied"):
+        roaming.configure_host(host)
+
+
+# ------------------------------------------------------------------ start_network
+
+class FakeMininet:
+    """Records what start_network asks of Mininet; nodes are given by the test."""
+
+    def __init__(self, nodes, fail_on=None):
+        self.nodes, self.fail_on, self.events = nodes, fail_on, []
+        self.hosts, self.switches, self.built = [], [], False
+
+    def __call__(self, topo, **kwargs):
+        self.events.append(("Mininet", topo, kwargs))
+        return self
+
+    def _step(self, name):
+        self.events.append(name)
+        if name == self.fail_on:
+            raise RuntimeError(name)
+
+    def addController(self, name, **kwargs):
+        self.events.append(("addController", name, kwargs["ip"], kwargs["port"]))
+
+    def buildFromTopo(self, topo):
+        self.hosts, self.switches = self.nodes
+        self._step("buildFromTopo")
+
+    def configHosts(self):
+        self.events.append(("configHosts", {h.name: h.params.get("optimistic_dad")
+                                            for h in self.hosts}))
+
+    def start(self):
+        assert self.built
+        self._step("start")
+
+    def stop(self):
+        self.events.append("stop")
+
+
+@pytest.fixture
+def network_steps(monkeypatch):
+    steps = []
+    monkeypatch.setattr(roaming, "configure_host",
+                        lambda host, ipv6_address, mobile, optimistic_dad: steps.append(
+                            ("configure_host", host.name, ipv6_address, mobile,
+                             optimistic_dad)))
+    monkeypatch.setattr(roaming, "disable_ipv6",
+                        lambda switch, intfs: steps.append(("disable_ipv6", switch.name)))
+    hosts = [fake_node(MobileIPv6Host, "mn1", ["mn1-eth0"]),
+             fake_node(Host, "h9", ["h9-eth0"],
+                       params={"ipv6_address": "2001:db8:9::9/64"})]
+    switches = [fake_node(UserspaceSwitch, "s1", ["s1-eth1"]),
+                fake_node(OVSSwitch, "s9", ["s9-eth1"])]
+    return steps, (hosts, switches)
+
+
+def test_start_network_hands_the_dad_mode_to_hosts_and_configures_foreign_nodes(
+        monkeypatch, network_steps):
+    steps, nodes = network_steps
+    fake = FakeMininet(nodes)
+    monkeypatch.setattr(roaming, "Mininet", fake)
+    topo = RoamingTopo()
+    assert roaming.start_network(topo, 16653, "127.0.0.2", optimistic_dad=False) is fake
+    assert fake.events == [
+        ("Mininet", topo, {"controller": None, "build": False, "autoSetMacs": False,
+                           "autoStaticArp": False}),
+        ("addController", "c0", "127.0.0.2", 16653),
+        "buildFromTopo",
+        ("configHosts", {"mn1": False, "h9": False}),
+        "start"]
+    # Project nodes configure themselves (in configHosts and in their start), so only
+    # the plain OVSSwitch and the plain Host get the module's functions applied.
+    assert steps == [("disable_ipv6", "s9"),
+                     ("configure_host", "h9", "2001:db8:9::9/64", False, False)]
+
+
+@pytest.mark.parametrize("failing_step", ["buildFromTopo", "start"])
+def test_start_network_stops_the_network_when_a_step_fails(monkeypatch, network_steps,
+                                                           failing_step):
+    fake = FakeMininet(network_steps[1], fail_on=failing_step)
+    monkeypatch.setattr(roaming, "Mininet", fake)
+    with pytest.raises(RuntimeError, match=failing_step):
+        roaming.start_network(RoamingTopo())
+    assert fake.events[-2:] == [failing_step, "stop"]
+
+
+# ------------------------------------------------------------------ mn --custom
+
+def test_node_classes_and_cli_are_exported_for_mn_custom():
+    assert roaming.switches == {"userspace": UserspaceSwitch}
+    assert roaming.hosts == {"mipv6": MobileIPv6Host}
+    assert roaming.CLI is RoamingCLI
+
+
+def test_cli_offers_move_host_to_py():
+    cli = object.__new__(RoamingCLI)
+    cli.locals, cli.mn = {"net": "the network"}, {"mn1": "host mn1"}
+    assert cli.getLocals() == {"net": "the network", "mn1": "host mn1",
+                               "move_host": roaming.move_host}
+
+
+@pytest.fixture
+def mn_after_custom():
+    """The globals of the mn script after it has read --custom roaming.py (not run)."""
+    assert MN_SCRIPT.exists(), "Debian's mininet package provides /usr/bin/mn"
+    runner = runpy.run_path(str(MN_SCRIPT), run_name="mn_under_test")["MininetRunner"]
+    mn_globals = runner.setCustom.__globals__
+    before = dict(mn_globals)
+    parser = object.__new__(runner)
+    parser.validate = None
+    parser.custom(None, "--custom", str(ROAMING_PY), None)
+    return before, mn_globals
+
+
+def test_mn_custom_replaces_none_of_mns_globals_but_its_cli(mn_after_custom):
+    before, after = mn_after_custom
+    replaced = {name for name, value in before.items()
+                if not name.startswith("__") and after[name] is not value}
+    assert replaced == {"CLI"}
+    assert after["CLI"].__name__ == "RoamingCLI"
+
+
+def test_mn_custom_resolves_the_topologies_and_node_options(mn_after_custom):
+    _, mn = mn_after_custom
+    custom_class, build_topo = mn["customClass"], mn["buildTopo"]
+    ovs = custom_class(mn["SWITCHES"], "ovs,datapath=user,protocols=OpenFlow13")
+    assert issubclass(ovs, OVSSwitch)
+    assert custom_class(mn["SWITCHES"], "userspace").__name__ == "UserspaceSwitch"
+    assert custom_class(mn["HOSTS"], "mipv6").__name__ == "MobileIPv6Host"
+    assert custom_class(mn["HOSTS"], "proc") is Host
+    assert custom_class(mn["LINKS"], "default").__name__ == "Link"
+    topo = build_topo(mn["TOPOS"], "roaming")
+    assert topo.switches() == ["s1", "s2", "s3", "s4", "s5"]
+    assert topo.nodeInfo("s1")["cls"].__name__ == "UserspaceSwitch"
+    assert topo.nodeInfo("mn1")["cls"].__name__ == "MobileIPv6Host"
+    assert len(build_topo(mn["TOPOS"], "access,8,2,3").hosts()) == 8 * 2 + 3

@@ -284,3 +284,12 @@ def test_the_domain_is_one_router_hop(harness):
     harness.learn("cn1", "hh1")
     [(where, pkt)] = harness.net.send("cn1", routed("cn1", "2001:db8:1::10", hop_limit=2))
     assert where == "hh1" and pkt["hop_limit"] == 1
+
+
+def test_switch_down_withdraws_the_paths_through_it(harness):
+    msgs = harness.router.switch_down(harness.now, 5)
+    harness.run(msgs)
+    assert harness.router.installed_lsps[1] == {LABEL["home"]: "pop"}
+    assert harness.router.installed_lsps[2] == {LABEL["visit-a"]: "pop", LABEL["visit-b"]: 4}
+    assert [e for e in harness.net.switch(1).entries
+            if dict(e.match.items()).get("mpls_label") == LABEL["corr"]] == []

@@ -1,7 +1,8 @@
 """The Ryu application: a thin shell around :class:`mipv6_sdn.router.Router`.
 
 Each handler turns a Ryu event into plain data, calls the core with ``now`` and sends
-the messages it returns. Load it with ``ryu-manager apps/mipv6_controller.py`` (the
+the messages it returns. ``now`` is wall-clock time: RFC 4285 timestamps and binding
+expiry times that outlive a restart need it. Load it with ``ryu-manager apps/mipv6_controller.py`` (the
 configuration path in ``MIPV6_SDN_CONFIG``) or with ``mipv6-controller --config FILE``.
 """
 import json
@@ -17,6 +18,7 @@ from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from ryu.lib import hub
 from ryu.ofproto import ofproto_v1_3
 from ryu.topology import event as topo_event
+from ryu.topology import switches
 
 from mipv6_sdn.config import ConfigError, load_config
 from mipv6_sdn.router import Router
@@ -30,6 +32,21 @@ LOG = logging.getLogger("mipv6_sdn")
 cfg.CONF.set_override("observe_links", True)
 cfg.CONF.set_default("wsapi_host", "127.0.0.1")
 app_manager.require_app("ryu.topology.switches", api_style=True)
+
+# Ryu's LLDP discovery parses every packet-in with Ryu's packet library, which asserts
+# on a Destination Options header (every Binding Update carries one) and on a type 2
+# routing header (DESIGN.md §3). Only LLDP frames need that parser: hand it only those.
+_ryu_lldp_parse = switches.LLDPPacket.lldp_parse
+ETH_TYPE_LLDP = b"\x88\xcc"
+
+
+def _lldp_parse_only_lldp(data):
+    if data[12:14] != ETH_TYPE_LLDP:
+        raise switches.LLDPPacket.LLDPUnknownFormat(msg="not LLDP")
+    return _ryu_lldp_parse(data)
+
+
+switches.LLDPPacket.lldp_parse = staticmethod(_lldp_parse_only_lldp)
 
 
 def live_ports(datapath):
@@ -70,7 +87,7 @@ class MIPv6Controller(app_manager.RyuApp):
 
     def _tick_forever(self):
         while True:
-            self.send(self.router.tick(time.monotonic()))
+            self.send(self.router.tick(time.time()))
             hub.sleep(TICK_SECONDS)
 
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -78,7 +95,7 @@ class MIPv6Controller(app_manager.RyuApp):
         datapath = ev.datapath
         if datapath.id is None:
             return
-        now = time.monotonic()
+        now = time.time()
         if ev.state == MAIN_DISPATCHER:
             self.datapaths[datapath.id] = datapath
             self.send(self.router.switch_up(now, datapath.id, live_ports(datapath)))
@@ -93,7 +110,7 @@ class MIPv6Controller(app_manager.RyuApp):
         port = msg.desc
         if port.port_no > ofp.OFPP_MAX:
             return
-        now = time.monotonic()
+        now = time.time()
         if msg.reason != ofp.OFPPR_DELETE and _port_is_up(ofp, port):
             self.send(self.router.port_up(now, msg.datapath.id, port.port_no))
         else:
@@ -102,13 +119,13 @@ class MIPv6Controller(app_manager.RyuApp):
     @set_ev_cls(topo_event.EventLinkAdd)
     def link_add(self, ev):
         src, dst = ev.link.src, ev.link.dst
-        self.send(self.router.link_up(time.monotonic(), src.dpid, src.port_no,
+        self.send(self.router.link_up(time.time(), src.dpid, src.port_no,
                                       dst.dpid, dst.port_no))
 
     @set_ev_cls(topo_event.EventLinkDelete)
     def link_delete(self, ev):
         src, dst = ev.link.src, ev.link.dst
-        self.send(self.router.link_down(time.monotonic(), src.dpid, src.port_no,
+        self.send(self.router.link_down(time.time(), src.dpid, src.port_no,
                                         dst.dpid, dst.port_no))
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
@@ -116,7 +133,7 @@ class MIPv6Controller(app_manager.RyuApp):
         msg = ev.msg
         ofp = msg.datapath.ofproto
         self.send(self.router.packet_in(
-            time.monotonic(), msg.datapath.id, msg.match.get("in_port"), msg.data,
+            time.time(), msg.datapath.id, msg.match.get("in_port"), msg.data,
             invalid_ttl=msg.reason == ofp.OFPR_INVALID_TTL))
 
 

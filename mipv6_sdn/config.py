@@ -5,6 +5,8 @@ Every error is a :class:`ConfigError` whose message names the offending key, e.g
 docs/configuration.md.
 """
 import dataclasses
+import hashlib
+import hmac
 import ipaddress
 import re
 import tomllib
@@ -56,6 +58,25 @@ class Config:
     prefix_preferred_lifetime: int = 14400
     ns_retransmit: float = 1.0
     ns_attempts: int = 3
+    home_agent: "HomeAgentConfig" = None
+    mobile_nodes: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class HomeAgentConfig:
+    """Home Agent policy (RFC 6275 §10, RFC 4285)."""
+    max_binding_lifetime: int = 420         # seconds; BAs never grant more
+    require_authentication: bool = True     # RFC 4285 MN-HA option and replay protection
+    timestamp_skew: float = 7.0             # RFC 4285 §6: accepted clock difference, s
+    max_bindings: int = 1_000_000           # beyond this a new binding gets status 130
+
+
+@dataclasses.dataclass(frozen=True)
+class MobileNode:
+    """One mobile node's home address and its MN-HA security association (RFC 4285)."""
+    home_address: ipaddress.IPv6Address
+    spi: int
+    key: bytes = dataclasses.field(repr=False)  # never printed, never logged
 
 
 _CONTROLLER_KEYS = {
@@ -95,7 +116,8 @@ def _check_keys(table, allowed, where):
         if key not in allowed:
             raise ConfigError(f"{where}.{key}: unknown key")
         types = allowed[key]
-        if isinstance(value, bool) or not isinstance(value, types):
+        wants_bool = types is bool
+        if isinstance(value, bool) != wants_bool or not isinstance(value, types):
             names = types.__name__ if isinstance(types, type) else " or ".join(
                 t.__name__ for t in types)
             raise ConfigError(f"{where}.{key}: expected {names}, got {value!r}")
@@ -159,9 +181,77 @@ def _check_unique(links):
                     f"link[{index}].prefix: overlaps link[{other_index}].prefix {other.prefix}")
 
 
+_HOME_AGENT_KEYS = {"max_binding_lifetime": int, "require_authentication": bool,
+                    "timestamp_skew": (int, float), "max_bindings": int}
+_MOBILE_NODE_KEYS = {"home_address": str, "spi": int, "key": str}
+_MOBILE_RANGE_KEYS = {"first_home_address": str, "count": int, "first_spi": int,
+                      "secret": str}
+MIN_SPI = 256  # RFC 4285 §5: SPI values 0-255 are reserved
+
+
+def _hex_key(value, key):
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raise ConfigError(f"{key}: not a hexadecimal string") from None
+    if len(raw) < 16:
+        raise ConfigError(f"{key}: at least 16 octets (32 hex digits) are needed")
+    return raw
+
+
+def derived_key(secret, home_address):
+    """The key of a mobile node of a range: HMAC-SHA1(secret, home address)."""
+    return hmac.new(secret, home_address.packed, hashlib.sha1).digest()
+
+
+def _check_spi(spi, key):
+    if not MIN_SPI <= spi < 2 ** 32:
+        raise ConfigError(f"{key}: {spi} out of range {MIN_SPI}..2^32-1")
+
+
+def _parse_mobile_nodes(data, links):
+    homes = [link for link in links if link.is_home_link]
+    nodes = []
+    for index, table in enumerate(data.get("mobile_node", [])):
+        where = f"mobile_node[{index}]"
+        _check_keys(table, _MOBILE_NODE_KEYS, where)
+        for key in _MOBILE_NODE_KEYS:
+            if key not in table:
+                raise ConfigError(f"{where}.{key}: missing")
+        _check_spi(table["spi"], f"{where}.spi")
+        nodes.append(MobileNode(_address(table["home_address"], f"{where}.home_address"),
+                                table["spi"], _hex_key(table["key"], f"{where}.key")))
+    for index, table in enumerate(data.get("mobile_node_range", [])):
+        where = f"mobile_node_range[{index}]"
+        _check_keys(table, _MOBILE_RANGE_KEYS, where)
+        for key in _MOBILE_RANGE_KEYS:
+            if key not in table:
+                raise ConfigError(f"{where}.{key}: missing")
+        first = _address(table["first_home_address"], f"{where}.first_home_address")
+        count, secret = table["count"], _hex_key(table["secret"], f"{where}.secret")
+        if not 0 < count <= 1_000_000:
+            raise ConfigError(f"{where}.count: {count} out of range 1..1000000")
+        _check_spi(table["first_spi"], f"{where}.first_spi")
+        _check_spi(table["first_spi"] + count - 1, f"{where}.count")
+        nodes += [MobileNode(first + i, table["first_spi"] + i, derived_key(secret, first + i))
+                  for i in range(count)]
+    seen_homes, seen_spis = set(), set()
+    for node in nodes:
+        if not any(node.home_address in link.prefix for link in homes):
+            raise ConfigError(f"mobile_node: {node.home_address} is not in the prefix of a "
+                              "home link (a [[link]] with home_agent)")
+        if node.home_address in seen_homes or node.spi in seen_spis:
+            raise ConfigError(f"mobile_node: home address {node.home_address} or SPI "
+                              f"{node.spi} is configured twice")
+        seen_homes.add(node.home_address)
+        seen_spis.add(node.spi)
+    return tuple(nodes)
+
+
 def parse_config(data):
     """A :class:`Config` from the parsed TOML document ``data`` (a dict)."""
-    _check_keys(data, {"controller": dict, "link": list}, "config")
+    _check_keys(data, {"controller": dict, "link": list, "home_agent": dict,
+                       "mobile_node": list, "mobile_node_range": list}, "config")
     controller = data.get("controller", {})
     _check_keys(controller, _CONTROLLER_KEYS, "controller")
     if "link" not in data or not data["link"]:
@@ -199,7 +289,18 @@ def parse_config(data):
     if not 0 <= preferred <= valid <= 0xffffffff:
         raise ConfigError("controller.prefix_preferred_lifetime: must be between 0 and "
                           "prefix_valid_lifetime")
-    return Config(links=links, **values)
+    home_agent_table = data.get("home_agent", {})
+    _check_keys(home_agent_table, _HOME_AGENT_KEYS, "home_agent")
+    home_agent = HomeAgentConfig(**home_agent_table)
+    if not 4 <= home_agent.max_binding_lifetime <= 4 * 0xFFFF:
+        raise ConfigError("home_agent.max_binding_lifetime: out of range 4..262140 "
+                          "(RFC 6275 §6.1.7: units of 4 s in 16 bits)")
+    if not 0 < home_agent.timestamp_skew <= 3600:
+        raise ConfigError("home_agent.timestamp_skew: out of range 0..3600")
+    if home_agent.max_bindings < 1:
+        raise ConfigError("home_agent.max_bindings: at least 1")
+    return Config(links=links, home_agent=home_agent,
+                  mobile_nodes=_parse_mobile_nodes(data, links), **values)
 
 
 def load_config(path):

@@ -5,6 +5,12 @@ labels) and returns a :class:`PacketMeta`, or raises :class:`PacketError` when a
 length, checksum or RFC 4861 §7.1 validity rule is broken. Ryu's own ND parser loops
 forever on an option of length zero, so untrusted ND is parsed here.
 
+It walks the extension headers that Mobile IPv6 uses (Hop-by-Hop, Destination Options
+with the Home Address option, the type 2 routing header) to the upper layer, and hands
+Mobility Headers and ICMPv6 types 144-147 to :mod:`mipv6_sdn.mobility`. A malformed
+Mobility Header does not raise: the Home Agent answers some of those errors, so it is
+recorded in ``PacketMeta.mobility_error``.
+
 Builders return whole Ethernet frames as bytes, ready for a packet-out.
 """
 import dataclasses
@@ -16,7 +22,14 @@ ETH_TYPE_MPLS = 0x8847
 ETH_HEADER_LEN = 14
 IPV6_HEADER_LEN = 40
 MPLS_ENTRY_LEN = 4
+IPPROTO_HOPOPTS = 0  # RFC 8200 §4.3
+IPPROTO_ROUTING = 43  # RFC 8200 §4.4
 IPPROTO_ICMPV6 = 58
+IPPROTO_DSTOPTS = 60  # RFC 8200 §4.6
+EXTENSION_HEADERS = (IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_DSTOPTS)
+OPT_PAD1 = 0  # RFC 8200 §4.2; the same in the Mobility Header (RFC 6275 §6.2.2, §6.2.3)
+OPT_PADN = 1
+MAX_PADDING = 7  # RFC 4942 §2.1.9.5: padding beyond what alignment needs is suspect
 
 # RFC 4443 §2.1 and RFC 4861 §4: ICMPv6 types.
 ICMPV6_DST_UNREACH = 1
@@ -67,13 +80,14 @@ class PacketError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class PacketMeta:
-    """A parsed frame: Ethernet and IPv6 headers, and ICMPv6 when present."""
+    """A parsed frame: Ethernet and IPv6 headers, the extension headers of Mobile IPv6,
+    and ICMPv6 or the Mobility Header when present."""
     eth_src: str
     eth_dst: str
     ip_src: ipaddress.IPv6Address
     ip_dst: ipaddress.IPv6Address
     hop_limit: int
-    next_header: int
+    next_header: int  # the upper-layer protocol: Next Header of the last header walked
     ipv6_packet: bytes  # the IPv6 header and payload, without Ethernet or labels
     mpls_labels: tuple = ()
     icmp_type: int | None = None
@@ -82,6 +96,12 @@ class PacketMeta:
     nd_target: ipaddress.IPv6Address | None = None
     nd_lladdr: str | None = None  # source or target link-layer address option
     na_flags: int = 0
+    upper_offset: int = IPV6_HEADER_LEN  # where the upper-layer header starts in ipv6_packet
+    home_address_option: ipaddress.IPv6Address | None = None  # RFC 6275 §6.3
+    routing_home_address: ipaddress.IPv6Address | None = None  # type 2 routing header, §6.4
+    mobility: "mobility.MobilityHeader | None" = None  # a valid Mobility Header
+    mobility_error: "mobility.MobilityError | None" = None  # or why it is not valid
+    dhaad: "mobility.DiscoveryMessage | None" = None  # ICMPv6 144-147 (RFC 6275 §6.5-6.8)
 
 
 def mac_to_bytes(mac):
@@ -115,7 +135,7 @@ def checksum(src, dst, next_header, payload):
     return ~total & 0xFFFF
 
 
-def _nd_options(raw):
+def nd_options(raw):
     """RFC 4861 §4.6: (type, body) pairs; every option must have non-zero length."""
     options = []
     offset = 0
@@ -131,6 +151,90 @@ def _nd_options(raw):
         options.append((opt_type, raw[offset + 2:end]))
         offset = end
     return options
+
+
+def tlv_options(area, start):
+    """RFC 8200 §4.2 options of a Hop-by-Hop or Destination Options header, or mobility
+    options (RFC 6275 §6.2.1, same format), from ``area[start:]`` to its end: (offset,
+    type, data) for each option but Pad1 and PadN. Padding must be zeros, and no more
+    than 7 octets in a row (RFC 4942 §2.1.9.5)."""
+    options = []
+    offset, padding = start, 0
+    while offset < len(area):
+        opt_type = area[offset]
+        if opt_type == OPT_PAD1:
+            size = 1
+        elif offset + 2 > len(area):
+            raise PacketError("truncated option")
+        else:
+            size = 2 + area[offset + 1]
+            if offset + size > len(area):
+                raise PacketError("option runs past its header")
+        if opt_type in (OPT_PAD1, OPT_PADN):
+            padding += size
+            if padding > MAX_PADDING or any(area[offset + 2:offset + size]):
+                raise PacketError("padding longer than 7 octets or not zero")
+        else:
+            padding = 0
+            options.append((offset, opt_type, area[offset + 2:offset + size]))
+        offset += size
+    return options
+
+
+def _home_address(position, data):
+    """The address of a Home Address option at ``position`` in its header (RFC 6275 §6.3)."""
+    x, y = mobility.HOME_ADDRESS_ALIGNMENT
+    if len(data) != 16 or position % x != y:
+        raise PacketError("Home Address option not 16 octets at 8n+6")
+    return ipaddress.IPv6Address(data)
+
+
+def _extension_headers(packet):
+    """RFC 8200 §4.1: walk Hop-by-Hop (first only), Destination Options and type 2
+    routing headers; the upper-layer protocol, its offset and the addresses found."""
+    next_header, offset = packet[6], IPV6_HEADER_LEN
+    found = {"home_address_option": None, "routing_home_address": None}
+    while next_header in EXTENSION_HEADERS:
+        if len(packet) < offset + 2:
+            raise PacketError("truncated extension header")
+        header = packet[offset:offset + (packet[offset + 1] + 1) * 8]
+        if len(header) < (header[1] + 1) * 8:
+            raise PacketError("extension header runs past the packet")
+        if next_header == IPPROTO_HOPOPTS:
+            if offset != IPV6_HEADER_LEN:
+                raise PacketError("Hop-by-Hop Options header is not the first")
+            tlv_options(header, 2)
+        elif next_header == IPPROTO_DSTOPTS:
+            for position, opt_type, data in tlv_options(header, 2):
+                if opt_type == mobility.OPT_HOME_ADDRESS:
+                    if found["home_address_option"] is not None:
+                        raise PacketError("more than one Home Address option")
+                    found["home_address_option"] = _home_address(position, data)
+        elif header[2] == mobility.ROUTING_TYPE_2:
+            if header[1] != mobility.RH2_HEADER_EXT_LEN or \
+                    header[3] != mobility.RH2_SEGMENTS_LEFT:
+                raise PacketError("type 2 routing header without one address, one segment left")
+            if found["routing_home_address"] is not None:
+                raise PacketError("more than one type 2 routing header")
+            found["routing_home_address"] = ipaddress.IPv6Address(header[8:24])
+        elif header[3] != 0:
+            break  # another routing header still in use: not for us to look past
+        next_header = header[0]
+        offset += len(header)
+    return next_header, offset, found
+
+
+def _mobility_header(packet, offset, src, dst):
+    """PacketMeta fields for the Mobility Header at ``offset``: the checksum first, with
+    the pseudo-header of RFC 6275 §6.1.1, then the checks of §9.2."""
+    data = packet[offset:]
+    try:
+        length = mobility.mobility_header_length(data)
+        if checksum(src, dst, mobility.IPPROTO_MH, data[:length]) != 0:
+            raise mobility.MobilityError("bad Mobility Header checksum", "checksum")
+        return {"mobility": mobility.parse_mobility_header(data[:length], offset)}
+    except mobility.MobilityError as exc:
+        return {"mobility_error": exc}
 
 
 def _lladdr(options, wanted):
@@ -149,7 +253,7 @@ def _parse_nd(icmp_type, icmp_code, hop_limit, ip_src, ip_dst, body):
     if icmp_type == ND_ROUTER_SOLICIT:
         if len(body) < 4:
             raise PacketError("truncated router solicitation")
-        lladdr = _lladdr(_nd_options(body[4:]), OPT_SOURCE_LLADDR)
+        lladdr = _lladdr(nd_options(body[4:]), OPT_SOURCE_LLADDR)
         if ip_src == UNSPECIFIED and lladdr is not None:
             raise PacketError("RS from :: with a source link-layer address option")
         return {"nd_lladdr": lladdr}
@@ -160,7 +264,7 @@ def _parse_nd(icmp_type, icmp_code, hop_limit, ip_src, ip_dst, body):
         target = ipaddress.IPv6Address(body[4:20])
         if target.is_multicast:
             raise PacketError("ND target is a multicast address")
-        options = _nd_options(body[20:])
+        options = nd_options(body[20:])
         if icmp_type == ND_NEIGHBOR_SOLICIT:
             lladdr = _lladdr(options, OPT_SOURCE_LLADDR)
             if ip_src == UNSPECIFIED and (
@@ -204,21 +308,29 @@ def parse_frame(data):
     ip_src = ipaddress.IPv6Address(data[offset + 8:offset + 24])
     ip_dst = ipaddress.IPv6Address(data[offset + 24:offset + 40])
     packet = data[offset:end]
-    fields = {}
+    next_header, upper, fields = _extension_headers(packet)
+    # RFC 8200 §8.1, RFC 6275 §6.3, §6.4: upper-layer checksums cover the home address
+    # and the final destination.
+    src = fields["home_address_option"] or ip_src
+    dst = fields["routing_home_address"] or ip_dst
     if next_header == IPPROTO_ICMPV6:
-        message = packet[IPV6_HEADER_LEN:]
+        message = packet[upper:]
         if len(message) < 4:
             raise PacketError("truncated ICMPv6 header")
-        if checksum(ip_src, ip_dst, IPPROTO_ICMPV6, message) != 0:
+        if checksum(src, dst, IPPROTO_ICMPV6, message) != 0:
             raise PacketError("bad ICMPv6 checksum")
         icmp_type, icmp_code = message[0], message[1]
         body = message[4:]
-        fields = {"icmp_type": icmp_type, "icmp_code": icmp_code, "icmp_body": body}
+        fields.update(icmp_type=icmp_type, icmp_code=icmp_code, icmp_body=body)
         if icmp_type in ND_TYPES:
             fields.update(_parse_nd(icmp_type, icmp_code, hop_limit, ip_src, ip_dst, body))
+        elif icmp_type in mobility.DISCOVERY_TYPES:
+            fields["dhaad"] = mobility.parse_dhaad_or_mps(icmp_type, body)
+    elif next_header == mobility.IPPROTO_MH:
+        fields.update(_mobility_header(packet, upper, src, dst))
     return PacketMeta(eth_src=eth_src, eth_dst=eth_dst, ip_src=ip_src, ip_dst=ip_dst,
                       hop_limit=hop_limit, next_header=next_header, ipv6_packet=packet,
-                      mpls_labels=tuple(labels), **fields)
+                      mpls_labels=tuple(labels), upper_offset=upper, **fields)
 
 
 def ethernet(eth_dst, eth_src, ipv6_packet):
@@ -241,7 +353,7 @@ def icmpv6(src, dst, icmp_type, code, body, hop_limit=DEFAULT_HOP_LIMIT):
     return ipv6(src, dst, IPPROTO_ICMPV6, message, hop_limit)
 
 
-def _option(opt_type, body):
+def nd_option(opt_type, body):
     """An ND option padded to a multiple of 8 octets (RFC 4861 §4.6)."""
     length = (len(body) + 2 + 7) // 8
     return struct.pack("!BB", opt_type, length) + body.ljust(length * 8 - 2, b"\0")
@@ -258,19 +370,19 @@ def router_advert(*, router_mac, src, dst, mtu, prefix, valid_lifetime, preferre
     """
     flags = RA_FLAG_HOME_AGENT if home_agent is not None else 0
     body = struct.pack("!BBHII", 0, flags, router_lifetime, 0, 0)
-    body += _option(OPT_SOURCE_LLADDR, mac_to_bytes(router_mac))
-    body += _option(OPT_MTU, struct.pack("!HI", 0, mtu))
+    body += nd_option(OPT_SOURCE_LLADDR, mac_to_bytes(router_mac))
+    body += nd_option(OPT_MTU, struct.pack("!HI", 0, mtu))
     pi_flags = PI_FLAG_ON_LINK | PI_FLAG_AUTONOMOUS
     pi_address = prefix.network_address
     if home_agent is not None:
         pi_flags |= PI_FLAG_ROUTER_ADDRESS
         pi_address = home_agent
-    body += _option(OPT_PREFIX_INFO, struct.pack(
+    body += nd_option(OPT_PREFIX_INFO, struct.pack(
         "!BBIII", prefix.prefixlen, pi_flags, valid_lifetime, preferred_lifetime, 0)
         + pi_address.packed)
-    body += _option(OPT_ADV_INTERVAL, struct.pack("!HI", 0, adv_interval_ms))
+    body += nd_option(OPT_ADV_INTERVAL, struct.pack("!HI", 0, adv_interval_ms))
     if home_agent is not None:
-        body += _option(OPT_HOME_AGENT_INFO, struct.pack("!HhH", 0, 0, home_agent_lifetime))
+        body += nd_option(OPT_HOME_AGENT_INFO, struct.pack("!HhH", 0, 0, home_agent_lifetime))
     packet = icmpv6(src, dst, ND_ROUTER_ADVERT, 0, body, ND_HOP_LIMIT)
     return ethernet(eth_dst or multicast_mac(dst), router_mac, packet)
 
@@ -279,7 +391,7 @@ def neighbor_advert(*, src_mac, eth_dst, src, dst, target, router, solicited, ov
     """RFC 4861 §4.4 NA with a Target Link-Layer Address option."""
     flags = (NA_FLAG_ROUTER if router else 0) | (NA_FLAG_SOLICITED if solicited else 0) | (
         NA_FLAG_OVERRIDE if override else 0)
-    body = struct.pack("!I", flags) + target.packed + _option(
+    body = struct.pack("!I", flags) + target.packed + nd_option(
         OPT_TARGET_LLADDR, mac_to_bytes(src_mac))
     return ethernet(eth_dst, src_mac, icmpv6(src, dst, ND_NEIGHBOR_ADVERT, 0, body,
                                              ND_HOP_LIMIT))
@@ -288,7 +400,7 @@ def neighbor_advert(*, src_mac, eth_dst, src, dst, target, router, solicited, ov
 def neighbor_solicit(*, src_mac, src, target):
     """RFC 4861 §4.3 multicast NS for ``target`` with a Source Link-Layer Address option."""
     dst = solicited_node(target)
-    body = struct.pack("!I", 0) + target.packed + _option(
+    body = struct.pack("!I", 0) + target.packed + nd_option(
         OPT_SOURCE_LLADDR, mac_to_bytes(src_mac))
     return ethernet(multicast_mac(dst), src_mac, icmpv6(src, dst, ND_NEIGHBOR_SOLICIT, 0,
                                                         body, ND_HOP_LIMIT))
@@ -313,3 +425,8 @@ def icmp_error(offending, src, icmp_type, code, parameter=0):
     room = ICMP_ERROR_MAX_LEN - IPV6_HEADER_LEN - 8
     body = struct.pack("!I", parameter) + offending.ipv6_packet[:room]
     return icmpv6(src, offending.ip_src, icmp_type, code, body)
+
+
+# The mobility codec builds on PacketError, checksum() and the ND options above; it is
+# imported last so that either module may be imported first.
+from mipv6_sdn import mobility  # noqa: E402  pylint: disable=wrong-import-position

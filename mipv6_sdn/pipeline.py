@@ -25,6 +25,7 @@ class Priority(enum.IntEnum):
     LSP = 1000
     TRANSIT = 0              # MPLS_IN: a label that is not ours goes on to LSP
     # ROUTING
+    MOBILITY_HEADER = 3100   # every mobility header (ip_proto 135) is the controller's
     ROUTER_ADDRESS = 3000    # the controller's own addresses and link-locals
     HOST_ROUTE = 2000        # /128 of a host on this switch's link
     PREFIX = 1000            # a link's /64: LSP, or the controller for resolution

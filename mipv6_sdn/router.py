@@ -16,8 +16,10 @@ import ipaddress
 import logging
 import random
 
-from mipv6_sdn import ofmsg, packets
+from mipv6_sdn import mobility, ofmsg, packets
+from mipv6_sdn.binding_cache import Attachment, BindingEvent
 from mipv6_sdn.config import ROUTER_LINK_LOCAL
+from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie
 from mipv6_sdn.topology import POP, Topology
 
@@ -72,6 +74,9 @@ class Router:
         self.next_ra = {}           # dpid of an access switch -> time of its next RA
         self.error_tokens = ICMP_ERROR_BURST
         self.error_tokens_time = None
+        self.home_agent = HomeAgent(config)
+        self.home_agent.cache.subscribe(self._binding_changed)
+        self._binding_msgs = []     # what binding events asked to send, until returned
 
     # ---------------------------------------------------------------- lookups
 
@@ -82,7 +87,9 @@ class Router:
         return None
 
     def router_addresses(self):
-        return {link.router for link in self.config.links} | {ROUTER_LINK_LOCAL}
+        """Every address the controller answers on: routers, HAs, HA anycast."""
+        return {link.router for link in self.config.links} | {ROUTER_LINK_LOCAL} | \
+            self.home_agent.addresses()
 
     def host_ports(self, dpid):
         roles = self.port_roles.get(dpid, {})
@@ -177,6 +184,12 @@ class Router:
                 Table.ROUTING, Priority.ROUTER_ADDRESS,
                 ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=ipv6_dst),
                 controller, base))
+        # OVS skips Destination Options and Routing headers when it matches ip_proto,
+        # so a BU with a Home Address option matches too (DESIGN.md §3).
+        rules.append(ofmsg.flow_add(
+            Table.ROUTING, Priority.MOBILITY_HEADER,
+            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ip_proto=mobility.IPPROTO_MH),
+            controller, base))
         rules.append(ofmsg.flow_add(Table.ROUTING, Priority.NO_ROUTE, ofmsg.match(),
                                     controller, base))
         rules.append(ofmsg.flow_add(
@@ -353,6 +366,11 @@ class Router:
             return self._icmp_error(now, meta, origin, packets.ICMPV6_TIME_EXCEEDED, 0)
         if meta.icmp_type in packets.ND_TYPES:
             return self._neighbour_discovery(now, dpid, in_port, meta) if on_link else []
+        if self._for_home_agent(meta):
+            attachment = Attachment(dpid, in_port, meta.eth_src) if on_link else None
+            replies = self.home_agent.receive(now, meta, attachment, self._home_link_owner)
+            msgs = [m for reply in replies for m in self._answer(now, meta, origin, reply)]
+            return msgs + self._drain_binding_msgs()
         if meta.ip_dst in self.router_addresses():
             if meta.icmp_type == packets.ICMPV6_ECHO_REQUEST:
                 return self._answer(now, meta, origin, packets.echo_reply(meta, meta.ip_dst))
@@ -363,6 +381,41 @@ class Router:
             return self._route_via_controller(now, meta, origin)
         return self._icmp_error(now, meta, origin, packets.ICMPV6_DST_UNREACH,
                                 packets.UNREACH_NO_ROUTE)
+
+    def _for_home_agent(self, meta):
+        """Mobility headers (wherever addressed), and what the HA's addresses receive
+        from mobile nodes: DHAAD, prefix solicitations, packets with a HAO."""
+        if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None:
+            return True
+        return meta.ip_dst in self.home_agent.addresses() and (
+            meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS)
+            or meta.home_address_option is not None)
+
+    def _home_link_owner(self, address):
+        """The MAC the controller knows on a home link for ``address`` (home-link DAD)."""
+        host = self.host_for_address(address)
+        link = self.home_agent.home_link_of(address)
+        if host is None or link is None or host.dpid != link.dpid:
+            return None
+        return host.mac
+
+    def _binding_changed(self, event, binding, now):
+        """RFC 6275 §10.4.1: when an MN registers away from home, announce the HA as
+        the owner of its home address on the home link (unsolicited NA)."""
+        if event in (BindingEvent.ADDED, BindingEvent.UPDATED) and \
+                binding.care_of_address != binding.home_address:
+            link = self.home_agent.home_link_of(binding.home_address)
+            ports = self.host_ports(link.dpid) if link is not None else []
+            if ports:
+                frame = packets.neighbor_advert(
+                    src_mac=self.config.router_mac, eth_dst=ALL_NODES_MAC,
+                    src=link.home_agent, dst=packets.ALL_NODES,
+                    target=binding.home_address, router=False, solicited=False)
+                self._binding_msgs.append((link.dpid, ofmsg.packet_out(ports, frame)))
+
+    def _drain_binding_msgs(self):
+        msgs, self._binding_msgs = self._binding_msgs, []
+        return msgs
 
     def _route_via_controller(self, now, meta, origin):
         """A packet for a host of our links that the switches could not deliver yet."""
@@ -455,8 +508,9 @@ class Router:
             msgs += self._learn(now, dpid, in_port, meta.eth_src, meta.nd_target)
         if meta.icmp_type == packets.ND_ROUTER_SOLICIT:
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_advert(link)))]
-        if meta.icmp_type == packets.ND_NEIGHBOR_SOLICIT and \
-                meta.nd_target in (link.router, ROUTER_LINK_LOCAL):
+        if meta.icmp_type == packets.ND_NEIGHBOR_SOLICIT and (
+                meta.nd_target in (link.router, ROUTER_LINK_LOCAL)
+                or link.is_home_link and self._proxied(meta.nd_target)):
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_na(meta)))]
         if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and (
                 meta.eth_dst == self.config.router_mac
@@ -478,17 +532,33 @@ class Router:
         frame = packets.ethernet(meta.eth_dst, meta.eth_src, meta.ipv6_packet)
         return [(dpid, ofmsg.packet_out(ports, frame))]
 
+    def _proxied(self, target):
+        """True when the HA defends ``target`` for an MN away from home (RFC 6275
+        §10.4.1): its home address, or the link-local address of its interface
+        identifier when it registered with the L bit."""
+        if self.home_agent.proxied(target) is not None:
+            return True
+        if target in LINK_LOCAL:
+            iid = int(target) & 0xFFFF_FFFF_FFFF_FFFF
+            return any(b.link_local and int(b.home_address) & 0xFFFF_FFFF_FFFF_FFFF == iid
+                       and self.home_agent.proxied(b.home_address) is not None
+                       for b in self.home_agent.cache)
+        return False
+
     def _router_na(self, solicitation):
-        """RFC 4861 §7.2.4: answer an NS for a router address (defend it if DAD)."""
+        """RFC 4861 §7.2.4: answer an NS for a router address or an address the HA
+        defends (RFC 6275 §10.4.1: Router flag clear); defend it against DAD."""
         mac = self.config.router_mac
+        target = solicitation.nd_target
+        is_router = target in self.router_addresses()
         if solicitation.ip_src == packets.UNSPECIFIED:
             return packets.neighbor_advert(
-                src_mac=mac, eth_dst=ALL_NODES_MAC, src=solicitation.nd_target,
-                dst=packets.ALL_NODES, target=solicitation.nd_target, router=True,
+                src_mac=mac, eth_dst=ALL_NODES_MAC, src=target if is_router else
+                ROUTER_LINK_LOCAL, dst=packets.ALL_NODES, target=target, router=is_router,
                 solicited=False)
         return packets.neighbor_advert(
-            src_mac=mac, eth_dst=solicitation.eth_src, src=solicitation.nd_target,
-            dst=solicitation.ip_src, target=solicitation.nd_target, router=True,
+            src_mac=mac, eth_dst=solicitation.eth_src, src=target if is_router else
+            ROUTER_LINK_LOCAL, dst=solicitation.ip_src, target=target, router=is_router,
             solicited=True)
 
     def _router_advert(self, link):
@@ -509,8 +579,9 @@ class Router:
     # ---------------------------------------------------------------- time
 
     def tick(self, now):
-        """Periodic work: unsolicited RAs and address-resolution retries."""
-        msgs = []
+        """Periodic work: unsolicited RAs, address-resolution retries, binding expiry."""
+        self.home_agent.expire(now)
+        msgs = self._drain_binding_msgs()
         for dpid, due in list(self.next_ra.items()):
             if now >= due:
                 self.next_ra[dpid] = now + self._ra_interval()
@@ -554,4 +625,12 @@ class Router:
             "routes": [{"dpid": dpid, "label": label, "action": hop}
                        for dpid, labels in sorted(self.installed_lsps.items())
                        for label, hop in sorted(labels.items())],
+            "bindings": [{"home_address": str(b.home_address),
+                          "care_of_address": str(b.care_of_address), "sequence": b.sequence,
+                          "lifetime": b.lifetime, "expires": b.expires,
+                          "link_local": b.link_local,
+                          "attachment": dataclasses.asdict(b.attachment)
+                          if b.attachment else None}
+                         for b in sorted(self.home_agent.cache,
+                                         key=lambda b: b.home_address)],
         }

@@ -100,3 +100,53 @@ def test_launcher_reports_invalid_toml(tmp_path):
                             capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "not valid TOML" in result.stderr
+
+
+def test_reference_configuration_holds_mn1_security_association():
+    config = load_config(REFERENCE)
+    [mn1] = config.mobile_nodes
+    assert (str(mn1.home_address), mn1.spi) == ("2001:db8:1::100", 256)
+    assert mn1.key == bytes.fromhex("000102030405060708090a0b0c0d0e0f10111213")
+    assert mn1.key.hex() not in repr(config)
+    assert config.home_agent.max_binding_lifetime == 420
+    assert config.home_agent.require_authentication is True
+
+
+def test_a_range_of_mobile_nodes_gets_derived_keys():
+    data = good()
+    data["mobile_node_range"] = [{"first_home_address": "2001:db8:1::1000", "count": 3,
+                                  "first_spi": 4096, "secret": "ab" * 20}]
+    nodes = parse_config(data).mobile_nodes
+    assert [(str(n.home_address), n.spi) for n in nodes] == [
+        ("2001:db8:1::1000", 4096), ("2001:db8:1::1001", 4097), ("2001:db8:1::1002", 4098)]
+    assert len({n.key for n in nodes}) == 3
+
+
+@pytest.mark.parametrize("node, message", [
+    ({"home_address": "2001:db8:a::5", "spi": 256, "key": "00" * 20},
+     "mobile_node: 2001:db8:a::5 is not in the prefix of a home link"),
+    ({"home_address": "2001:db8:1::5", "spi": 7, "key": "00" * 20},
+     "mobile_node[0].spi: 7 out of range"),
+    ({"home_address": "2001:db8:1::5", "spi": 256, "key": "00"},
+     "mobile_node[0].key: at least 16 octets"),
+    ({"home_address": "2001:db8:1::5", "spi": 256, "key": "zz" * 20},
+     "mobile_node[0].key: not a hexadecimal string"),
+    ({"home_address": "2001:db8:1::5", "spi": 256}, "mobile_node[0].key: missing"),
+])
+def test_bad_mobile_node_names_the_key_without_showing_it(node, message):
+    data = good()
+    data["mobile_node"] = [node]
+    with pytest.raises(ConfigError) as error:
+        parse_config(data)
+    assert str(error.value).startswith(message)
+    assert "00" * 20 not in str(error.value)
+
+
+def test_home_agent_section_is_checked():
+    data = good()
+    data["home_agent"] = {"max_binding_lifetime": 1}
+    with pytest.raises(ConfigError, match="home_agent.max_binding_lifetime"):
+        parse_config(data)
+    data["home_agent"] = {"require_authentication": 1}
+    with pytest.raises(ConfigError, match="home_agent.require_authentication: expected bool"):
+        parse_config(data)

@@ -1,0 +1,103 @@
+"""The binding cache (RFC 6275 §9.1), one for the whole domain.
+
+Entries are plain data; every operation takes ``now``. Each change is announced to the
+subscribers (the data plane, persistence) as a :class:`BindingEvent` before the call
+returns, so nothing the Home Agent accepted can be missed.
+"""
+import dataclasses
+import enum
+import heapq
+import ipaddress
+
+SEQUENCE_MODULUS = 2 ** 16
+SEQUENCE_WINDOW = 2 ** 15  # RFC 6275 §9.5.1: "less than 2**15 units" ahead is newer
+
+
+def sequence_newer(candidate, previous):
+    """RFC 6275 §9.5.1: ``candidate`` is greater than ``previous`` modulo 2^16.
+
+    A difference of exactly 2^15 is out of the window."""
+    difference = (candidate - previous) % SEQUENCE_MODULUS
+    return 0 < difference < SEQUENCE_WINDOW
+
+
+@dataclasses.dataclass(frozen=True)
+class Attachment:
+    """Where the mobile node's care-of address was seen: switch, port and MAC."""
+    dpid: int
+    port: int
+    mac: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Binding:
+    """One binding cache entry (RFC 6275 §9.1)."""
+    home_address: ipaddress.IPv6Address
+    care_of_address: ipaddress.IPv6Address
+    sequence: int
+    lifetime: int            # granted, seconds
+    expires: float           # ``now`` at which it expires
+    home_registration: bool  # the H bit
+    link_local: bool = False  # the L bit: the HA also defends the link-local address
+    attachment: Attachment | None = None
+
+    def remaining(self, now):
+        return max(0, int(self.expires - now))
+
+
+class BindingEvent(enum.Enum):
+    ADDED = "added"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    EXPIRED = "expired"
+
+
+class BindingCache:
+    """Bindings by home address; subscribers get (event, binding, now) for each change."""
+
+    def __init__(self):
+        self.entries = {}
+        self.subscribers = []
+        self._deadlines = []  # heap of (expires, home address); stale items are skipped
+
+    def subscribe(self, callback):
+        self.subscribers.append(callback)
+
+    def _announce(self, event, binding, now):
+        for callback in self.subscribers:
+            callback(event, binding, now)
+
+    def get(self, home_address):
+        return self.entries.get(home_address)
+
+    def __len__(self):
+        return len(self.entries)
+
+    def __iter__(self):
+        return iter(list(self.entries.values()))
+
+    def put(self, now, binding):
+        """Add or replace the binding for its home address."""
+        event = BindingEvent.UPDATED if binding.home_address in self.entries else \
+            BindingEvent.ADDED
+        self.entries[binding.home_address] = binding
+        heapq.heappush(self._deadlines, (binding.expires, binding.home_address))
+        self._announce(event, binding, now)
+
+    def delete(self, now, home_address):
+        binding = self.entries.pop(home_address, None)
+        if binding is not None:
+            self._announce(BindingEvent.DELETED, binding, now)
+        return binding
+
+    def expire(self, now):
+        """Remove and announce every binding whose lifetime has run out."""
+        expired = []
+        while self._deadlines and self._deadlines[0][0] <= now:
+            expires, home_address = heapq.heappop(self._deadlines)
+            binding = self.entries.get(home_address)
+            if binding is not None and binding.expires == expires:
+                del self.entries[home_address]
+                expired.append(binding)
+                self._announce(BindingEvent.EXPIRED, binding, now)
+        return expired

@@ -1,0 +1,338 @@
+"""The Home Agent of every home link (RFC 6275 §10), authenticated by RFC 4285.
+
+:meth:`HomeAgent.receive` takes a parsed packet that reached the controller and returns
+the IPv6 packets to send back to its sender (Binding Acknowledgement, Binding Error,
+ICMPv6 Parameter Problem, DHAAD Reply, Mobile Prefix Advertisement). Binding Update
+processing follows RFC 6275 §9.5.1 and §10.3.1 in the RFC's order; a Binding Update
+that is not accepted changes no state.
+"""
+import dataclasses
+import ipaddress
+import logging
+
+from mipv6_sdn import mobility, packets
+from mipv6_sdn.binding_cache import Binding, BindingCache, sequence_newer
+
+LOG = logging.getLogger(__name__)
+
+# RFC 6275 §6.1.8 Binding Acknowledgement status; RFC 4285 §8 additions.
+ACCEPTED = 0
+ACCEPTED_PREFIX_DISCOVERY = 1
+REASON_UNSPECIFIED = 128
+ADMINISTRATIVELY_PROHIBITED = 129
+INSUFFICIENT_RESOURCES = 130
+HOME_REGISTRATION_NOT_SUPPORTED = 131
+NOT_HOME_SUBNET = 132
+NOT_HOME_AGENT_FOR_THIS_MN = 133
+DUPLICATE_ADDRESS_DETECTION_FAILED = 134
+SEQUENCE_OUT_OF_WINDOW = 135
+REGISTRATION_TYPE_CHANGE_DISALLOWED = 139
+MIPV6_ID_MISMATCH = 144      # RFC 4285 §6: replay protection timestamp not acceptable
+MIPV6_MESG_ID_REQD = 145     # RFC 4285 §6: replay protection option missing
+MIPV6_AUTH_FAIL = 146        # RFC 4285 §5: MN-HA authentication failed or missing
+
+# RFC 6275 §6.1.9 Binding Error status.
+BE_UNKNOWN_BINDING_FOR_HAO = 1
+BE_UNRECOGNIZED_MH_TYPE = 2
+
+ICMPV6_PARAM_HEADER = 0  # RFC 4443 §3.4: erroneous header field encountered
+LIFETIME_UNIT = 4        # RFC 6275 §6.1.7: BU and BA lifetimes count units of 4 s
+NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
+# RFC 2526 §2: the Mobile IPv6 Home-Agents anycast address of a /64 (anycast ID 0x7e).
+HOME_AGENTS_ANYCAST_IID = 0xFDFF_FFFF_FFFF_FFFE
+
+
+def ntp_timestamp(now):
+    """RFC 4285 §6: a 64-bit NTP timestamp for Unix time ``now``."""
+    return int((now + NTP_UNIX_OFFSET) * 2 ** 32) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def unix_time(timestamp):
+    return timestamp / 2 ** 32 - NTP_UNIX_OFFSET
+
+
+def home_agents_anycast(prefix):
+    return ipaddress.IPv6Address(int(prefix.network_address) | HOME_AGENTS_ANYCAST_IID)
+
+
+def is_unicast_routable(address):
+    """RFC 6275 §9.5.1: a global unicast address (not multicast, link-local, loopback,
+    unspecified, or IPv4-mapped)."""
+    return not (address.is_multicast or address.is_link_local or address.is_loopback
+                or address.is_unspecified or address.ipv4_mapped is not None
+                or address.is_site_local)
+
+
+def _option(message, option_type):
+    return next((o for o in message.options if isinstance(o, option_type)), None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What became of a Binding Update: the status and, when accepted, the binding."""
+    status: int
+    binding: Binding | None = None
+    lifetime: int = 0  # granted, seconds
+
+
+class HomeAgent:
+    """Binding Update processing and the other HA duties for all home links."""
+
+    def __init__(self, config, cache=None):
+        self.config = config
+        self.policy = config.home_agent
+        self.cache = cache if cache is not None else BindingCache()
+        self.home_links = [link for link in config.links if link.is_home_link]
+        self.nodes = {node.home_address: node for node in config.mobile_nodes}
+        self.last_timestamp = {}  # home address -> last accepted RFC 4285 timestamp
+
+    # ------------------------------------------------------------------ addresses
+
+    def addresses(self):
+        """Addresses the HA answers on: HA addresses and home-agents anycast addresses."""
+        found = set()
+        for link in self.home_links:
+            found |= {link.home_agent, home_agents_anycast(link.prefix)}
+        return found
+
+    def home_link_of(self, address):
+        return next((link for link in self.home_links if address in link.prefix), None)
+
+    def proxied(self, address):
+        """The binding whose away MN the HA defends ``address`` for (RFC 6275 §10.4.1)."""
+        binding = self.cache.get(address)
+        if binding is not None and binding.care_of_address != binding.home_address:
+            return binding
+        return None
+
+    # ------------------------------------------------------------------ dispatch
+
+    def receive(self, now, meta, attachment=None, home_owner=None):
+        """Packets to send back to the sender of ``meta``.
+
+        ``attachment`` is where it arrived (for the binding); ``home_owner(address)``
+        says which MAC the controller currently knows on a home link for an address,
+        for home-link DAD (RFC 6275 §10.4.1)."""
+        if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None \
+                and meta.mobility_error.kind != "truncated":
+            return self._mobility_header(now, meta, attachment, home_owner)
+        if meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS):
+            return self._icmp_request(now, meta)
+        if meta.home_address_option is not None and not self._hao_bound(meta):
+            return [self._binding_error(meta, BE_UNKNOWN_BINDING_FOR_HAO,
+                                        meta.home_address_option)]
+        return []
+
+    def _hao_bound(self, meta):
+        binding = self.cache.get(meta.home_address_option)
+        return binding is not None and binding.care_of_address == meta.ip_src
+
+    def _mobility_header(self, now, meta, attachment, home_owner):
+        error = meta.mobility_error
+        if error is not None:
+            if error.kind in ("payload_proto", "header_len"):
+                return self._parameter_problem(meta, error.pointer)
+            if error.kind == "unknown_type":
+                return [self._binding_error(meta, BE_UNRECOGNIZED_MH_TYPE,
+                                            meta.home_address_option or packets.UNSPECIFIED)]
+            return []  # bad checksum or malformed options: silently discarded
+        message = meta.mobility.message
+        if isinstance(message, mobility.BindingUpdate):
+            return self._binding_update(now, meta, message, attachment, home_owner)
+        if isinstance(message, (mobility.HomeTestInit, mobility.CareofTestInit)):
+            # Return routability is not offered yet: answer as a node that does not
+            # recognise the message (RFC 6275 §9.2).
+            return [self._binding_error(meta, BE_UNRECOGNIZED_MH_TYPE,
+                                        meta.home_address_option or packets.UNSPECIFIED)]
+        return []  # BA, BE, BRR, HoT, CoT are for mobile nodes
+
+    # ------------------------------------------------------------------ Binding Update
+
+    def _binding_update(self, now, meta, update, attachment, home_owner):
+        home = meta.home_address_option or meta.ip_src
+        alternate = _option(update, mobility.AlternateCareofAddress)
+        care_of = alternate.address if alternate is not None else meta.ip_src
+        # RFC 6275 §9.5.1: a unicast routable home address and care-of address, or silence.
+        if not is_unicast_routable(home) or not is_unicast_routable(care_of):
+            LOG.info("BU for %s from %s: not unicast routable, discarded", home, care_of)
+            return []
+        node = self.nodes.get(home)
+        decision = self._decide(now, meta, update, home, care_of, node, attachment,
+                                home_owner)
+        if decision is None:
+            return []
+        LOG.info("BU %s -> %s seq %d lifetime %d s: status %d", home, care_of,
+                 update.sequence, update.lifetime * LIFETIME_UNIT, decision.status)
+        if decision.status < REASON_UNSPECIFIED:
+            self._apply(now, home, decision, update)
+        elif decision.status == SEQUENCE_OUT_OF_WINDOW:
+            current = self.cache.get(home)
+            decision = dataclasses.replace(decision, binding=current)
+        if not update.ack and decision.status < REASON_UNSPECIFIED:
+            return []  # RFC 6275 §10.3.1: no acknowledgement was asked for
+        return [self._acknowledgement(now, meta, update, decision, home, care_of, node)]
+
+    def _decide(self, now, meta, update, home, care_of, node, attachment, home_owner):
+        """RFC 6275 §9.5.1 and §10.3.1 checks in order; None means silent discard."""
+        existing = self.cache.get(home)
+        if not update.home:
+            # A correspondent registration sent to the HA (RFC 6275 §9.5.1).
+            if existing is not None and existing.home_registration:
+                return Decision(REGISTRATION_TYPE_CHANGE_DISALLOWED)
+            return None  # no Binding Authorization Data: not a valid CN registration
+        if not self.home_links:
+            return Decision(HOME_REGISTRATION_NOT_SUPPORTED)
+        link = self.home_link_of(home)
+        if link is None:
+            return Decision(NOT_HOME_SUBNET)
+        if node is None:
+            return Decision(NOT_HOME_AGENT_FOR_THIS_MN)
+        if self.policy.require_authentication:
+            failure = self._authenticate(now, meta, update, home, care_of, node)
+            if failure is not None:
+                return Decision(failure)
+        if existing is not None and not sequence_newer(update.sequence, existing.sequence):
+            return Decision(SEQUENCE_OUT_OF_WINDOW)
+        deregistration = update.lifetime == 0 or care_of == home
+        if deregistration:
+            return Decision(ACCEPTED)
+        if existing is None and len(self.cache) >= self.policy.max_bindings:
+            return Decision(INSUFFICIENT_RESOURCES)
+        if care_of in link.prefix:
+            # Policy: a care-of address on the home link itself is refused; the MN
+            # deregisters when it is home (RFC 6275 §11.5.4).
+            return Decision(ADMINISTRATIVELY_PROHIBITED)
+        if existing is None and home_owner is not None:
+            owner = home_owner(home)
+            if owner is not None and (attachment is None or owner != attachment.mac):
+                return Decision(DUPLICATE_ADDRESS_DETECTION_FAILED)
+        requested = update.lifetime * LIFETIME_UNIT
+        granted = min(requested, self.policy.max_binding_lifetime)
+        status = ACCEPTED
+        if self.config.prefix_valid_lifetime < granted:
+            # The home prefix runs out before the binding would (RFC 6275 §10.3.1).
+            granted = self.config.prefix_valid_lifetime
+            status = ACCEPTED_PREFIX_DISCOVERY
+        granted -= granted % LIFETIME_UNIT
+        binding = Binding(home_address=home, care_of_address=care_of,
+                          sequence=update.sequence, lifetime=granted, expires=now + granted,
+                          home_registration=True, link_local=update.link_local,
+                          attachment=attachment)
+        return Decision(status, binding, granted)
+
+    def _authenticate(self, now, meta, update, home, care_of, node):
+        """RFC 4285 §5 and §6: a BA status on failure, None when the BU is authentic."""
+        auth = _option(update, mobility.MobilityMessageAuthentication)
+        if auth is None or auth.subtype != mobility.AUTH_SUBTYPE_MN_HA \
+                or auth.spi != node.spi or update.options[-1] is not auth \
+                or not mobility.verify_authentication(meta.mobility, node.key, care_of, home):
+            LOG.info("BU for %s: MN-HA authentication failed", home)
+            return MIPV6_AUTH_FAIL
+        replay = _option(update, mobility.MobilityMessageReplayProtection)
+        if replay is None:
+            return MIPV6_MESG_ID_REQD
+        skew = abs(unix_time(replay.timestamp) - now)
+        previous = self.last_timestamp.get(home)
+        if skew > self.policy.timestamp_skew or (
+                previous is not None and replay.timestamp <= previous):
+            LOG.info("BU for %s: replay protection rejected the timestamp", home)
+            return MIPV6_ID_MISMATCH
+        return None
+
+    def _apply(self, now, home, decision, update):
+        """Change the binding cache for an accepted BU (its only side effect)."""
+        if decision.binding is None:
+            self.cache.delete(now, home)  # deregistration (RFC 6275 §10.3.2)
+        else:
+            self.cache.put(now, decision.binding)
+        replay = _option(update, mobility.MobilityMessageReplayProtection)
+        if replay is not None:
+            self.last_timestamp[home] = replay.timestamp
+
+    # ------------------------------------------------------------------ replies
+
+    def _acknowledgement(self, now, meta, update, decision, home, care_of, node):
+        lifetime_units = decision.lifetime // LIFETIME_UNIT
+        sequence = update.sequence
+        if decision.status == SEQUENCE_OUT_OF_WINDOW and decision.binding is not None:
+            sequence = decision.binding.sequence  # RFC 6275 §9.5.1: the last accepted
+        options = []
+        replay = _option(update, mobility.MobilityMessageReplayProtection)
+        if node is not None and self.policy.require_authentication and replay is not None:
+            stamp = ntp_timestamp(now) if decision.status == MIPV6_ID_MISMATCH \
+                else replay.timestamp
+            options.append(mobility.MobilityMessageReplayProtection(stamp))
+        ack = mobility.BindingAck(status=decision.status, sequence=sequence,
+                                  lifetime=lifetime_units, options=tuple(options))
+        auth = (node.spi, node.key, care_of, home) if node is not None else None
+        return self._to_mobile_node(meta, ack, home, care_of, auth)
+
+    def _ha_source(self, meta):
+        if meta.ip_dst in self.addresses() and not meta.ip_dst.is_multicast:
+            link = self.home_link_of(meta.ip_dst)
+            if meta.ip_dst == home_agents_anycast(link.prefix):
+                return link.home_agent  # never answer from an anycast address
+            return meta.ip_dst
+        return self.home_links[0].home_agent if self.home_links else meta.ip_dst
+
+    def _to_mobile_node(self, meta, message, home, care_of, auth=None):
+        """An MH packet from the HA to the MN: to the care-of address with a type 2
+        routing header carrying the home address, or straight to the home address."""
+        src = self._ha_source(meta)
+        mh = mobility.serialize_mobility_header(message, src, home, auth=auth)
+        if care_of == home:
+            return packets.ipv6(src, home, mobility.IPPROTO_MH, mh)
+        return packets.ipv6(src, care_of, mobility.IPPROTO_ROUTING,
+                            mobility.type2_routing_header(home, mobility.IPPROTO_MH) + mh)
+
+    def _binding_error(self, meta, status, home):
+        """RFC 6275 §9.3.1: a Binding Error to the source of ``meta``."""
+        src = self._ha_source(meta)
+        message = mobility.BindingError(status=status, home_address=home)
+        return packets.ipv6(src, meta.ip_src, mobility.IPPROTO_MH,
+                            mobility.serialize_mobility_header(message, src, meta.ip_src))
+
+    def _parameter_problem(self, meta, pointer):
+        error = packets.icmp_error(meta, self._ha_source(meta), packets.ICMPV6_PARAM_PROBLEM,
+                                   ICMPV6_PARAM_HEADER, pointer)
+        return [error] if error is not None else []
+
+    # ------------------------------------------------------------------ ICMPv6 144, 146
+
+    def _icmp_request(self, now, meta):
+        request = meta.dhaad
+        if meta.icmp_type == mobility.HAAD_REQUEST:
+            # RFC 6275 §10.5: the HAs of the home prefix the anycast address names,
+            # by preference (one HA per home link here); the reply goes to the source.
+            link = next((l for l in self.home_links
+                         if meta.ip_dst == home_agents_anycast(l.prefix)), None)
+            if link is None:
+                return []
+            body = mobility.haad_reply(request.identifier, [link.home_agent])
+            return [packets.icmpv6(link.home_agent, meta.ip_src, mobility.HAAD_REPLY, 0, body)]
+        # RFC 6275 §10.6: Mobile Prefix Advertisement to a registered MN.
+        home = meta.home_address_option
+        binding = self.cache.get(home) if home is not None else None
+        link = self.home_link_of(home) if home is not None else None
+        if binding is None or link is None or binding.care_of_address != meta.ip_src:
+            return []
+        body = mobility.mobile_prefix_advertisement(request.identifier, [(
+            link.prefix, self.config.prefix_valid_lifetime,
+            self.config.prefix_preferred_lifetime)])
+        packet = packets.icmpv6(link.home_agent, home, mobility.MPA, 0, body)
+        return [self._reroute_via_care_of(packet, binding.care_of_address, home)]
+
+    @staticmethod
+    def _reroute_via_care_of(packet, care_of, home):
+        """Send an IPv6 packet built for ``home`` to ``care_of`` with a type 2 routing
+        header (the checksum already covers the final destination, RFC 6275 §6.4)."""
+        header, payload = packet[:packets.IPV6_HEADER_LEN], packet[packets.IPV6_HEADER_LEN:]
+        src = ipaddress.IPv6Address(header[8:24])
+        return packets.ipv6(src, care_of, mobility.IPPROTO_ROUTING,
+                            mobility.type2_routing_header(home, header[6]) + payload,
+                            hop_limit=header[7])
+
+    # ------------------------------------------------------------------ time
+
+    def expire(self, now):
+        return self.cache.expire(now)

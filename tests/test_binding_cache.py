@@ -1,0 +1,47 @@
+"""The binding cache: modular sequence numbers, events for every change, expiry by tick."""
+import ipaddress
+
+import pytest
+
+from mipv6_sdn.binding_cache import Binding, BindingCache, BindingEvent, sequence_newer
+
+HOME = ipaddress.IPv6Address("2001:db8:1::100")
+
+
+def entry(sequence=1, expires=100.0, care_of="2001:db8:a::5", home=HOME):
+    return Binding(home_address=home, care_of_address=ipaddress.IPv6Address(care_of),
+                   sequence=sequence, lifetime=int(expires), expires=expires,
+                   home_registration=True)
+
+
+@pytest.mark.parametrize("candidate, previous, newer", [
+    (1, 0, True), (0, 65535, True), (32767, 0, True), (32768, 0, False),
+    (0, 0, False), (65535, 0, False), (100, 101, False), (5, 65000, True),
+])
+def test_sequence_newer_is_modulo_2_16_with_a_window_of_2_15(candidate, previous, newer):
+    assert sequence_newer(candidate, previous) is newer
+
+
+def test_every_change_is_announced_in_order():
+    cache, events = BindingCache(), []
+    cache.subscribe(lambda event, binding, now: events.append((event, binding.sequence, now)))
+    cache.put(1.0, entry(1))
+    cache.put(2.0, entry(2))
+    cache.delete(3.0, HOME)
+    cache.delete(4.0, HOME)  # nothing left: nothing announced
+    assert events == [(BindingEvent.ADDED, 1, 1.0), (BindingEvent.UPDATED, 2, 2.0),
+                      (BindingEvent.DELETED, 2, 3.0)]
+
+
+def test_expiry_removes_only_what_ran_out_and_skips_refreshed_deadlines():
+    cache, events = BindingCache(), []
+    cache.subscribe(lambda event, binding, now: events.append((event, binding.home_address)))
+    other = ipaddress.IPv6Address("2001:db8:1::101")
+    cache.put(0.0, entry(1, expires=10.0))
+    cache.put(0.0, entry(1, expires=20.0, home=other))
+    cache.put(5.0, entry(2, expires=30.0))  # refreshed: its old deadline 10 is stale
+    assert cache.expire(15.0) == [] and len(cache) == 2
+    assert [b.home_address for b in cache.expire(25.0)] == [other]
+    assert [b.sequence for b in cache.expire(30.0)] == [2]
+    assert len(cache) == 0
+    assert [e for e, _ in events][-2:] == [BindingEvent.EXPIRED, BindingEvent.EXPIRED]

@@ -113,8 +113,7 @@ class HomeAgent:
         ``attachment`` is where it arrived (for the binding); ``home_owner(address)``
         says which MAC the controller currently knows on a home link for an address,
         for home-link DAD (RFC 6275 §10.4.1)."""
-        if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None \
-                and meta.mobility_error.kind != "truncated":
+        if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None:
             return self._mobility_header(now, meta, attachment, home_owner)
         if meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS):
             return self._icmp_request(now, meta)

@@ -340,6 +340,7 @@ class BindingRefreshRequest:
 
 @dataclasses.dataclass(frozen=True)
 class _TestInit:
+    """Home and Care-of Test Init (RFC 6275 §6.1.3, §6.1.4): Reserved, then the cookie."""
     cookie: bytes
     options: tuple = ()
     fixed_len: typing.ClassVar[int] = 10
@@ -366,6 +367,7 @@ class CareofTestInit(_TestInit):
 
 @dataclasses.dataclass(frozen=True)
 class _Test:
+    """Home and Care-of Test (RFC 6275 §6.1.5, §6.1.6): nonce index, cookie, token."""
     nonce_index: int
     cookie: bytes
     keygen_token: bytes

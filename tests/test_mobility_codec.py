@@ -541,9 +541,7 @@ def test_bad_payload_proto_points_a_parameter_problem_at_it():
 
 def test_short_header_len_points_a_parameter_problem_at_it():
     """A BU needs 12 octets: Header Len 0 (8 octets) is too small (RFC 6275 §9.2)."""
-    frame = bytearray(from_mobile_node(MESSAGES["BU"]))
-    frame = rewritten(bytes(frame), 1, 0)
-    meta = packets.parse_frame(frame)
+    meta = packets.parse_frame(rewritten(from_mobile_node(MESSAGES["BU"]), 1, 0))
     assert meta.mobility_error.kind == "header_len"
     assert meta.mobility_error.pointer == 40 + 24 + 1
     assert meta.mobility_error.mh_type == mobility.BU

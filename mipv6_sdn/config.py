@@ -123,6 +123,12 @@ def _check_keys(table, allowed, where):
             raise ConfigError(f"{where}.{key}: expected {names}, got {value!r}")
 
 
+def _require(table, keys, where):
+    for key in keys:
+        if key not in table:
+            raise ConfigError(f"{where}.{key}: missing")
+
+
 def _address(value, key):
     try:
         return ipaddress.IPv6Address(value)
@@ -133,9 +139,7 @@ def _address(value, key):
 def _parse_link(index, table):
     where = f"link[{index}]"
     _check_keys(table, _LINK_KEYS, where)
-    for key in _LINK_REQUIRED:
-        if key not in table:
-            raise ConfigError(f"{where}.{key}: missing")
+    _require(table, _LINK_REQUIRED, where)
     try:
         prefix = ipaddress.IPv6Network(table["prefix"])
     except ValueError as exc:
@@ -215,18 +219,14 @@ def _parse_mobile_nodes(data, links):
     for index, table in enumerate(data.get("mobile_node", [])):
         where = f"mobile_node[{index}]"
         _check_keys(table, _MOBILE_NODE_KEYS, where)
-        for key in _MOBILE_NODE_KEYS:
-            if key not in table:
-                raise ConfigError(f"{where}.{key}: missing")
+        _require(table, _MOBILE_NODE_KEYS, where)
         _check_spi(table["spi"], f"{where}.spi")
         nodes.append(MobileNode(_address(table["home_address"], f"{where}.home_address"),
                                 table["spi"], _hex_key(table["key"], f"{where}.key")))
     for index, table in enumerate(data.get("mobile_node_range", [])):
         where = f"mobile_node_range[{index}]"
         _check_keys(table, _MOBILE_RANGE_KEYS, where)
-        for key in _MOBILE_RANGE_KEYS:
-            if key not in table:
-                raise ConfigError(f"{where}.{key}: missing")
+        _require(table, _MOBILE_RANGE_KEYS, where)
         first = _address(table["first_home_address"], f"{where}.first_home_address")
         count, secret = table["count"], _hex_key(table["secret"], f"{where}.secret")
         if not 0 < count <= 1_000_000:

@@ -6,16 +6,17 @@ from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
 
-def _flatten(node, fields):
+def _flatten(node, fields, key=None):
+    """Collect every leaf under its field name; with --no-duplicate-keys a repeated
+    field is a list, of scalars or of subtrees."""
     if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(value, (dict, list)):
-                _flatten(value, fields)
-            else:
-                fields.setdefault(key, []).append(value)
+        for child_key, value in node.items():
+            _flatten(value, fields, child_key)
     elif isinstance(node, list):
         for item in node:
-            _flatten(item, fields)
+            _flatten(item, fields, key)
+    elif key is not None:
+        fields.setdefault(key, []).append(node)
 
 
 def tshark_fields(frames, tmp_path):

@@ -50,6 +50,10 @@ def apply(actions):
     return parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS, list(actions))
 
 
+def write_metadata(value, mask):
+    return parser.OFPInstructionWriteMetadata(value, mask)
+
+
 def goto(table):
     return parser.OFPInstructionGotoTable(int(table))
 

@@ -23,10 +23,13 @@ class Priority(enum.IntEnum):
     HOST_MAC = 500           # eth_dst = a host of this link: switched
     # MPLS_IN and LSP
     LSP = 1000
+    LSP_HAIRPIN = 1100       # LSP: back out of the ingress port, at access switches
     TRANSIT = 0              # MPLS_IN: a label that is not ours goes on to LSP
     # ROUTING
     MOBILITY_HEADER = 3100   # every mobility header (ip_proto 135) is the controller's
     ROUTER_ADDRESS = 3000    # the controller's own addresses and link-locals
+    REVERSE_TUNNEL = 2600    # from an away MN's port, MAC and home address: to home
+    BINDING = 2500           # home address: intercepted at home, delivered at the CoA
     HOST_ROUTE = 2000        # /128 of a host on this switch's link
     PREFIX = 1000            # a link's /64: LSP, or the controller for resolution
     NO_ROUTE = 0             # anything else: Destination Unreachable
@@ -45,6 +48,12 @@ class CookieKind(enum.IntEnum):
     LSP = 3     # per label; owner = label
     HOST = 4    # per learned host; owner = a hash of its MAC
     PREFIX = 5  # per link prefix; owner = label of the link
+    BINDING = 6  # per binding; owner = the low 56 bits of the home address
+
+
+# OpenFlow metadata bit set when a packet leaves its LSP at this switch, so a rule can
+# tell packets that came through the domain from packets a host of this link sent.
+METADATA_FROM_LSP = 1
 
 
 def cookie(kind, owner=0):

@@ -20,7 +20,8 @@ from mipv6_sdn import mobility, ofmsg, packets
 from mipv6_sdn.binding_cache import Attachment, BindingEvent
 from mipv6_sdn.config import ROUTER_LINK_LOCAL
 from mipv6_sdn.home_agent import HomeAgent
-from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie
+from mipv6_sdn.handover import Placement, plan_handover
+from mipv6_sdn.pipeline import METADATA_FROM_LSP, CookieKind, Priority, Table, cookie
 from mipv6_sdn.topology import POP, Topology
 
 LOG = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class Router:
         self.home_agent = HomeAgent(config)
         self.home_agent.cache.subscribe(self._binding_changed)
         self._binding_msgs = []     # what binding events asked to send, until returned
+        self.placements = {}        # home address -> Placement of its binding's rules
+        self.handover_flow_mods = {}  # home address -> flow-mods its last change sent
 
     # ---------------------------------------------------------------- lookups
 
@@ -117,6 +120,9 @@ class Router:
             ofmsg.async_with_invalid_ttl(),
             ofmsg.group_all(ofmsg.OFP.OFPGC_ADD, FLOOD_GROUP, []))]
         msgs += [(dpid, m) for m in self._base_rules(dpid)]
+        msgs += [(at, m) for placement in self.placements.values()
+                 for at, m in plan_handover(None, placement, self.config.router_mac, LSP_TTL)
+                 if at == dpid]
         msgs += self._sync_ports(now, dpid)
         msgs += self._sync_lsps()
         if dpid in self.links_by_dpid:
@@ -267,18 +273,31 @@ class Router:
                 if label in installed:
                     msgs.append((dpid, ofmsg.flow_delete_cookie(owner)))
                 if label in labels:
-                    msgs.append((dpid, self._lsp_rule(label, labels[label], owner)))
+                    msgs += [(dpid, rule) for rule in self._lsp_rules(
+                        label, labels[label], owner, hairpin=dpid in self.links_by_dpid)]
             self.installed_lsps[dpid] = labels
         return msgs
 
     @staticmethod
-    def _lsp_rule(label, hop, owner):
+    def _lsp_rules(label, hop, owner, hairpin):
+        """The rules of one LSP at one switch. At an access switch a packet popped
+        from one LSP may be pushed onto another that leaves by the port it came in on
+        (interception, reverse tunnelling), and OpenFlow only sends a packet back out
+        of its ingress port when told so (OFPP_IN_PORT): hence the hairpin rule."""
         match = ofmsg.match(eth_type=packets.ETH_TYPE_MPLS, mpls_label=label)
         if hop == POP:
-            return ofmsg.flow_add(Table.MPLS_IN, Priority.LSP, match, [
-                ofmsg.apply([ofmsg.pop_mpls()]), ofmsg.goto(Table.ROUTING)], owner)
-        return ofmsg.flow_add(Table.LSP, Priority.LSP, match, [
-            ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(hop)])], owner)
+            return [ofmsg.flow_add(Table.MPLS_IN, Priority.LSP, match, [
+                ofmsg.apply([ofmsg.pop_mpls()]),
+                ofmsg.write_metadata(METADATA_FROM_LSP, METADATA_FROM_LSP),
+                ofmsg.goto(Table.ROUTING)], owner)]
+        rules = [ofmsg.flow_add(Table.LSP, Priority.LSP, match, [
+            ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(hop)])], owner)]
+        if hairpin:
+            back = ofmsg.match(in_port=hop, eth_type=packets.ETH_TYPE_MPLS, mpls_label=label)
+            rules.append(ofmsg.flow_add(Table.LSP, Priority.LSP_HAIRPIN, back, [
+                ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(ofmsg.OFP.OFPP_IN_PORT)])],
+                owner))
+        return rules
 
     def _host_rules(self, host):
         owner = self._host_cookie(host)
@@ -400,18 +419,49 @@ class Router:
         return host.mac
 
     def _binding_changed(self, event, binding, now):
-        """RFC 6275 §10.4.1: when an MN registers away from home, announce the HA as
-        the owner of its home address on the home link (unsolicited NA)."""
-        if event in (BindingEvent.ADDED, BindingEvent.UPDATED) and \
-                binding.care_of_address != binding.home_address:
-            link = self.home_agent.home_link_of(binding.home_address)
+        """Keep the switches in line with the binding cache (DESIGN.md §6); and, when an
+        MN registers away from home, announce the HA as the owner of its home address
+        on the home link (RFC 6275 §10.4.1: unsolicited NA)."""
+        home = binding.home_address
+        away = event in (BindingEvent.ADDED, BindingEvent.UPDATED)
+        new = self._placement(binding) if away else None
+        flow_mods = plan_handover(self.placements.get(home), new, self.config.router_mac,
+                                  LSP_TTL)
+        self._binding_msgs += flow_mods
+        self.handover_flow_mods[home] = len(flow_mods)
+        if new is None:
+            self.placements.pop(home, None)
+        else:
+            self.placements[home] = new
+        if event == BindingEvent.ADDED and binding.care_of_address != home:
+            link = self.home_agent.home_link_of(home)
             ports = self.host_ports(link.dpid) if link is not None else []
             if ports:
                 frame = packets.neighbor_advert(
                     src_mac=self.config.router_mac, eth_dst=ALL_NODES_MAC,
-                    src=link.home_agent, dst=packets.ALL_NODES,
-                    target=binding.home_address, router=False, solicited=False)
+                    src=link.home_agent, dst=packets.ALL_NODES, target=home,
+                    router=False, solicited=False)
                 self._binding_msgs.append((link.dpid, ofmsg.packet_out(ports, frame)))
+
+    def _placement(self, binding):
+        """Where the rules of ``binding`` go, or None when it cannot be forwarded."""
+        if binding.care_of_address == binding.home_address:
+            return None
+        home_link = self.home_agent.home_link_of(binding.home_address)
+        attachment = binding.attachment
+        if attachment is None:
+            host = self.host_for_address(binding.care_of_address)
+            if host is not None:
+                attachment = Attachment(host.dpid, host.port, host.mac)
+        care_of_link = self.links_by_dpid.get(attachment.dpid) if attachment else None
+        if home_link is None or care_of_link is None:
+            LOG.warning("binding %s: care-of address %s is not on an access link",
+                        binding.home_address, binding.care_of_address)
+            return None
+        return Placement(home_address=binding.home_address, home_dpid=home_link.dpid,
+                         home_label=home_link.label, care_of_dpid=attachment.dpid,
+                         care_of_label=care_of_link.label, port=attachment.port,
+                         mac=attachment.mac)
 
     def _drain_binding_msgs(self):
         msgs, self._binding_msgs = self._binding_msgs, []
@@ -629,6 +679,7 @@ class Router:
                           "care_of_address": str(b.care_of_address), "sequence": b.sequence,
                           "lifetime": b.lifetime, "expires": b.expires,
                           "link_local": b.link_local,
+                          "flow_mods_last_change": self.handover_flow_mods.get(b.home_address),
                           "attachment": dataclasses.asdict(b.attachment)
                           if b.attachment else None}
                          for b in sorted(self.home_agent.cache,

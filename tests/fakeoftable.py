@@ -37,6 +37,8 @@ def _field_matches(name, wanted, pkt, in_port):
         value = int(ipaddress.IPv6Address(value))
         mask = int(ipaddress.IPv6Address(mask)) if mask else (1 << 128) - 1
         return have & mask == value & mask
+    if name == "metadata":
+        return pkt.get("metadata", 0) & (mask if mask is not None else ~0) == value
     if name in ("ip_proto", "icmpv6_type"):
         return not pkt.get("mpls") and pkt.get(name) == value
     raise AssertionError(f"fakeoftable: match field {name} not simulated")
@@ -83,6 +85,8 @@ class FakeSwitch:
                 if isinstance(inst, parser.OFPInstructionGotoTable):
                     assert inst.table_id > msg.table_id, "goto_table must jump forward"
                     continue
+                if isinstance(inst, parser.OFPInstructionWriteMetadata):
+                    continue
                 for action in inst.actions:
                     if isinstance(action, parser.OFPActionGroup):
                         assert action.group_id in self.groups, "flow refers to a missing group"
@@ -113,7 +117,7 @@ class FakeSwitch:
 
     def process(self, in_port, pkt):
         """[(port or "controller", packet)] for a packet arriving on ``in_port``."""
-        pkt = dict(pkt, mpls=list(pkt.get("mpls", [])))
+        pkt = dict(pkt, mpls=list(pkt.get("mpls", [])), metadata=0)
         out = []
         table_id = 0
         while table_id is not None:
@@ -125,6 +129,10 @@ class FakeSwitch:
                 if isinstance(inst, parser.OFPInstructionGotoTable):
                     table_id = inst.table_id
                     continue
+                if isinstance(inst, parser.OFPInstructionWriteMetadata):
+                    pkt["metadata"] = pkt["metadata"] & ~inst.metadata_mask | (
+                        inst.metadata & inst.metadata_mask)
+                    continue
                 for action in inst.actions:
                     if not self._act(action, pkt, in_port, out):
                         return out
@@ -135,6 +143,8 @@ class FakeSwitch:
         if isinstance(action, parser.OFPActionOutput):
             if action.port == ofp.OFPP_CONTROLLER:
                 out.append(("controller", dict(pkt)))
+            elif action.port == ofp.OFPP_IN_PORT:
+                out.append((in_port, dict(pkt, mpls=list(pkt["mpls"]))))
             elif action.port != in_port:
                 out.append((action.port, dict(pkt, mpls=list(pkt["mpls"]))))
         elif isinstance(action, parser.OFPActionGroup):
@@ -199,10 +209,12 @@ class FakeNetwork:
         """Where ``pkt`` sent by ``host`` ends: [(host name or ("controller", dpid,
         reason)), packet)]."""
         results = []
+        self.path = []  # the switches the packet went through, in order
         frontier = [(self.hosts[host], pkt, 0)]
         while frontier:
             (dpid, port), packet, hops = frontier.pop(0)
             assert hops < max_hops, "forwarding loop"
+            self.path.append(dpid)
             for out_port, out_pkt in self.switch(dpid).process(port, packet):
                 if isinstance(out_port, str):
                     results.append((("controller", dpid, out_port), out_pkt))

@@ -46,7 +46,10 @@ def exchange(away, name, *sends, expect):
                   for args in sends]
 
         def received():
-            packets = decode(pcap, f"ipv6.dst == {care_of} and (mipv6 or icmpv6.type == 4)")
+            # Inbound only: mn1's kernel answers each BA's type 2 routing header with a
+            # Parameter Problem that quotes the BA (and so its destination) itself.
+            packets = decode(pcap, f"eth.dst == {mn1.MAC()} and ipv6.dst == {care_of} "
+                                   "and (mipv6 or icmpv6.type == 4)")
             return packets if len(packets) >= expect else None
         return harness.wait_for(received, 10, f"{expect} answers to mn1"), stamps
     finally:
@@ -107,3 +110,37 @@ def test_malformed_mobility_headers_get_the_rfc_replies(away):
                    for a in answers)
     assert kinds == [("", "40"), ("2", "")]
     assert bindings(away) == before
+
+
+def binding_flows(net):
+    """The rules of the switches that carry a binding cookie (kind 6)."""
+    found = []
+    for switch in net.switches:
+        dump = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", switch.name],
+                              capture_output=True, text=True, check=True).stdout
+        found += [f"{switch.name}: {line.strip()}" for line in dump.splitlines()
+                  if "cookie=0x6" in line]
+    return found
+
+
+def test_traffic_to_the_home_address_follows_the_binding_and_leaves_no_rule(away):
+    net, _, mn1, care_of, _ = away
+    intf = mn1.defaultIntf().name
+    home = harness.host_address("mn1")
+    # What the mobile-node agent does while away: the home address as a /128, and the
+    # home prefix no longer on-link (SLAAC gave mn1 a second address in it at home).
+    mn1.cmd(f"ip -6 addr flush dev {intf} to 2001:db8:1::/64; "
+            f"ip -6 route del 2001:db8:1::/64 dev {intf}; "
+            f"ip -6 addr add {home}/128 dev {intf} nodad noprefixroute")
+    [ba], _ = exchange(away, "bind", ("bu", 30, 60, "now"), expect=1)
+    assert field(ba, "mip6.ba.status") == "0"
+    flows = binding_flows(net)
+    assert len(flows) == 3 and any(f.startswith("s1:") and f"ipv6_dst={home}" in f
+                                   for f in flows)
+    assert harness.wait_for(lambda: harness.ping(net.get("cn1"), home)[0], 5,
+                            "cn1 to reach the home address at the care-of address")
+    assert harness.wait_for(lambda: harness.ping(net.get("hh1"), home)[0], 5,
+                            "hh1 to reach the away home address through proxy ND")
+    [ba], _ = exchange(away, "unbind", ("bu", 31, 0, "now"), expect=1)
+    assert field(ba, "mip6.ba.status") == "0"
+    assert binding_flows(net) == []

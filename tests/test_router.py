@@ -11,6 +11,7 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 ICMPv6NDOptSrcLLAddr, ICMPv6TimeExceeded, IPv6)
 from scapy.layers.l2 import Ether
 
+from mipv6_sdn.pipeline import CookieKind
 from tests.core_harness import (CONFIG, HOSTS, LABEL, ROUTER_MAC, Harness, echo_request,
                                 neighbour_solicit, routed)
 
@@ -48,8 +49,11 @@ def test_link_down_moves_the_lsp_onto_the_other_path(harness):
     assert harness.router.installed_lsps[5][label] == 3  # s5 → s3 → s2
     [(where, pkt)] = harness.net.send("cn1", routed("cn1", "2001:db8:a::10"))
     assert where == "va1" and pkt["hop_limit"] == 63
-    flow_mods = [m for _, m in msgs if m.msg_type is None and hasattr(m, "command")]
-    assert len(flow_mods) <= 12  # a path change touches a few LSP rules, not hosts
+    kinds = {m.cookie >> 56 for _, m in msgs if type(m).__name__ == "OFPFlowMod"}
+    assert kinds == {CookieKind.LSP, CookieKind.TRUNK}  # paths and ports, never hosts
+    changed = {(dpid, m.cookie & 0xFFFFF) for dpid, m in msgs
+               if type(m).__name__ == "OFPFlowMod" and m.cookie >> 56 == CookieKind.LSP}
+    assert changed == {(5, label), (2, LABEL["home"]), (2, LABEL["corr"])}
 
 
 def test_core_rules_do_not_grow_with_hosts(harness):

@@ -73,15 +73,23 @@ class Decision:
     status: int
     binding: Binding | None = None
     lifetime: int = 0  # granted, seconds
+    trusted: bool = False  # the BU passed authentication: its care-of address is real
 
 
 class HomeAgent:
     """Binding Update processing and the other HA duties for all home links."""
 
-    def __init__(self, config, cache=None):
+    def __init__(self, config, cache=None, journal=None, error_allowed=None):
+        """``journal`` (a BindingJournal) gets every accepted change before the BA is
+        built; ``error_allowed(now)`` rate-limits Binding Errors and Parameter Problems
+        together with the router's ICMPv6 errors (RFC 4443 §2.4(f), RFC 6275 §9.3.3)."""
         self.config = config
         self.policy = config.home_agent
         self.cache = cache if cache is not None else BindingCache()
+        self.journal = journal
+        if journal is not None:
+            self.cache.subscribe(journal.record)
+        self.error_allowed = error_allowed or (lambda now: True)
         self.home_links = [link for link in config.links if link.is_home_link]
         self.nodes = {node.home_address: node for node in config.mobile_nodes}
         self.last_timestamp = {}  # home address -> last accepted RFC 4285 timestamp
@@ -108,32 +116,40 @@ class HomeAgent:
     # ------------------------------------------------------------------ dispatch
 
     def receive(self, now, meta, attachment=None, home_owner=None):
-        """Packets to send back to the sender of ``meta``.
+        """Packets to send back to the sender of ``meta``, or None when ``meta`` is an
+        ordinary packet from a registered MN (a valid Home Address option, RFC 6275
+        §9.3.1) that the router should answer as if it came from the home address.
 
         ``attachment`` is where it arrived (for the binding); ``home_owner(address)``
         says which MAC the controller currently knows on a home link for an address,
         for home-link DAD (RFC 6275 §10.4.1)."""
+        self.cache.expire(now)
         if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None:
             return self._mobility_header(now, meta, attachment, home_owner)
         if meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS):
             return self._icmp_request(now, meta)
-        if meta.home_address_option is not None and not self._hao_bound(meta):
-            return [self._binding_error(meta, BE_UNKNOWN_BINDING_FOR_HAO,
-                                        meta.home_address_option)]
+        if meta.home_address_option is not None:
+            if self.bound_care_of(meta) is not None:
+                return None
+            return self._binding_error(now, meta, BE_UNKNOWN_BINDING_FOR_HAO,
+                                       meta.home_address_option)
         return []
 
-    def _hao_bound(self, meta):
+    def bound_care_of(self, meta):
+        """The binding that makes ``meta``'s Home Address option valid, or None."""
         binding = self.cache.get(meta.home_address_option)
-        return binding is not None and binding.care_of_address == meta.ip_src
+        if binding is not None and binding.care_of_address == meta.ip_src:
+            return binding
+        return None
 
     def _mobility_header(self, now, meta, attachment, home_owner):
         error = meta.mobility_error
         if error is not None:
             if error.kind in ("payload_proto", "header_len"):
-                return self._parameter_problem(meta, error.pointer)
+                return self._parameter_problem(now, meta, error.pointer)
             if error.kind == "unknown_type":
-                return [self._binding_error(meta, BE_UNRECOGNIZED_MH_TYPE,
-                                            meta.home_address_option or packets.UNSPECIFIED)]
+                return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
+                                           meta.home_address_option or packets.UNSPECIFIED)
             return []  # bad checksum or malformed options: silently discarded
         message = meta.mobility.message
         if isinstance(message, mobility.BindingUpdate):
@@ -141,8 +157,8 @@ class HomeAgent:
         if isinstance(message, (mobility.HomeTestInit, mobility.CareofTestInit)):
             # Return routability is not offered yet: answer as a node that does not
             # recognise the message (RFC 6275 §9.2).
-            return [self._binding_error(meta, BE_UNRECOGNIZED_MH_TYPE,
-                                        meta.home_address_option or packets.UNSPECIFIED)]
+            return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
+                                       meta.home_address_option or packets.UNSPECIFIED)
         return []  # BA, BE, BRR, HoT, CoT are for mobile nodes
 
     # ------------------------------------------------------------------ Binding Update
@@ -167,19 +183,20 @@ class HomeAgent:
         elif decision.status == SEQUENCE_OUT_OF_WINDOW:
             current = self.cache.get(home)
             decision = dataclasses.replace(decision, binding=current)
-        if not update.ack and decision.status < REASON_UNSPECIFIED:
-            return []  # RFC 6275 §10.3.1: no acknowledgement was asked for
-        return [self._acknowledgement(now, meta, update, decision, home, care_of, node)]
+        # RFC 6275 §10.3.1, §10.3.2: the HA returns a BA for every home registration,
+        # whatever the A bit. Before authentication the care-of address is only a
+        # claim: the answer goes to the packet's source, never an Alternate CoA.
+        reply_to = care_of if decision.trusted else meta.ip_src
+        return [self._acknowledgement(now, meta, update, decision, home, reply_to, node)]
 
     def _decide(self, now, meta, update, home, care_of, node, attachment, home_owner):
         """RFC 6275 §9.5.1 and §10.3.1 checks in order; None means silent discard."""
         existing = self.cache.get(home)
         if not update.home:
-            # A correspondent registration sent to the HA (RFC 6275 §9.5.1).
-            if existing is not None and existing.home_registration:
-                return Decision(REGISTRATION_TYPE_CHANGE_DISALLOWED)
-            return None  # no Binding Authorization Data: not a valid CN registration
-        if not self.home_links:
+            # A correspondent registration: without return routability (not offered
+            # yet) it has no Binding Authorization Data and is discarded (§9.5.1).
+            return None
+        if not self.home_links or meta.ip_dst not in self.addresses():
             return Decision(HOME_REGISTRATION_NOT_SUPPORTED)
         link = self.home_link_of(home)
         if link is None:
@@ -191,33 +208,39 @@ class HomeAgent:
             if failure is not None:
                 return Decision(failure)
         if existing is not None and not sequence_newer(update.sequence, existing.sequence):
-            return Decision(SEQUENCE_OUT_OF_WINDOW)
+            return Decision(SEQUENCE_OUT_OF_WINDOW, trusted=True)
+        if existing is not None and not existing.home_registration:
+            return Decision(REGISTRATION_TYPE_CHANGE_DISALLOWED, trusted=True)
         deregistration = update.lifetime == 0 or care_of == home
         if deregistration:
-            return Decision(ACCEPTED)
+            # RFC 6275 §10.3.2: nothing to deregister is a rejection with 133.
+            status = ACCEPTED if existing is not None else NOT_HOME_AGENT_FOR_THIS_MN
+            return Decision(status, trusted=True)
         if existing is None and len(self.cache) >= self.policy.max_bindings:
-            return Decision(INSUFFICIENT_RESOURCES)
+            return Decision(INSUFFICIENT_RESOURCES, trusted=True)
         if care_of in link.prefix:
             # Policy: a care-of address on the home link itself is refused; the MN
             # deregisters when it is home (RFC 6275 §11.5.4).
-            return Decision(ADMINISTRATIVELY_PROHIBITED)
+            return Decision(ADMINISTRATIVELY_PROHIBITED, trusted=True)
         if existing is None and home_owner is not None:
             owner = home_owner(home)
             if owner is not None and (attachment is None or owner != attachment.mac):
-                return Decision(DUPLICATE_ADDRESS_DETECTION_FAILED)
+                return Decision(DUPLICATE_ADDRESS_DETECTION_FAILED, trusted=True)
         requested = update.lifetime * LIFETIME_UNIT
         granted = min(requested, self.policy.max_binding_lifetime)
         status = ACCEPTED
-        if self.config.prefix_valid_lifetime < granted:
-            # The home prefix runs out before the binding would (RFC 6275 §10.3.1).
-            granted = self.config.prefix_valid_lifetime
+        if self.config.prefix_preferred_lifetime < granted or \
+                self.config.prefix_valid_lifetime <= granted:
+            # The home prefix is deprecated or runs out during the binding
+            # (RFC 6275 §10.3.1): status 1, and never beyond the valid lifetime.
+            granted = min(granted, self.config.prefix_valid_lifetime)
             status = ACCEPTED_PREFIX_DISCOVERY
         granted -= granted % LIFETIME_UNIT
         binding = Binding(home_address=home, care_of_address=care_of,
                           sequence=update.sequence, lifetime=granted, expires=now + granted,
                           home_registration=True, link_local=update.link_local,
                           attachment=attachment)
-        return Decision(status, binding, granted)
+        return Decision(status, binding, granted, trusted=True)
 
     def _authenticate(self, now, meta, update, home, care_of, node):
         """RFC 4285 §5 and §6: a BA status on failure, None when the BU is authentic."""
@@ -239,14 +262,25 @@ class HomeAgent:
         return None
 
     def _apply(self, now, home, decision, update):
-        """Change the binding cache for an accepted BU (its only side effect)."""
+        """Change the binding cache for an accepted BU (its only side effect); the
+        journal has the change before this returns."""
+        replay = _option(update, mobility.MobilityMessageReplayProtection)
+        if replay is not None:
+            self.last_timestamp[home] = replay.timestamp
+            if self.journal is not None:
+                self.journal.record_timestamp(home, replay.timestamp)
         if decision.binding is None:
             self.cache.delete(now, home)  # deregistration (RFC 6275 §10.3.2)
         else:
             self.cache.put(now, decision.binding)
-        replay = _option(update, mobility.MobilityMessageReplayProtection)
-        if replay is not None:
-            self.last_timestamp[home] = replay.timestamp
+
+    def restore(self, now):
+        """Reload the bindings and replay state the journal kept (a restart)."""
+        bindings, timestamps = self.journal.restore(now)
+        self.last_timestamp.update(timestamps)
+        for binding in bindings:
+            self.cache.put(now, binding)
+        return bindings
 
     # ------------------------------------------------------------------ replies
 
@@ -257,22 +291,22 @@ class HomeAgent:
             sequence = decision.binding.sequence  # RFC 6275 §9.5.1: the last accepted
         options = []
         replay = _option(update, mobility.MobilityMessageReplayProtection)
-        if node is not None and self.policy.require_authentication and replay is not None:
-            stamp = ntp_timestamp(now) if decision.status == MIPV6_ID_MISMATCH \
-                else replay.timestamp
-            options.append(mobility.MobilityMessageReplayProtection(stamp))
+        if decision.status == MIPV6_ID_MISMATCH:
+            # RFC 4285 §6: the HA's own time, so the MN can resynchronise.
+            options.append(mobility.MobilityMessageReplayProtection(ntp_timestamp(now)))
+        elif decision.trusted and replay is not None:
+            options.append(mobility.MobilityMessageReplayProtection(replay.timestamp))
         ack = mobility.BindingAck(status=decision.status, sequence=sequence,
                                   lifetime=lifetime_units, options=tuple(options))
         auth = (node.spi, node.key, care_of, home) if node is not None else None
         return self._to_mobile_node(meta, ack, home, care_of, auth)
 
     def _ha_source(self, meta):
-        if meta.ip_dst in self.addresses() and not meta.ip_dst.is_multicast:
-            link = self.home_link_of(meta.ip_dst)
-            if meta.ip_dst == home_agents_anycast(link.prefix):
-                return link.home_agent  # never answer from an anycast address
-            return meta.ip_dst
-        return self.home_links[0].home_agent if self.home_links else meta.ip_dst
+        """The address answers come from: the one the MN wrote to, never an anycast."""
+        link = self.home_link_of(meta.ip_dst)
+        if link is not None and meta.ip_dst == home_agents_anycast(link.prefix):
+            return link.home_agent
+        return meta.ip_dst
 
     def _to_mobile_node(self, meta, message, home, care_of, auth=None):
         """An MH packet from the HA to the MN: to the care-of address with a type 2
@@ -284,17 +318,21 @@ class HomeAgent:
         return packets.ipv6(src, care_of, mobility.IPPROTO_ROUTING,
                             mobility.type2_routing_header(home, mobility.IPPROTO_MH) + mh)
 
-    def _binding_error(self, meta, status, home):
-        """RFC 6275 §9.3.1: a Binding Error to the source of ``meta``."""
+    def _binding_error(self, now, meta, status, home):
+        """RFC 6275 §9.3.1: a Binding Error to the (unicast) source of ``meta``,
+        rate-limited like ICMPv6 errors (§9.3.3)."""
+        if meta.ip_src.is_multicast or meta.ip_src.is_unspecified or meta.ip_dst.is_multicast \
+                or not self.error_allowed(now):
+            return []
         src = self._ha_source(meta)
         message = mobility.BindingError(status=status, home_address=home)
-        return packets.ipv6(src, meta.ip_src, mobility.IPPROTO_MH,
-                            mobility.serialize_mobility_header(message, src, meta.ip_src))
+        return [packets.ipv6(src, meta.ip_src, mobility.IPPROTO_MH,
+                             mobility.serialize_mobility_header(message, src, meta.ip_src))]
 
-    def _parameter_problem(self, meta, pointer):
+    def _parameter_problem(self, now, meta, pointer):
         error = packets.icmp_error(meta, self._ha_source(meta), packets.ICMPV6_PARAM_PROBLEM,
                                    ICMPV6_PARAM_HEADER, pointer)
-        return [error] if error is not None else []
+        return [error] if error is not None and self.error_allowed(now) else []
 
     # ------------------------------------------------------------------ ICMPv6 144, 146
 
@@ -319,10 +357,10 @@ class HomeAgent:
             link.prefix, self.config.prefix_valid_lifetime,
             self.config.prefix_preferred_lifetime)])
         packet = packets.icmpv6(link.home_agent, home, mobility.MPA, 0, body)
-        return [self._reroute_via_care_of(packet, binding.care_of_address, home)]
+        return [self.reroute_via_care_of(packet, binding.care_of_address, home)]
 
     @staticmethod
-    def _reroute_via_care_of(packet, care_of, home):
+    def reroute_via_care_of(packet, care_of, home):
         """Send an IPv6 packet built for ``home`` to ``care_of`` with a type 2 routing
         header (the checksum already covers the final destination, RFC 6275 §6.4)."""
         header, payload = packet[:packets.IPV6_HEADER_LEN], packet[packets.IPV6_HEADER_LEN:]

@@ -1,6 +1,7 @@
 """The IPv6 router of every access link (DESIGN.md §5), as a pure core.
 
-Every public method takes ``now`` (seconds, any monotonic origin) first and returns a
+Every public method takes ``now`` (Unix time in seconds: RFC 4285 timestamps and
+binding expiry times that outlive a restart need the wall clock) first and returns a
 list of ``(dpid, message)`` pairs: OpenFlow messages built with ``datapath=None`` for
 the shell to send. The router never reads the clock and never sends.
 
@@ -39,6 +40,12 @@ ICMP_ERROR_BURST = 10.0
 LSP_TTL = 255
 
 
+def link_local_of(address):
+    """fe80::/64 with the interface identifier of ``address``."""
+    return ipaddress.IPv6Address(int(LINK_LOCAL.network_address) |
+                                 int(address) & 0xFFFF_FFFF_FFFF_FFFF)
+
+
 @dataclasses.dataclass
 class Host:
     """A host learned on a host port: where it is and the global addresses it uses."""
@@ -61,7 +68,7 @@ class Resolution:
 class Router:
     """The routing core. ``config`` is a :class:`mipv6_sdn.config.Config`."""
 
-    def __init__(self, config, rng=None):
+    def __init__(self, config, rng=None, journal=None):
         self.config = config
         self.rng = rng or random.Random()
         self.links_by_dpid = {link.dpid: link for link in config.links}
@@ -75,7 +82,8 @@ class Router:
         self.next_ra = {}           # dpid of an access switch -> time of its next RA
         self.error_tokens = ICMP_ERROR_BURST
         self.error_tokens_time = None
-        self.home_agent = HomeAgent(config)
+        self.home_agent = HomeAgent(config, journal=journal,
+                                    error_allowed=self._take_error_token)
         self.home_agent.cache.subscribe(self._binding_changed)
         self._binding_msgs = []     # what binding events asked to send, until returned
         self.placements = {}        # home address -> Placement of its binding's rules
@@ -388,11 +396,12 @@ class Router:
         if self._for_home_agent(meta):
             attachment = Attachment(dpid, in_port, meta.eth_src) if on_link else None
             replies = self.home_agent.receive(now, meta, attachment, self._home_link_owner)
-            msgs = [m for reply in replies for m in self._answer(now, meta, origin, reply)]
-            return msgs + self._drain_binding_msgs()
+            if replies is not None:
+                msgs = [m for reply in replies for m in self._answer(now, meta, origin, reply)]
+                return msgs + self._drain_binding_msgs()
         if meta.ip_dst in self.router_addresses():
             if meta.icmp_type == packets.ICMPV6_ECHO_REQUEST:
-                return self._answer(now, meta, origin, packets.echo_reply(meta, meta.ip_dst))
+                return self._answer(now, meta, origin, self._echo_reply(meta))
             return []
         if meta.ip_dst in LINK_LOCAL or meta.ip_dst in MULTICAST:
             return []
@@ -400,6 +409,16 @@ class Router:
             return self._route_via_controller(now, meta, origin)
         return self._icmp_error(now, meta, origin, packets.ICMPV6_DST_UNREACH,
                                 packets.UNREACH_NO_ROUTE)
+
+    def _echo_reply(self, request):
+        """RFC 4443 §4.2; from a registered MN (valid Home Address option) the reply
+        goes to its home address through a type 2 routing header (RFC 6275 §9.3.2)."""
+        home = request.home_address_option
+        if home is None:
+            return packets.echo_reply(request, request.ip_dst)
+        reply = packets.icmpv6(request.ip_dst, home, packets.ICMPV6_ECHO_REPLY, 0,
+                               request.icmp_body)
+        return self.home_agent.reroute_via_care_of(reply, request.ip_src, home)
 
     def _for_home_agent(self, meta):
         """Mobility headers (wherever addressed), and what the HA's addresses receive
@@ -436,10 +455,11 @@ class Router:
         if event == BindingEvent.ADDED and binding.care_of_address != home:
             link = self.home_agent.home_link_of(home)
             ports = self.host_ports(link.dpid) if link is not None else []
-            if ports:
+            targets = [home] + ([link_local_of(home)] if binding.link_local else [])
+            for target in targets if ports else []:
                 frame = packets.neighbor_advert(
                     src_mac=self.config.router_mac, eth_dst=ALL_NODES_MAC,
-                    src=link.home_agent, dst=packets.ALL_NODES, target=home,
+                    src=link.home_agent, dst=packets.ALL_NODES, target=target,
                     router=False, solicited=False)
                 self._binding_msgs.append((link.dpid, ofmsg.packet_out(ports, frame)))
 
@@ -462,6 +482,12 @@ class Router:
                          home_label=home_link.label, care_of_dpid=attachment.dpid,
                          care_of_label=care_of_link.label, port=attachment.port,
                          mac=attachment.mac)
+
+    def restore(self, now):
+        """After a restart: reload the journaled bindings (their rules are installed as
+        the switches connect)."""
+        self.home_agent.restore(now)
+        self._drain_binding_msgs()  # no switch is connected yet
 
     def _drain_binding_msgs(self):
         msgs, self._binding_msgs = self._binding_msgs, []
@@ -560,7 +586,7 @@ class Router:
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_advert(link)))]
         if meta.icmp_type == packets.ND_NEIGHBOR_SOLICIT and (
                 meta.nd_target in (link.router, ROUTER_LINK_LOCAL)
-                or link.is_home_link and self._proxied(meta.nd_target)):
+                or link.is_home_link and self._proxied(link, meta.nd_target)):
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_na(meta)))]
         if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and (
                 meta.eth_dst == self.config.router_mac
@@ -582,15 +608,15 @@ class Router:
         frame = packets.ethernet(meta.eth_dst, meta.eth_src, meta.ipv6_packet)
         return [(dpid, ofmsg.packet_out(ports, frame))]
 
-    def _proxied(self, target):
-        """True when the HA defends ``target`` for an MN away from home (RFC 6275
-        §10.4.1): its home address, or the link-local address of its interface
-        identifier when it registered with the L bit."""
-        if self.home_agent.proxied(target) is not None:
-            return True
+    def _proxied(self, link, target):
+        """True when the HA defends ``target`` on home ``link`` for an MN away from home
+        (RFC 6275 §10.4.1): its home address, or the link-local address of its
+        interface identifier when it registered with the L bit."""
+        if target in link.prefix:
+            return self.home_agent.proxied(target) is not None
         if target in LINK_LOCAL:
-            iid = int(target) & 0xFFFF_FFFF_FFFF_FFFF
-            return any(b.link_local and int(b.home_address) & 0xFFFF_FFFF_FFFF_FFFF == iid
+            return any(b.link_local and link_local_of(b.home_address) == target
+                       and b.home_address in link.prefix
                        and self.home_agent.proxied(b.home_address) is not None
                        for b in self.home_agent.cache)
         return False
@@ -606,10 +632,11 @@ class Router:
                 src_mac=mac, eth_dst=ALL_NODES_MAC, src=target if is_router else
                 ROUTER_LINK_LOCAL, dst=packets.ALL_NODES, target=target, router=is_router,
                 solicited=False)
+        # RFC 4861 §7.2.4: a proxy answer leaves Override clear.
         return packets.neighbor_advert(
             src_mac=mac, eth_dst=solicitation.eth_src, src=target if is_router else
             ROUTER_LINK_LOCAL, dst=solicitation.ip_src, target=target, router=is_router,
-            solicited=True)
+            solicited=True, override=is_router)
 
     def _router_advert(self, link):
         config = self.config

@@ -3,11 +3,11 @@
 Binding Updates are built with Scapy (tests/mipv6_frames.py), answers decoded with Scapy,
 the clock is fake, and the switches are the fake flow tables.
 """
-import dataclasses
+import ipaddress
 import logging
 
 import pytest
-from scapy.layers.inet6 import (HAO, ICMPv6EchoRequest, ICMPv6HAADReply, ICMPv6HAADRequest,
+from scapy.layers.inet6 import (HAO, ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6HAADReply, ICMPv6HAADRequest,
                                 ICMPv6MPAdv, ICMPv6MPSol, ICMPv6ND_NA, ICMPv6ND_NS,
                                 ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo,
                                 ICMPv6NDOptSrcLLAddr, ICMPv6ParamProblem, IPv6,
@@ -16,6 +16,7 @@ from scapy.layers.inet6 import (HAO, ICMPv6EchoRequest, ICMPv6HAADReply, ICMPv6H
                                 MIP6OptReplayProtection)
 from scapy.layers.l2 import Ether
 
+from mipv6_sdn.binding_cache import Binding
 from mipv6_sdn.config import parse_config
 from tests import mipv6_frames as frames
 from tests.core_harness import CONFIG, ROUTER_MAC, Harness
@@ -62,8 +63,7 @@ def only_ack(sent):
 
 
 def binding(harness):
-    return harness.router.home_agent.cache.get(
-        __import__("ipaddress").IPv6Address(frames.MN1_HOME))
+    return harness.router.home_agent.cache.get(ipaddress.IPv6Address(frames.MN1_HOME))
 
 
 def test_first_registration_is_accepted_and_acknowledged_to_the_care_of_address(harness):
@@ -106,11 +106,18 @@ def test_lifetime_is_capped_by_configuration(harness):
     assert ba[MIP6MH_BA].mhtime == 105 and binding(harness).lifetime == 420
 
 
-def test_lifetime_beyond_the_home_prefix_gets_status_1():
-    harness = Harness(dataclasses.replace(configured(), prefix_valid_lifetime=200))
+@pytest.mark.parametrize("valid, preferred, status, granted", [
+    (200, 100, 1, 200),     # the home prefix runs out during the binding
+    (8000, 100, 1, 420),    # it is deprecated during the binding
+    (8000, 4000, 0, 420),
+])
+def test_home_prefix_lifetimes_give_status_1(valid, preferred, status, granted):
+    harness = Harness(configured(controller={
+        "ra_interval": 10, "prefix_valid_lifetime": valid,
+        "prefix_preferred_lifetime": preferred}))
     _, _, ba = only_ack(send(harness, bu(harness, 7)))
-    assert (ba[MIP6MH_BA].status, ba[MIP6MH_BA].mhtime) == (1, 50)
-    assert binding(harness).lifetime == 200
+    assert (ba[MIP6MH_BA].status, ba[MIP6MH_BA].mhtime) == (status, granted // 4)
+    assert binding(harness).lifetime == granted
 
 
 @pytest.mark.parametrize("previous, new, status", [
@@ -216,23 +223,56 @@ def test_home_address_in_use_on_the_home_link_gets_134(harness):
     assert ba[MIP6MH_BA].status == 134 and binding(harness) is None
 
 
-def test_correspondent_registration_over_a_home_registration_gets_139(harness):
-    only_ack(send(harness, bu(harness, 7)))
-    harness.now += 1
-    _, _, ba = only_ack(send(harness, bu(harness, 8, flags="A")))
-    assert ba[MIP6MH_BA].status == 139 and binding(harness).sequence == 7
+def test_home_registration_over_a_correspondent_registration_gets_139(harness):
+    home = ipaddress.IPv6Address(frames.MN1_HOME)
+    harness.router.home_agent.cache.put(harness.now, Binding(
+        home_address=home, care_of_address=ipaddress.IPv6Address(CARE_OF), sequence=3,
+        lifetime=60, expires=harness.now + 60, home_registration=False))
+    _, _, ba = only_ack(send(harness, bu(harness, 7)))
+    assert ba[MIP6MH_BA].status == 139 and binding(harness).sequence == 3
 
 
 def test_correspondent_registration_without_authorization_data_is_discarded(harness):
     assert send(harness, bu(harness, 7, flags="A")) == []
-
-
-def test_no_acknowledgement_unless_asked_but_always_for_a_rejection(harness):
-    sent = send(harness, bu(harness, 7, flags="H"))
-    assert [s for s in sent if MIP6MH_BA in s[2]] == [] and binding(harness) is not None
+    only_ack(send(harness, bu(harness, 8)))
     harness.now += 1
+    assert send(harness, bu(harness, 9, flags="A")) == []  # no 139 before authentication
+    assert binding(harness).sequence == 8
+
+
+def test_home_registration_is_acknowledged_even_without_the_a_bit(harness):
     _, _, ba = only_ack(send(harness, bu(harness, 7, flags="H")))
-    assert ba[MIP6MH_BA].status == 135
+    assert ba[MIP6MH_BA].status == 0 and binding(harness) is not None
+
+
+def test_deregistration_without_a_binding_gets_133_and_changes_nothing(harness):
+    _, _, ba = only_ack(send(harness, bu(harness, 7, lifetime=0)))
+    assert ba[MIP6MH_BA].status == 133
+    assert harness.router.home_agent.last_timestamp == {}
+
+
+def test_rejection_before_authentication_goes_to_the_source_not_the_alternate_care_of(harness):
+    _, _, ba = only_ack(send(harness, bu(harness, 7, key=bytes(20),
+                                         alternate_care_of="2001:db8:b::66")))
+    assert ba[MIP6MH_BA].status == 146 and ba[IPv6].dst == CARE_OF
+    assert not [o for o in ba[MIP6MH_BA].options if isinstance(o, MIP6OptReplayProtection)]
+
+
+def test_echo_from_a_registered_mobile_node_is_answered_through_its_care_of_address(harness):
+    only_ack(send(harness, bu(harness, 7)))
+    frame = Ether(src=frames.MN1_MAC, dst=ROUTER_MAC) / IPv6(src=CARE_OF, dst=frames.HOME_AGENT) \
+        / IPv6ExtHdrDestOpt(options=[HAO(hoa=frames.MN1_HOME)]) / ICMPv6EchoRequest(id=3)
+    [(dpid, ports, reply)] = send(harness, frame)
+    assert (dpid, ports, reply[IPv6].dst) == (2, [1], CARE_OF)
+    assert reply[IPv6ExtHdrRouting].addresses == [frames.MN1_HOME]
+    assert reply[ICMPv6EchoReply].id == 3
+
+
+def test_binding_errors_are_rate_limited(harness):
+    sent = []
+    for _ in range(15):
+        sent += send(harness, frames.unknown_type(CARE_OF))
+    assert len(sent) == 10
 
 
 def test_deregistration_from_a_visited_link(harness):
@@ -307,7 +347,8 @@ def test_home_agent_answers_solicitations_for_the_away_home_address(harness):
     only_ack(send(harness, bu(harness, 7)))
     [(dpid, ports, na)] = send(harness, solicitation(frames.MN1_HOME), at=(1, 2))
     assert (dpid, ports) == (1, [2])
-    assert (na[ICMPv6ND_NA].tgt, na[ICMPv6ND_NA].R, na[ICMPv6ND_NA].S) == (frames.MN1_HOME, 0, 1)
+    assert (na[ICMPv6ND_NA].tgt, na[ICMPv6ND_NA].R, na[ICMPv6ND_NA].S, na[ICMPv6ND_NA].O) == (
+        frames.MN1_HOME, 0, 1, 0)  # RFC 4861 §7.2.4: a proxy leaves Override clear
     assert na[ICMPv6NDOptDstLLAddr].lladdr == ROUTER_MAC
 
 
@@ -327,8 +368,10 @@ def test_proxy_stops_when_the_binding_is_deleted(harness):
     assert [ICMPv6ND_NS in f for _, _, f in sent] == [True]  # relayed, not answered
 
 
-def test_link_local_address_is_defended_with_the_l_bit(harness):
-    only_ack(send(harness, bu(harness, 7, flags="AHL")))
+def test_link_local_address_is_announced_and_defended_with_the_l_bit(harness):
+    sent = send(harness, bu(harness, 7, flags="AHL"))
+    assert sorted(f[ICMPv6ND_NA].tgt for _, _, f in sent if ICMPv6ND_NA in f) == [
+        frames.MN1_HOME, "fe80::100"]
     [(_, _, na)] = send(harness, solicitation("fe80::100", src="fe80::10"), at=(1, 2))
     assert na[ICMPv6ND_NA].tgt == "fe80::100"
 

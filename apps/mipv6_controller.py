@@ -8,6 +8,7 @@ configuration path in ``MIPV6_SDN_CONFIG``) or with ``mipv6-controller --config 
 import json
 import logging
 import os
+import sqlite3
 import time
 
 from ryu import cfg
@@ -20,11 +21,16 @@ from ryu.ofproto import ofproto_v1_3
 from ryu.topology import event as topo_event
 from ryu.topology import switches
 
+from mipv6_sdn import ofmsg
 from mipv6_sdn.config import ConfigError, load_config
+from mipv6_sdn.journal import BindingJournal
 from mipv6_sdn.router import Router
 
 CONFIG_ENV = "MIPV6_SDN_CONFIG"
 TICK_SECONDS = 0.1
+# A switch's rules are reconciled with the restored state once LLDP has had time to
+# find its links (Ryu sends LLDP about every second), so no working rule is removed.
+RECONCILE_AFTER_SECONDS = 3.0
 REST_PREFIX = "/mipv6"
 LOG = logging.getLogger("mipv6_sdn")
 
@@ -73,8 +79,15 @@ class MIPv6Controller(app_manager.RyuApp):
             config = load_config(path)
         except ConfigError as exc:
             raise SystemExit(f"mipv6-sdn: configuration error: {exc}") from None
-        self.router = Router(config)
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(config.journal)), exist_ok=True)
+            journal = BindingJournal(config.journal)
+        except (OSError, sqlite3.Error) as exc:
+            raise SystemExit(f"mipv6-sdn: journal {config.journal}: {exc}") from None
+        self.router = Router(config, journal=journal)
+        self.router.restore(time.time())
         self.datapaths = {}
+        self.flow_replies = {}  # dpid -> flows gathered from a multipart flow-stats reply
         kwargs["wsgi"].register(RestView, {"app": self})
         self.ticker = hub.spawn(self._tick_forever)
 
@@ -99,9 +112,24 @@ class MIPv6Controller(app_manager.RyuApp):
         if ev.state == MAIN_DISPATCHER:
             self.datapaths[datapath.id] = datapath
             self.send(self.router.switch_up(now, datapath.id, live_ports(datapath)))
+            hub.spawn_after(RECONCILE_AFTER_SECONDS, self._request_flows, datapath)
         elif self.datapaths.get(datapath.id) is datapath:
             del self.datapaths[datapath.id]
             self.send(self.router.switch_down(now, datapath.id))
+
+    def _request_flows(self, datapath):
+        if self.datapaths.get(datapath.id) is datapath:
+            self.flow_replies[datapath.id] = []
+            self.send([(datapath.id, ofmsg.flow_stats_request())])
+
+    @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
+    def flow_stats(self, ev):
+        msg = ev.msg
+        flows = self.flow_replies.setdefault(msg.datapath.id, [])
+        flows += [(f.table_id, f.priority, f.match, f.cookie) for f in msg.body]
+        if not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE:
+            del self.flow_replies[msg.datapath.id]
+            self.send(self.router.reconcile(time.time(), msg.datapath.id, flows))
 
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
     def port_status(self, ev):

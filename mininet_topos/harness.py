@@ -95,6 +95,11 @@ class Controller:
         with open(self.log_path) as log:
             return "".join(log.readlines()[-lines:])
 
+    def kill(self):
+        """SIGKILL, as a crash would: no clean-up of any kind."""
+        self.process.kill()
+        self.process.wait(10)
+
     def stop(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -164,10 +169,19 @@ def settled(net):
                    for host in net.hosts for line in host.cmd("ip -6 -o addr show").splitlines())
 
 
+def fresh_journal():
+    """A new, empty binding-journal path, so a run never restores an earlier run's state."""
+    return tempfile.mkdtemp(prefix="mipv6-journal-") + "/bindings.sqlite"
+
+
 @contextlib.contextmanager
 def reference_network(config=REFERENCE_CONFIG, of_port=6653, rest_port=8080,
-                      topo_factory=roaming.RoamingTopo, expected_links=10, log_path=None):
-    """The controller and a network started, links discovered; both stopped after."""
+                      topo_factory=roaming.RoamingTopo, expected_links=10, log_path=None,
+                      journal=None):
+    """The controller and a network started, links discovered; both stopped after.
+
+    The controller journals bindings to ``journal`` (a fresh file unless given)."""
+    config = config_with(config, journal=f'"{journal or fresh_journal()}"')
     topo = topo_factory()
     clash = existing_bridges() & set(topo.switches())
     if clash:

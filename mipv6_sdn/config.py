@@ -20,6 +20,7 @@ MIN_MAX_RTR_ADV_INTERVAL = 0.07
 MAX_MAX_RTR_ADV_INTERVAL = 1800.0
 MIN_MIN_RTR_ADV_INTERVAL = 0.03
 IPV6_MIN_MTU = 1280  # RFC 8200 §5
+DEFAULT_JOURNAL = "/var/lib/mipv6-sdn/bindings.sqlite"
 
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _DPID_HEX_RE = re.compile(r"^[0-9a-fA-F]{16}$")
@@ -60,6 +61,7 @@ class Config:
     ns_attempts: int = 3
     home_agent: "HomeAgentConfig" = None
     mobile_nodes: tuple = ()
+    journal: str = DEFAULT_JOURNAL  # SQLite file of the binding journal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +85,7 @@ _CONTROLLER_KEYS = {
     "router_mac": str, "mtu": int, "ra_interval": (int, float),
     "ra_min_interval": (int, float), "router_lifetime": int,
     "prefix_valid_lifetime": int, "prefix_preferred_lifetime": int,
-    "ns_retransmit": (int, float), "ns_attempts": int,
+    "ns_retransmit": (int, float), "ns_attempts": int, "journal": str,
 }
 _LINK_KEYS = {"name": str, "dpid": (int, str), "prefix": str, "router": str,
               "ports": list, "home_agent": str, "label": int}

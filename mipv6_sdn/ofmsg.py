@@ -6,7 +6,7 @@ from ryu.ofproto import ether
 from ryu.ofproto import ofproto_v1_3 as ofp
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
-from mipv6_sdn.pipeline import COOKIE_MASK_ALL, COOKIE_MASK_KIND, cookie
+from mipv6_sdn.pipeline import COOKIE_MASK_ALL
 
 OFP = ofp
 match = parser.OFPMatch
@@ -73,10 +73,16 @@ def flow_delete_cookie(cookie, table=ofp.OFPTT_ALL, cookie_mask=COOKIE_MASK_ALL)
         match=parser.OFPMatch())
 
 
-def flow_delete_owned(kinds):
-    """Delete every rule of ours (one delete per cookie kind); rules of other apps,
-    such as Ryu's LLDP rule with cookie 0, stay."""
-    return [flow_delete_cookie(cookie(kind), cookie_mask=COOKIE_MASK_KIND) for kind in kinds]
+def flow_delete_strict(table, priority, match_, cookie):
+    """Delete exactly the rule with this table, priority, match and cookie."""
+    return parser.OFPFlowMod(
+        datapath=None, cookie=cookie, cookie_mask=COOKIE_MASK_ALL, table_id=int(table),
+        command=ofp.OFPFC_DELETE_STRICT, priority=int(priority), out_port=ofp.OFPP_ANY,
+        out_group=ofp.OFPG_ANY, match=match_)
+
+
+def flow_stats_request(table=ofp.OFPTT_ALL):
+    return parser.OFPFlowStatsRequest(datapath=None, table_id=int(table))
 
 
 def group_all(command, group_id, ports):

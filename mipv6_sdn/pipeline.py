@@ -38,7 +38,6 @@ class Priority(enum.IntEnum):
 # A cookie names what owns a rule (DESIGN.md §6): the kind in the top byte, the owner
 # below. Rules are deleted by cookie, never by guessing their match.
 COOKIE_KIND_SHIFT = 56
-COOKIE_MASK_KIND = 0xFF << COOKIE_KIND_SHIFT
 COOKIE_MASK_ALL = 0xFFFFFFFFFFFFFFFF
 
 

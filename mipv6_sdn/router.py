@@ -22,7 +22,8 @@ from mipv6_sdn.binding_cache import Attachment, BindingEvent
 from mipv6_sdn.config import ROUTER_LINK_LOCAL
 from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.handover import Placement, plan_handover
-from mipv6_sdn.pipeline import METADATA_FROM_LSP, CookieKind, Priority, Table, cookie
+from mipv6_sdn.pipeline import (COOKIE_KIND_SHIFT, METADATA_FROM_LSP, CookieKind, Priority,
+                                Table, cookie)
 from mipv6_sdn.topology import POP, Topology
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +39,11 @@ ICMP_ERROR_BURST = 10.0
 # The domain is one router hop: the hop limit is decremented once, at the egress. The
 # MPLS TTL only guards against forwarding loops while paths reconverge.
 LSP_TTL = 255
+
+
+def rule_key(table, priority, match):
+    """What identifies a flow entry in a table (OpenFlow 1.3 §6.4)."""
+    return int(table), int(priority), tuple(sorted((k, str(v)) for k, v in match.items()))
 
 
 def link_local_of(address):
@@ -117,15 +123,18 @@ class Router:
     # ---------------------------------------------------------------- switch events
 
     def switch_up(self, now, dpid, ports):
-        """A switch connected with ``ports`` live: rebuild its whole pipeline."""
+        """A switch connected with ``ports`` live: install its whole pipeline.
+
+        Nothing is deleted first: after a controller restart the switch keeps
+        forwarding with the rules it has (fail_mode secure), every wanted rule is
+        added over them, and :meth:`reconcile` later removes what is stale."""
         self._forget_hosts(lambda host: host.dpid == dpid)
         self.topology.add_switch(dpid)
         self.switch_ports[dpid] = set(ports)
         self.port_roles[dpid] = {}
         self.installed_lsps[dpid] = {}
         msgs = [(dpid, m) for m in (
-            *ofmsg.flow_delete_owned(CookieKind), ofmsg.group_delete_all(),
-            ofmsg.async_with_invalid_ttl(),
+            ofmsg.group_delete_all(), ofmsg.async_with_invalid_ttl(),
             ofmsg.group_all(ofmsg.OFP.OFPGC_ADD, FLOOD_GROUP, []))]
         msgs += [(dpid, m) for m in self._base_rules(dpid)]
         msgs += [(at, m) for placement in self.placements.values()
@@ -135,6 +144,40 @@ class Router:
         msgs += self._sync_lsps()
         if dpid in self.links_by_dpid:
             self.next_ra[dpid] = now + self._ra_interval()
+        return msgs
+
+    def desired_rules(self, dpid):
+        """Every rule of ours that switch ``dpid`` should hold now."""
+        rules = self._base_rules(dpid)
+        for port, role in sorted(self.port_roles.get(dpid, {}).items()):
+            rules += self._port_rules(port, role)
+        for label, hop in sorted(self.installed_lsps.get(dpid, {}).items()):
+            rules += self._lsp_rules(label, hop, cookie(CookieKind.LSP, label),
+                                     hairpin=dpid in self.links_by_dpid)
+        for host in self.hosts.values():
+            if host.dpid == dpid:
+                rules += self._host_rules(host)
+        rules += [m for placement in self.placements.values()
+                  for at, m in plan_handover(None, placement, self.config.router_mac, LSP_TTL)
+                  if at == dpid]
+        return rules
+
+    def reconcile(self, now, dpid, flows):
+        """Make switch ``dpid`` hold exactly :meth:`desired_rules`: ``flows`` are its
+        rules as (table, priority, OFPMatch, cookie); rules of ours that nobody owns
+        any more are deleted, missing ones added. Other apps' rules are left alone."""
+        ours = {int(kind) for kind in CookieKind}
+        present = {rule_key(table, priority, match): (table, priority, match, owner)
+                   for table, priority, match, owner in flows
+                   if owner >> COOKIE_KIND_SHIFT in ours}
+        desired = {rule_key(r.table_id, r.priority, r.match): r
+                   for r in self.desired_rules(dpid)}
+        msgs = [(dpid, ofmsg.flow_delete_strict(*present[key]))
+                for key in sorted(set(present) - set(desired))]
+        msgs += [(dpid, desired[key]) for key in sorted(set(desired) - set(present))]
+        if msgs:
+            LOG.info("dpid %d reconciled: %d stale rules deleted, %d missing added", dpid,
+                     len(set(present) - set(desired)), len(set(desired) - set(present)))
         return msgs
 
     def switch_down(self, now, dpid):
@@ -242,17 +285,9 @@ class Router:
             old, new = installed.get(port), wanted.get(port)
             if old == new:
                 continue
-            owner = cookie(CookieKind.TRUNK, port)
             if old in ("trunk", "blocked"):
-                msgs.append(ofmsg.flow_delete_cookie(owner))
-            if new == "trunk":
-                msgs.append(ofmsg.flow_add(
-                    Table.INGRESS, Priority.TRUNK_MPLS,
-                    ofmsg.match(in_port=port, eth_type=packets.ETH_TYPE_MPLS),
-                    [ofmsg.goto(Table.MPLS_IN)], owner))
-            if new in ("trunk", "blocked"):
-                msgs.append(ofmsg.flow_add(Table.INGRESS, Priority.TRUNK_DROP,
-                                           ofmsg.match(in_port=port), [], owner))
+                msgs.append(ofmsg.flow_delete_cookie(cookie(CookieKind.TRUNK, port)))
+            msgs += self._port_rules(port, new)
         self.port_roles[dpid] = wanted
         new_hosts = [port for port, role in wanted.items()
                      if role == "host" and installed.get(port) != "host"]
@@ -263,6 +298,22 @@ class Router:
         if link is not None and new_hosts:
             msgs.append((dpid, ofmsg.packet_out(sorted(new_hosts), self._router_advert(link))))
         return msgs
+
+    @staticmethod
+    def _port_rules(port, role):
+        """Labelled packets from a trunk go to label switching; nothing else from a
+        trunk or a blocked port is taken."""
+        owner = cookie(CookieKind.TRUNK, port)
+        rules = []
+        if role == "trunk":
+            rules.append(ofmsg.flow_add(
+                Table.INGRESS, Priority.TRUNK_MPLS,
+                ofmsg.match(in_port=port, eth_type=packets.ETH_TYPE_MPLS),
+                [ofmsg.goto(Table.MPLS_IN)], owner))
+        if role in ("trunk", "blocked"):
+            rules.append(ofmsg.flow_add(Table.INGRESS, Priority.TRUNK_DROP,
+                                        ofmsg.match(in_port=port), [], owner))
+        return rules
 
     def _sync_lsps(self):
         """Bring every switch's MPLS table in line with the current shortest paths."""

@@ -25,9 +25,9 @@ HOST_ADDR = {"mn1": ("00:00:00:00:01:00", "2001:db8:1::100"),
 class Harness:
     """A router, its fake switches, and a clock."""
 
-    def __init__(self, config=None, now=1_800_000_000.0):
+    def __init__(self, config=None, now=1_800_000_000.0, router=None):
         self.now = now
-        self.router = Router(config or CONFIG)
+        self.router = router or Router(config or CONFIG)
         self.net = FakeNetwork(TRUNKS, HOSTS)
         for dpid, ports in PORTS.items():
             self.run(self.router.switch_up(self.now, dpid, ports))

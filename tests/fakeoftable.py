@@ -92,6 +92,11 @@ class FakeSwitch:
                         assert action.group_id in self.groups, "flow refers to a missing group"
             self.entries.append(Entry(msg.table_id, msg.priority, msg.match,
                                       msg.instructions, msg.cookie))
+        elif msg.command == ofp.OFPFC_DELETE_STRICT:
+            self.entries = [e for e in self.entries if not (
+                e.table == msg.table_id and e.priority == msg.priority
+                and list(e.match.items()) == list(msg.match.items())
+                and e.cookie & msg.cookie_mask == msg.cookie & msg.cookie_mask)]
         elif msg.command == ofp.OFPFC_DELETE:
             assert not list(msg.match.items()), "only deletes by cookie are simulated"
             self.entries = [e for e in self.entries if not (
@@ -110,6 +115,10 @@ class FakeSwitch:
         else:
             assert msg.group_id in self.groups, "group modified before it was added"
             self.groups[msg.group_id] = msg.buckets
+
+    def flows(self):
+        """The switch's rules as a flow-stats reply gives them to the controller."""
+        return [(e.table, e.priority, e.match, e.cookie) for e in self.entries]
 
     def table(self, table_id):
         return sorted((e for e in self.entries if e.table == table_id),

@@ -1,0 +1,91 @@
+"""The controller killed (SIGKILL) and restarted while mn1 is away (root, Mininet, OVS).
+
+The binding is back without any refresh from mn1, a 1 kHz probe stream to the home
+address keeps flowing through the restart (the switches keep their rules), and the
+rules afterwards are exactly those of the restored state.
+"""
+import re
+import subprocess
+import time
+
+import pytest
+
+from mininet_topos import harness, probe, roaming
+from tests import mipv6_frames as frames
+
+pytestmark = pytest.mark.integration
+PROBE = harness.ROOT / "mininet_topos" / "probe.py"
+PYTHON = "/usr/bin/python3"
+VOLATILE = re.compile(r"(duration|n_packets|n_bytes|idle_age|hard_age)=[^ ,]+,? ?")
+
+
+def our_rules(net):
+    """Our switches' rules without counters, except learned-host rules (cookie kind 4)."""
+    rules = set()
+    for switch in net.switches:
+        dump = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", switch.name],
+                              capture_output=True, text=True, check=True).stdout
+        for line in dump.splitlines():
+            match = re.search(r"cookie=0x([0-9a-f]+)", line)
+            if match and int(match.group(1), 16) >> 56 not in (0, 4):
+                rules.add(f"{switch.name} {VOLATILE.sub('', line.strip())}")
+    return rules
+
+
+def test_binding_and_forwarding_survive_a_controller_crash(tmp_path):
+    journal = str(tmp_path / "bindings.sqlite")
+    of_port, rest_port = harness.free_port(), harness.free_port()
+    config = harness.config_with(harness.REFERENCE_CONFIG, ra_interval=60)
+    with harness.reference_network(config, of_port=of_port, rest_port=rest_port,
+                                   journal=journal, log_path=tmp_path / "first.log") as (
+            net, controller):
+        for switch in net.switches:  # reconnect within a second once the controller is back
+            switch.vsctl(f"set controller {switch.name} max_backoff=1000")
+        mn1, cn1 = net.get("mn1"), net.get("cn1")
+        intf, home = mn1.defaultIntf().name, harness.host_address("mn1")
+        roaming.move_host(net, "mn1", "s2")
+        care_of = harness.wait_for(lambda: harness.addresses(mn1, "2001:db8:a:"), 10,
+                                   "mn1's care-of address")[0]
+        mn1.cmd(f"ip -6 addr flush dev {intf} to 2001:db8:1::/64; "
+                f"ip -6 addr add {home}/128 dev {intf} nodad noprefixroute")
+        venv_python = harness.LAUNCHER.parent / "python"
+        mn1.cmd(f"{venv_python} {harness.ROOT / 'tests' / 'mipv6_frames.py'} bu {intf} "
+                f"{care_of} 40 120 now")
+        harness.wait_for(lambda: controller.view("bindings"), 5, "the binding")
+        stale = "cookie=0x60000000000dead,table=2,priority=2500,ipv6,ipv6_dst=2001:db8:1::dead"
+        subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "add-flow", "s1",
+                        stale + ",actions=drop"], check=True)
+        arrivals = tmp_path / "arrivals.txt"
+        receiver = mn1.popen([PYTHON, str(PROBE), "receive", "9000", str(arrivals)])
+        sender = cn1.popen([PYTHON, str(PROBE), "send", home, "9000", "1000", "12"])
+        try:
+            harness.wait_for(lambda: arrivals.exists() and arrivals.stat().st_size > 2000,
+                             5, "probes to arrive before the crash")
+            before = our_rules(net) - {r for r in our_rules(net) if "0xdead" in r}
+            crash = time.time()
+            controller.kill()
+            time.sleep(1.0)  # the switches are on their own
+            restarted = harness.Controller(controller_config(journal, config), of_port,
+                                           rest_port, tmp_path / "second.log")
+            try:
+                [restored] = harness.wait_for(lambda: restarted.view("bindings"), 10,
+                                              "the restored binding")
+                assert (restored["care_of_address"], restored["sequence"]) == (care_of, 40)
+                harness.wait_for(lambda: len(restarted.view("links")) >= 10, 15, "LLDP")
+                harness.wait_for(lambda: not any("0xdead" in r for r in our_rules(net)), 15,
+                                 "reconciliation to remove the stale rule")
+                assert our_rules(net) == before
+                sender.wait(20)
+                largest_gap, lost = probe.gaps(arrivals, start=crash - 1)
+                assert largest_gap < 0.1 and lost <= 20, (largest_gap, lost)
+            finally:
+                restarted.stop()
+        finally:
+            for process in (sender, receiver):
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+
+
+def controller_config(journal, config):
+    return harness.config_with(config, journal=f'"{journal}"')

@@ -1,5 +1,5 @@
 # Both targets do all set-up themselves (scripts/setup.sh, idempotent); run as root.
-.PHONY: setup demo test unit clean-venv
+.PHONY: setup demo test unit bench-handover clean-venv
 
 setup:
 	@bash scripts/setup.sh
@@ -12,6 +12,9 @@ test: setup
 
 unit: setup
 	.venv/bin/python -m pytest -q -p no:cacheprovider -m "not integration" tests
+
+bench-handover: setup
+	.venv/bin/python -m benchmarks.handover --count 20
 
 clean-venv:
 	rm -rf .venv

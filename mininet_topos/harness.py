@@ -5,6 +5,7 @@ wait for, query and stop things. Standard library and Mininet only. Everything i
 starts it stops itself, by pid and by its own bridge names; it never runs `mn -c`.
 """
 import contextlib
+import fcntl
 import json
 import os
 import pathlib
@@ -22,6 +23,7 @@ from mininet_topos import roaming
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 REFERENCE_CONFIG = ROOT / "mininet_topos" / "roaming.toml"
 LAUNCHER = pathlib.Path(sys.executable).parent / "mipv6-controller"
+NETWORK_LOCK = "/run/lock/mipv6-sdn-network.lock"
 
 
 def wait_for(predicate, timeout, what, interval=0.05):
@@ -183,6 +185,29 @@ def reference_network(config=REFERENCE_CONFIG, of_port=6653, rest_port=8080,
     The controller journals bindings to ``journal`` (a fresh file unless given)."""
     config = config_with(config, journal=f'"{journal or fresh_journal()}"')
     topo = topo_factory()
+    with _one_network_at_a_time():
+        yield from _run_network(topo, config, of_port, rest_port, expected_links, log_path)
+
+
+@contextlib.contextmanager
+def _one_network_at_a_time(timeout=900):
+    """Mininet deletes and recreates bridges by name, so two runs on one machine (a
+    demo and the tests, say) would break each other: the second one waits its turn."""
+    with open(NETWORK_LOCK, "w") as lock:
+        wait_for(lambda: _try_lock(lock), timeout, "another mipv6-sdn network to stop",
+                 interval=0.5)
+        yield
+
+
+def _try_lock(lock):
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _run_network(topo, config, of_port, rest_port, expected_links, log_path):
     clash = existing_bridges() & set(topo.switches())
     if clash:
         raise RuntimeError(f"bridges {sorted(clash)} already exist: another Mininet "
@@ -229,3 +254,65 @@ def main_guard():
     """Integration code needs root (Mininet, Open vSwitch)."""
     if os.geteuid() != 0:
         raise SystemExit("this needs root (Mininet and Open vSwitch); run it with sudo")
+
+
+# ---------------------------------------------------------------- roaming
+
+MN1_SECURITY_ASSOCIATION = {"spi": 256, "key": "000102030405060708090a0b0c0d0e0f10111213"}
+HOST_PYTHON = "/usr/bin/python3"  # Debian's, inside the hosts: for the standard-library tools
+PROBE = ROOT / "mininet_topos" / "probe.py"
+TRANSFER = ROOT / "mininet_topos" / "tcp_transfer.py"
+
+
+def start_agent(host, home="2001:db8:1::100/64", home_agent="2001:db8:1::1",
+                lifetime=60, log_path=None, extra=()):
+    """The mobile-node agent in ``host`` (reference SA), logging to ``log_path``."""
+    log = open(log_path or os.devnull, "w")
+    agent = host.popen([str(LAUNCHER.parent / "mipv6-mn"), "--interface",
+                        host.defaultIntf().name, "--home-address", home, "--home-agent",
+                        home_agent, "--spi", str(MN1_SECURITY_ASSOCIATION["spi"]),
+                        "--key-hex", MN1_SECURITY_ASSOCIATION["key"], "--lifetime",
+                        str(lifetime), *extra], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    return agent
+
+
+def stop_process(process, timeout=10):
+    """SIGTERM by pid, then SIGKILL if it does not go; returns the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+    return process.returncode
+
+
+def handover(net, controller, host, switch, home, probe_file, settle=1.5):
+    """Move ``host`` to ``switch`` and measure the handover: time from attachment to
+    the binding change (the BA goes out with it), the probe stream's interruption and
+    losses around it, and the flow-mods the change sent."""
+    previous = controller.view("binding_changes").get(home, {}).get("at", 0)
+    attached = time.time()
+    roaming.move_host(net, host, switch)
+    change = wait_for(lambda: (lambda c: c if c and c["at"] > max(previous, attached - 1)
+                               else None)(controller.view("binding_changes").get(home)),
+                      30, f"{host}'s binding to change after the move to {switch}")
+    time.sleep(settle)  # let the stream run on after the change
+    from mininet_topos import probe
+    largest_gap, lost = probe.gaps(probe_file, start=attached - 0.2, end=time.time())
+    return {"to": switch, "attach_to_ba_ms": (change["at"] - attached) * 1000,
+            "interruption_ms": largest_gap * 1000, "lost": lost,
+            "flow_mods": change["flow_mods"], "event": change["event"]}
+
+
+def binding_rules(net):
+    """The switches' binding rules (cookie kind 6) as "switch: rule" lines."""
+    found = []
+    for switch in net.switches:
+        dump = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", switch.name],
+                              capture_output=True, text=True, check=True).stdout
+        found += [f"{switch.name}: {line.strip()}" for line in dump.splitlines()
+                  if "cookie=0x6" in line]
+    return found

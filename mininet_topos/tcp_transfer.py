@@ -1,7 +1,8 @@
 """A TCP transfer between two hosts that proves every byte arrived in order.
 
     python3 tcp_transfer.py serve PORT            # prints "<bytes> <sha256>" when done
-    python3 tcp_transfer.py send ADDRESS PORT N   # sends N deterministic bytes, prints the same
+    python3 tcp_transfer.py send ADDRESS PORT N [RATE]   # sends N deterministic bytes
+                                                        # (at RATE bytes/s), prints the same
 
 Standard library only, so it runs in any Mininet host.
 """
@@ -9,15 +10,16 @@ import hashlib
 import random
 import socket
 import sys
+import time
 
 CHUNK = 65536
 
 
-def payload(total, seed=6275):
+def payload(total, seed=6275, chunk_size=CHUNK):
     rng = random.Random(seed)
     sent = 0
     while sent < total:
-        size = min(CHUNK, total - sent)
+        size = min(chunk_size, total - sent)
         yield rng.randbytes(size)
         sent += size
 
@@ -36,12 +38,16 @@ def serve(port):
     print(received, digest.hexdigest(), flush=True)
 
 
-def send(address, port, total):
+def send(address, port, total, rate=None):
     digest = hashlib.sha256()
+    start, sent = time.monotonic(), 0
     with socket.create_connection((address, port), timeout=30) as connection:
-        for chunk in payload(total):
+        for chunk in payload(total, chunk_size=CHUNK if rate is None else 1024):
+            if rate is not None:
+                time.sleep(max(0.0, start + sent / rate - time.monotonic()))
             connection.sendall(chunk)
             digest.update(chunk)
+            sent += len(chunk)
     print(total, digest.hexdigest(), flush=True)
 
 
@@ -49,4 +55,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(int(sys.argv[2]))
     else:
-        send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+             float(sys.argv[5]) if len(sys.argv) > 5 else None)

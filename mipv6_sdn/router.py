@@ -93,7 +93,7 @@ class Router:
         self.home_agent.cache.subscribe(self._binding_changed)
         self._binding_msgs = []     # what binding events asked to send, until returned
         self.placements = {}        # home address -> Placement of its binding's rules
-        self.handover_flow_mods = {}  # home address -> flow-mods its last change sent
+        self.binding_changes = {}   # home address -> its last change: event, time, flow-mods
 
     # ---------------------------------------------------------------- lookups
 
@@ -498,7 +498,9 @@ class Router:
         flow_mods = plan_handover(self.placements.get(home), new, self.config.router_mac,
                                   LSP_TTL)
         self._binding_msgs += flow_mods
-        self.handover_flow_mods[home] = len(flow_mods)
+        self.binding_changes[home] = {"event": event.value, "at": now,
+                                      "care_of_address": str(binding.care_of_address),
+                                      "flow_mods": len(flow_mods)}
         if new is None:
             self.placements.pop(home, None)
         else:
@@ -757,9 +759,10 @@ class Router:
                           "care_of_address": str(b.care_of_address), "sequence": b.sequence,
                           "lifetime": b.lifetime, "expires": b.expires,
                           "link_local": b.link_local,
-                          "flow_mods_last_change": self.handover_flow_mods.get(b.home_address),
                           "attachment": dataclasses.asdict(b.attachment)
                           if b.attachment else None}
                          for b in sorted(self.home_agent.cache,
                                          key=lambda b: b.home_address)],
+            "binding_changes": {str(home): change
+                                for home, change in sorted(self.binding_changes.items())},
         }

@@ -19,6 +19,23 @@ def _flatten(node, fields, key=None):
         fields.setdefault(key, []).append(node)
 
 
+def tshark_expert_warnings(pcap, display_filter=None):
+    """tshark's expert warnings and errors (malformed packets among them) for a capture."""
+    args = ["tshark", "-r", str(pcap), "-q", "-z",
+            f"expert,warn{',' + display_filter if display_filter else ''}"]
+    expert = subprocess.run(args, check=True, capture_output=True, text=True,
+                            timeout=120).stdout
+    return [line for line in expert.splitlines()
+            if line.strip() and not line.startswith(("=", "Running as"))]
+
+
+def flatten_values(packet, name):
+    """Every value of field ``name`` in one packet of tshark's JSON output."""
+    fields = {}
+    _flatten(packet, fields)
+    return fields.get(name, [])
+
+
 def tshark_fields(frames, tmp_path):
     """One {field: [values]} per frame, as tshark decodes it, and its expert warnings."""
     pcap = tmp_path / "frames.pcap"
@@ -30,8 +47,4 @@ def tshark_fields(frames, tmp_path):
         fields = {}
         _flatten(packet["_source"]["layers"], fields)
         result.append(fields)
-    expert = subprocess.run(["tshark", "-r", str(pcap), "-q", "-z", "expert,warn"],
-                            check=True, capture_output=True, text=True, timeout=120).stdout
-    warnings = [line for line in expert.splitlines()
-                if line.strip() and not line.startswith(("=", "Running as"))]
-    return result, warnings
+    return result, tshark_expert_warnings(pcap)

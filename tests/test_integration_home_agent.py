@@ -112,15 +112,6 @@ def test_malformed_mobility_headers_get_the_rfc_replies(away):
     assert bindings(away) == before
 
 
-def binding_flows(net):
-    """The rules of the switches that carry a binding cookie (kind 6)."""
-    found = []
-    for switch in net.switches:
-        dump = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", switch.name],
-                              capture_output=True, text=True, check=True).stdout
-        found += [f"{switch.name}: {line.strip()}" for line in dump.splitlines()
-                  if "cookie=0x6" in line]
-    return found
 
 
 def test_traffic_to_the_home_address_follows_the_binding_and_leaves_no_rule(away):
@@ -134,7 +125,7 @@ def test_traffic_to_the_home_address_follows_the_binding_and_leaves_no_rule(away
             f"ip -6 addr add {home}/128 dev {intf} nodad noprefixroute")
     [ba], _ = exchange(away, "bind", ("bu", 30, 60, "now"), expect=1)
     assert field(ba, "mip6.ba.status") == "0"
-    flows = binding_flows(net)
+    flows = harness.binding_rules(net)
     assert len(flows) == 3 and any(f.startswith("s1:") and f"ipv6_dst={home}" in f
                                    for f in flows)
     assert harness.wait_for(lambda: harness.ping(net.get("cn1"), home)[0], 5,
@@ -143,4 +134,4 @@ def test_traffic_to_the_home_address_follows_the_binding_and_leaves_no_rule(away
                             "hh1 to reach the away home address through proxy ND")
     [ba], _ = exchange(away, "unbind", ("bu", 31, 0, "now"), expect=1)
     assert field(ba, "mip6.ba.status") == "0"
-    assert binding_flows(net) == []
+    assert harness.binding_rules(net) == []

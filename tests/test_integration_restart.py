@@ -11,7 +11,6 @@ import time
 import pytest
 
 from mininet_topos import harness, probe, roaming
-from tests import mipv6_frames as frames
 
 pytestmark = pytest.mark.integration
 PROBE = harness.ROOT / "mininet_topos" / "probe.py"

@@ -5,7 +5,6 @@ from the RA the controller sends when the port comes up.
 """
 import ipaddress
 import pathlib
-import re
 
 import pytest
 

@@ -28,9 +28,10 @@ from mipv6_sdn.router import Router
 
 CONFIG_ENV = "MIPV6_SDN_CONFIG"
 TICK_SECONDS = 0.1
-# A switch's rules are reconciled with the restored state once LLDP has had time to
-# find its links (Ryu sends LLDP about every second), so no working rule is removed.
-RECONCILE_AFTER_SECONDS = 3.0
+# A switch's rules are reconciled with the restored state once the topology has been
+# quiet this long (no switch connecting, no link found or lost; Ryu sends LLDP about
+# every second), so that paths are known when stale rules are judged.
+RECONCILE_AFTER_QUIET_SECONDS = 3.0
 REST_PREFIX = "/mipv6"
 LOG = logging.getLogger("mipv6_sdn")
 
@@ -88,6 +89,7 @@ class MIPv6Controller(app_manager.RyuApp):
         self.router.restore(time.time())
         self.datapaths = {}
         self.flow_replies = {}  # dpid -> flows gathered from a multipart flow-stats reply
+        self.reconcile_due = {}  # dpid -> when to read its flows and reconcile
         kwargs["wsgi"].register(RestView, {"app": self})
         self.ticker = hub.spawn(self._tick_forever)
 
@@ -100,8 +102,18 @@ class MIPv6Controller(app_manager.RyuApp):
 
     def _tick_forever(self):
         while True:
-            self.send(self.router.tick(time.time()))
+            now = time.time()
+            self.send(self.router.tick(now))
+            for dpid, due in list(self.reconcile_due.items()):
+                if now >= due:
+                    del self.reconcile_due[dpid]
+                    self._request_flows(dpid)
             hub.sleep(TICK_SECONDS)
+
+    def _topology_changed(self, now):
+        """Postpone every pending reconciliation until the topology is quiet again."""
+        for dpid in self.reconcile_due:
+            self.reconcile_due[dpid] = now + RECONCILE_AFTER_QUIET_SECONDS
 
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
     def state_change(self, ev):
@@ -112,20 +124,26 @@ class MIPv6Controller(app_manager.RyuApp):
         if ev.state == MAIN_DISPATCHER:
             self.datapaths[datapath.id] = datapath
             self.send(self.router.switch_up(now, datapath.id, live_ports(datapath)))
-            hub.spawn_after(RECONCILE_AFTER_SECONDS, self._request_flows, datapath)
+            self.reconcile_due[datapath.id] = now
+            self._topology_changed(now)
         elif self.datapaths.get(datapath.id) is datapath:
             del self.datapaths[datapath.id]
+            self.reconcile_due.pop(datapath.id, None)
+            self.flow_replies.pop(datapath.id, None)
             self.send(self.router.switch_down(now, datapath.id))
 
-    def _request_flows(self, datapath):
-        if self.datapaths.get(datapath.id) is datapath:
-            self.flow_replies[datapath.id] = []
-            self.send([(datapath.id, ofmsg.flow_stats_request())])
+    def _request_flows(self, dpid):
+        if dpid in self.datapaths:
+            self.flow_replies[dpid] = []
+            self.send([(dpid, ofmsg.flow_stats_request())])
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     def flow_stats(self, ev):
         msg = ev.msg
-        flows = self.flow_replies.setdefault(msg.datapath.id, [])
+        if self.datapaths.get(msg.datapath.id) is not msg.datapath \
+                or msg.datapath.id not in self.flow_replies:
+            return  # a reply to an earlier connection of this switch
+        flows = self.flow_replies[msg.datapath.id]
         flows += [(f.table_id, f.priority, f.match, f.cookie) for f in msg.body]
         if not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE:
             del self.flow_replies[msg.datapath.id]
@@ -146,15 +164,15 @@ class MIPv6Controller(app_manager.RyuApp):
 
     @set_ev_cls(topo_event.EventLinkAdd)
     def link_add(self, ev):
-        src, dst = ev.link.src, ev.link.dst
-        self.send(self.router.link_up(time.time(), src.dpid, src.port_no,
-                                      dst.dpid, dst.port_no))
+        src, dst, now = ev.link.src, ev.link.dst, time.time()
+        self._topology_changed(now)
+        self.send(self.router.link_up(now, src.dpid, src.port_no, dst.dpid, dst.port_no))
 
     @set_ev_cls(topo_event.EventLinkDelete)
     def link_delete(self, ev):
-        src, dst = ev.link.src, ev.link.dst
-        self.send(self.router.link_down(time.time(), src.dpid, src.port_no,
-                                        dst.dpid, dst.port_no))
+        src, dst, now = ev.link.src, ev.link.dst, time.time()
+        self._topology_changed(now)
+        self.send(self.router.link_down(now, src.dpid, src.port_no, dst.dpid, dst.port_no))
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def packet_in(self, ev):

@@ -237,8 +237,13 @@ def _parse_mobile_nodes(data, links):
         _check_spi(table["first_spi"] + count - 1, f"{where}.count")
         nodes += [MobileNode(first + i, table["first_spi"] + i, derived_key(secret, first + i))
                   for i in range(count)]
-    seen_homes, seen_spis = set(), set()
+    seen_homes, seen_spis, seen_owners = set(), set(), {}
     for node in nodes:
+        # A binding's rules carry the low 56 bits of its home address in their cookie.
+        owner = int(node.home_address) & ((1 << 56) - 1)
+        if seen_owners.setdefault(owner, node.home_address) != node.home_address:
+            raise ConfigError(f"mobile_node: home addresses {seen_owners[owner]} and "
+                              f"{node.home_address} share their low 56 bits (rule cookies)")
         if not any(node.home_address in link.prefix for link in homes):
             raise ConfigError(f"mobile_node: {node.home_address} is not in the prefix of a "
                               "home link (a [[link]] with home_agent)")

@@ -218,9 +218,10 @@ class HomeAgent:
             return Decision(status, trusted=True)
         if existing is None and len(self.cache) >= self.policy.max_bindings:
             return Decision(INSUFFICIENT_RESOURCES, trusted=True)
-        if care_of in link.prefix:
-            # Policy: a care-of address on the home link itself is refused; the MN
-            # deregisters when it is home (RFC 6275 §11.5.4).
+        if care_of in link.prefix or attachment is not None and attachment.dpid == link.dpid:
+            # Policy: a care-of address on the home link itself (or an MN attached to
+            # its home link's switch) is refused; the MN deregisters when it is home
+            # (RFC 6275 §11.5.4).
             return Decision(ADMINISTRATIVELY_PROHIBITED, trusted=True)
         if existing is None and home_owner is not None:
             owner = home_owner(home)

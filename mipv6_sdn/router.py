@@ -42,8 +42,20 @@ LSP_TTL = 255
 
 
 def rule_key(table, priority, match):
-    """What identifies a flow entry in a table (OpenFlow 1.3 §6.4)."""
-    return int(table), int(priority), tuple(sorted((k, str(v)) for k, v in match.items()))
+    """What identifies a flow entry in a table (OpenFlow 1.3 §6.4). A mask of all ones
+    is no mask: OVS reports such a field unmasked."""
+    fields = []
+    for name, value in match.items():
+        if isinstance(value, tuple) and _all_ones(value[1]):
+            value = value[0]
+        fields.append((name, str(value)))
+    return int(table), int(priority), tuple(sorted(fields))
+
+
+def _all_ones(mask):
+    if isinstance(mask, int):
+        return mask != 0 and (mask + 1) & mask == 0 and mask.bit_length() % 8 == 0
+    return set(mask.replace(":", "").lower()) == {"f"}
 
 
 def link_local_of(address):
@@ -163,15 +175,18 @@ class Router:
         return rules
 
     def reconcile(self, now, dpid, flows):
-        """Make switch ``dpid`` hold exactly :meth:`desired_rules`: ``flows`` are its
-        rules as (table, priority, OFPMatch, cookie); rules of ours that nobody owns
-        any more are deleted, missing ones added. Other apps' rules are left alone."""
-        ours = {int(kind) for kind in CookieKind}
+        """Make switch ``dpid`` hold :meth:`desired_rules`: ``flows`` are its rules as
+        (table, priority, OFPMatch, cookie); rules of ours that nobody owns any more are
+        deleted, missing ones added. Other apps' rules are left alone, and so are trunk
+        and path rules: after a restart a neighbour may still be reconnecting, and the
+        switches keep forwarding through it; they are replaced as paths are learned."""
+        ours = {int(kind) for kind in CookieKind} - {CookieKind.TRUNK, CookieKind.LSP}
         present = {rule_key(table, priority, match): (table, priority, match, owner)
                    for table, priority, match, owner in flows
                    if owner >> COOKIE_KIND_SHIFT in ours}
         desired = {rule_key(r.table_id, r.priority, r.match): r
-                   for r in self.desired_rules(dpid)}
+                   for r in self.desired_rules(dpid)
+                   if r.cookie >> COOKIE_KIND_SHIFT in ours}
         msgs = [(dpid, ofmsg.flow_delete_strict(*present[key]))
                 for key in sorted(set(present) - set(desired))]
         msgs += [(dpid, desired[key]) for key in sorted(set(desired) - set(present))]
@@ -232,8 +247,7 @@ class Router:
             Table.INGRESS, Priority.TO_ROUTER,
             ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, eth_dst=self.config.router_mac),
             [ofmsg.goto(Table.ROUTING)], base))
-        own = [(str(address), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
-               for address in sorted(self.router_addresses())]
+        own = [str(address) for address in sorted(self.router_addresses())]
         own += [(str(LINK_LOCAL.network_address), str(LINK_LOCAL.netmask)),
                 (str(MULTICAST.network_address), str(MULTICAST.netmask))]
         for ipv6_dst in own:
@@ -448,8 +462,10 @@ class Router:
             attachment = Attachment(dpid, in_port, meta.eth_src) if on_link else None
             replies = self.home_agent.receive(now, meta, attachment, self._home_link_owner)
             if replies is not None:
-                msgs = [m for reply in replies for m in self._answer(now, meta, origin, reply)]
-                return msgs + self._drain_binding_msgs()
+                # The rules first, so forwarding is in place when the MN gets its BA.
+                msgs = self._drain_binding_msgs()
+                return msgs + [m for reply in replies
+                               for m in self._answer(now, meta, origin, reply)]
         if meta.ip_dst in self.router_addresses():
             if meta.icmp_type == packets.ICMPV6_ECHO_REQUEST:
                 return self._answer(now, meta, origin, self._echo_reply(meta))

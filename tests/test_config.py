@@ -150,3 +150,12 @@ def test_home_agent_section_is_checked():
     data["home_agent"] = {"require_authentication": 1}
     with pytest.raises(ConfigError, match="home_agent.require_authentication: expected bool"):
         parse_config(data)
+
+
+def test_home_addresses_must_differ_in_their_low_56_bits():
+    data = good()
+    data["mobile_node"] = [
+        {"home_address": "2001:db8:1::100", "spi": 256, "key": "00" * 20},
+        {"home_address": "2001:db8:1:0:100::100", "spi": 257, "key": "00" * 20}]
+    with pytest.raises(ConfigError, match="share their low 56 bits"):
+        parse_config(data)

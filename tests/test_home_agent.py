@@ -214,6 +214,11 @@ def test_care_of_address_on_the_home_link_gets_129(harness):
     assert ba[MIP6MH_BA].status == 129 and binding(harness) is None
 
 
+def test_mobile_node_attached_to_its_home_switch_gets_129(harness):
+    _, _, ba = only_ack(send(harness, bu(harness, 7), at=(1, 1)))  # foreign CoA, at home
+    assert ba[MIP6MH_BA].status == 129 and binding(harness) is None
+
+
 def test_home_address_in_use_on_the_home_link_gets_134(harness):
     intruder = Ether(src="00:00:00:00:66:66", dst="33:33:ff:00:00:01") / IPv6(
         src=frames.MN1_HOME, dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(

@@ -88,6 +88,7 @@ def test_restarted_controller_restores_bindings_and_reconciles_the_switches(tmp_
                 if c >> 56 in {int(k) for k in CookieKind}}
         assert ours == {rule_key(r.table_id, r.priority, r.match)
                         for r in router.desired_rules(dpid)}
+    assert router.reconcile(before.now, 1, before.net.switch(1).flows()) == []
     assert all(e.cookie != stale for e in before.net.switch(1).entries)
     [(where, _)] = before.net.send("cn1", routed("cn1", frames.MN1_HOME))
     assert where == "mn1@visit-a"
@@ -95,3 +96,27 @@ def test_restarted_controller_restores_bindings_and_reconciles_the_switches(tmp_
     replay = router.packet_in(before.now + 6, 2, 5, frames.binding_update(
         care_of=CARE_OF, seq=4, timestamp=stamp))
     assert router.home_agent.cache.get(HOME).sequence == 3 and replay
+
+
+def test_a_mask_of_all_ones_is_no_mask_as_ovs_reports_it():
+    from ryu.ofproto import ofproto_v1_3_parser as parser
+    exact = parser.OFPMatch(eth_type=0x86DD, ipv6_dst="2001:db8:1::1")
+    masked = parser.OFPMatch(eth_type=0x86DD, ipv6_dst=("2001:db8:1::1", "ffff:" * 7 + "ffff"))
+    assert rule_key(2, 3000, exact) == rule_key(2, 3000, masked)
+    half = parser.OFPMatch(eth_type=0x86DD, ipv6_dst=("2001:db8:1::", "ffff:ffff:ffff:ffff::"))
+    assert rule_key(2, 3000, half) != rule_key(2, 3000, exact)
+
+
+def test_reconciliation_leaves_trunk_and_path_rules_to_topology(tmp_path):
+    harness = Harness()
+
+    def trunk_rules():
+        return {rule_key(e.table, e.priority, e.match) for e in harness.net.switch(5).entries
+                if e.cookie >> 56 == CookieKind.TRUNK}
+    before = trunk_rules()
+    router = Router(CONFIG)  # restarted: knows no link yet
+    harness.run(router.switch_up(harness.now, 5, PORTS[5]))
+    harness.run(router.reconcile(harness.now, 5, harness.net.switch(5).flows()))
+    assert before and trunk_rules() == before
+    [(where, _)] = harness.net.send("cn1", routed("cn1", "2001:db8:1::10"))
+    assert where == ("controller", 1, "controller")  # still label-switched through s5

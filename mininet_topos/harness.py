@@ -179,14 +179,16 @@ def fresh_journal():
 @contextlib.contextmanager
 def reference_network(config=REFERENCE_CONFIG, of_port=6653, rest_port=8080,
                       topo_factory=roaming.RoamingTopo, expected_links=10, log_path=None,
-                      journal=None):
+                      journal=None, optimistic_dad=True):
     """The controller and a network started, links discovered; both stopped after.
 
-    The controller journals bindings to ``journal`` (a fresh file unless given)."""
+    The controller journals bindings to ``journal`` (a fresh file unless given);
+    ``optimistic_dad`` False gives mobile nodes ordinary DAD (the baseline)."""
     config = config_with(config, journal=f'"{journal or fresh_journal()}"')
     topo = topo_factory()
     with _one_network_at_a_time():
-        yield from _run_network(topo, config, of_port, rest_port, expected_links, log_path)
+        yield from _run_network(topo, config, of_port, rest_port, expected_links, log_path,
+                                optimistic_dad)
 
 
 @contextlib.contextmanager
@@ -207,7 +209,8 @@ def _try_lock(lock):
         return False
 
 
-def _run_network(topo, config, of_port, rest_port, expected_links, log_path):
+def _run_network(topo, config, of_port, rest_port, expected_links, log_path,
+                 optimistic_dad):
     clash = existing_bridges() & set(topo.switches())
     if clash:
         raise RuntimeError(f"bridges {sorted(clash)} already exist: another Mininet "
@@ -215,7 +218,8 @@ def _run_network(topo, config, of_port, rest_port, expected_links, log_path):
     controller = Controller(config, of_port, rest_port, log_path)
     net = None
     try:
-        net = roaming.start_network(topo, controller_port=of_port)
+        net = roaming.start_network(topo, controller_port=of_port,
+                                    optimistic_dad=optimistic_dad)
         wait_for(lambda: len(controller.view("links")) >= expected_links, 30,
                  f"LLDP to find {expected_links} directed links")
         wait_for(lambda: settled(net), 10, "duplicate address detection on the hosts")

@@ -59,6 +59,7 @@ class Config:
     prefix_preferred_lifetime: int = 14400
     ns_retransmit: float = 1.0
     ns_attempts: int = 3
+    ra_on_attachment: bool = True  # RA at once on port-up and in answer to RS
     home_agent: "HomeAgentConfig" = None
     mobile_nodes: tuple = ()
     journal: str = DEFAULT_JOURNAL  # SQLite file of the binding journal
@@ -86,6 +87,7 @@ _CONTROLLER_KEYS = {
     "ra_min_interval": (int, float), "router_lifetime": int,
     "prefix_valid_lifetime": int, "prefix_preferred_lifetime": int,
     "ns_retransmit": (int, float), "ns_attempts": int, "journal": str,
+    "ra_on_attachment": bool,
 }
 _LINK_KEYS = {"name": str, "dpid": (int, str), "prefix": str, "router": str,
               "ports": list, "home_agent": str, "label": int}

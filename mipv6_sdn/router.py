@@ -309,7 +309,7 @@ class Router:
                                     self.host_ports(dpid)))
         msgs = [(dpid, m) for m in msgs]
         link = self.links_by_dpid.get(dpid)
-        if link is not None and new_hosts:
+        if link is not None and new_hosts and self.config.ra_on_attachment:
             msgs.append((dpid, ofmsg.packet_out(sorted(new_hosts), self._router_advert(link))))
         return msgs
 
@@ -652,6 +652,8 @@ class Router:
                 packets.NA_FLAG_OVERRIDE:
             msgs += self._learn(now, dpid, in_port, meta.eth_src, meta.nd_target)
         if meta.icmp_type == packets.ND_ROUTER_SOLICIT:
+            if not self.config.ra_on_attachment:
+                return msgs  # periodic advertisements only (the benchmarks' baseline)
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_advert(link)))]
         if meta.icmp_type == packets.ND_NEIGHBOR_SOLICIT and (
                 meta.nd_target in (link.router, ROUTER_LINK_LOCAL)

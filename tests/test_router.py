@@ -235,3 +235,14 @@ def test_switch_down_withdraws_the_paths_through_it(harness):
     assert harness.router.installed_lsps[2] == {LABEL["visit-a"]: "pop", LABEL["visit-b"]: 4}
     assert [e for e in harness.net.switch(1).entries
             if dict(e.match.items()).get("mpls_label") == LABEL["corr"]] == []
+
+
+def test_periodic_advertisements_only_when_attachment_advertising_is_off():
+    import dataclasses
+    harness = Harness(dataclasses.replace(CONFIG, ra_on_attachment=False))
+    assert harness.run(harness.router.port_up(harness.now, 2, 7)) == []
+    rs = Ether(src="00:00:00:00:01:00", dst="33:33:00:00:00:02") / IPv6(
+        src="fe80::200:ff:fe00:100", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
+    assert harness.packet_in("mn1", rs) == []
+    sent = harness.run(harness.router.tick(harness.now + CONFIG.ra_interval + 0.01))
+    assert (2, [1, 7]) in [(dpid, ports) for dpid, ports, _ in sent]

@@ -236,10 +236,6 @@ def disable_ipv6(switch, intfs):
         _run(switch, "sysctl", "-q", "-w", *keys)
 
 
-def disable_switch_ipv6(net):
-    """:func:`disable_ipv6` on every interface of every switch of ``net``."""
-    for switch in net.switches:
-        disable_ipv6(switch, switch.intfList())
 
 
 class MobileIPv6Host(Host):

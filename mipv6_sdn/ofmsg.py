@@ -104,10 +104,6 @@ def packet_out(ports, data):
         actions=[output(port) for port in ports], data=data)
 
 
-def barrier():
-    return parser.OFPBarrierRequest(datapath=None)
-
-
 def async_with_invalid_ttl():
     """OpenFlow 1.3 §7.3.10: as master, receive packet-ins for an invalid TTL too
     (dec_ttl meeting hop limit 1, for Time Exceeded), and every port status."""

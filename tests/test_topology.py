@@ -360,16 +360,6 @@ def test_userspace_switch_turns_ipv6_off_on_an_interface_before_attaching_it(mon
                       ("attach", "s2-eth4")]
 
 
-def test_disable_switch_ipv6_covers_every_switch_but_not_lo():
-    recorder = Recorder()
-    switches = [fake_node(OVSSwitch, "s1", ["lo", "s1-eth1"], recorder=recorder),
-                fake_node(OVSSwitch, "s5", ["lo"], recorder=recorder),
-                fake_node(OVSSwitch, "s2", ["s2-eth1", "s2-eth2"], recorder=recorder)]
-    roaming.disable_switch_ipv6(type("Net", (), {"switches": switches}))
-    assert recorder.commands == [
-        ["sysctl", "-q", "-w", "net.ipv6.conf.s1-eth1.disable_ipv6=1"],
-        ["sysctl", "-q", "-w", "net.ipv6.conf.s2-eth1.disable_ipv6=1",
-         "net.ipv6.conf.s2-eth2.disable_ipv6=1"]]
 
 
 def test_failing_command_raises_with_the_node_and_the_error():

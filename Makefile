@@ -1,5 +1,5 @@
 # Both targets do all set-up themselves (scripts/setup.sh, idempotent); run as root.
-.PHONY: setup demo test unit bench-handover clean-venv
+.PHONY: setup demo test unit bench bench-handover clean-venv
 
 setup:
 	@bash scripts/setup.sh
@@ -12,6 +12,9 @@ test: setup
 
 unit: setup
 	.venv/bin/python -m pytest -q -p no:cacheprovider -m "not integration" tests
+
+bench: setup
+	.venv/bin/python -m benchmarks.report --out bench-results
 
 bench-handover: setup
 	.venv/bin/python -m benchmarks.handover --count 20

@@ -87,7 +87,8 @@ def run(count, baseline=False):
             harness.stop_process(agent)
             capture.terminate()
             capture.wait(10)
-    return results[1:], bu_to_ba_ms(pcap)
+    from mininet_topos import probe
+    return results[1:], bu_to_ba_ms(pcap), probe.arrivals(probes)
 
 
 def report(title, results, rtts):
@@ -107,21 +108,28 @@ def main(argv=None):
     args = parser.parse_args(argv)
     harness.main_guard()
     setLogLevel("warning")
-    raw = {}
-    results, rtts = run(args.count)
-    report("mipv6-sdn", results, rtts)
-    raw["mipv6_sdn"] = {"handovers": results, "bu_to_ba_ms": rtts}
-    if args.baseline_count:
-        base, base_rtts = run(args.baseline_count, baseline=True)
-        report("baseline (periodic RAs 1-3 s, ordinary DAD)", base, base_rtts)
-        ratio = statistics.median(r["interruption_ms"] for r in base) / statistics.median(
-            r["interruption_ms"] for r in results)
-        print(f"median interruption, baseline / mipv6-sdn: {ratio:.1f}x")
-        raw["baseline"] = {"handovers": base, "bu_to_ba_ms": base_rtts}
+    raw = measure(args.count, args.baseline_count)
     if args.json:
         with open(args.json, "w") as out:
             json.dump(raw, out, indent=1)
     return 0
+
+
+def measure(count, baseline_count):
+    """Run both (the baseline only if ``baseline_count``), print, return the raw data."""
+    raw = {}
+    results, rtts, arrivals = run(count)
+    report("mipv6-sdn", results, rtts)
+    raw["mipv6_sdn"] = {"handovers": results, "bu_to_ba_ms": rtts, "arrivals": arrivals}
+    if baseline_count:
+        base, base_rtts, base_arrivals = run(baseline_count, baseline=True)
+        report("baseline (periodic RAs 1-3 s, ordinary DAD)", base, base_rtts)
+        ratio = statistics.median(r["interruption_ms"] for r in base) / statistics.median(
+            r["interruption_ms"] for r in results)
+        print(f"median interruption, baseline / mipv6-sdn: {ratio:.1f}x")
+        raw["baseline"] = {"handovers": base, "bu_to_ba_ms": base_rtts,
+                           "arrivals": base_arrivals}
+    return raw
 
 
 if __name__ == "__main__":

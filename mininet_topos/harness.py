@@ -306,7 +306,8 @@ def handover(net, controller, host, switch, home, probe_file, settle=1.5):
     time.sleep(settle)  # let the stream run on after the change
     from mininet_topos import probe
     largest_gap, lost = probe.gaps(probe_file, start=attached - 0.2, end=time.time())
-    return {"to": switch, "attach_to_ba_ms": (change["at"] - attached) * 1000,
+    return {"to": switch, "attached_at": attached,
+            "attach_to_ba_ms": (change["at"] - attached) * 1000,
             "interruption_ms": largest_gap * 1000, "lost": lost,
             "flow_mods": change["flow_mods"], "event": change["event"]}
 

@@ -1,0 +1,137 @@
+"""`make bench`: run the benchmark suites and write bench-results/report.md with plots.
+
+    .venv/bin/python -m benchmarks.report [--quick] [--out DIR] [--suites a,b,...]
+
+Every figure is measured in the same run as its baseline, on this machine; the report
+records the machine and the versions. Each suite also runs alone (``python -m
+benchmarks.<suite>``).
+"""
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib import pyplot  # noqa: E402  (the backend must be chosen first)
+
+from benchmarks import handover  # noqa: E402
+from mininet_topos import harness  # noqa: E402
+
+SUITES = ("handover",)
+
+
+def machine():
+    """What the figures were measured on."""
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    memory_kb = next(int(line.split()[1]) for line in open("/proc/meminfo")
+                     if line.startswith("MemTotal"))
+    ovs = subprocess.run(["ovs-vsctl", "--version"], capture_output=True,
+                         text=True).stdout.splitlines()[0]
+    import ryu
+    return {"date": datetime.datetime.now().isoformat(timespec="seconds"), "cpu": cpu,
+            "cores": os.cpu_count(), "memory_gib": round(memory_kb / 2 ** 20, 1),
+            "kernel": platform.release(), "python": platform.python_version(),
+            "ryu": ryu.__version__ if hasattr(ryu, "__version__") else "4.34", "ovs": ovs}
+
+
+def handover_plots(raw, out):
+    """Probe arrivals over time with the handovers marked, and the CDF of interruptions."""
+    figure, axes = pyplot.subplots(2, 1, figsize=(10, 6), sharex=False)
+    for axis, name in zip(axes, ("mipv6_sdn", "baseline")):
+        if name not in raw:
+            axis.set_visible(False)
+            continue
+        arrivals = raw[name]["arrivals"]
+        start = arrivals[0][1]
+        times = [at - start for _, at in arrivals]
+        gaps = [1000 * (b - a) for a, b in zip(times, times[1:])]
+        axis.plot(times[1:], gaps, linewidth=0.6, drawstyle="steps-pre")
+        for entry in raw[name]["handovers"]:
+            axis.axvline(entry["attached_at"] - start, color="red", linewidth=0.5)
+        axis.set_ylabel("gap between probes (ms)")
+        axis.set_title(f"{name}: 1 kHz probes cn1 -> home address; red: handovers")
+    axes[-1].set_xlabel("time (s)")
+    figure.tight_layout()
+    figure.savefig(out / "handover-probes.png", dpi=110)
+    pyplot.close(figure)
+    figure, axis = pyplot.subplots(figsize=(7, 4))
+    for name in ("mipv6_sdn", "baseline"):
+        if name in raw:
+            values = sorted(r["interruption_ms"] for r in raw[name]["handovers"])
+            axis.step(values, [(i + 1) / len(values) for i in range(len(values))],
+                      where="post", label=name)
+    axis.set_xscale("log")
+    axis.set_xlabel("interruption (ms)")
+    axis.set_ylabel("fraction of handovers")
+    axis.legend()
+    axis.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(out / "handover-cdf.png", dpi=110)
+    pyplot.close(figure)
+
+
+def handover_section(raw):
+    lines = ["## Handover", "",
+             "visit-a ↔ visit-b handovers of mn1 on the reference network with a 1 kHz UDP "
+             "probe stream from cn1 to its home address. Baseline, same run: periodic RAs "
+             "only (MinRtrAdvInterval 1 s, MaxRtrAdvInterval 3 s, RFC 6275 §7.5), no RA on "
+             "attachment, ordinary DAD on the care-of address.", "",
+             "| | handovers | interruption median | p95 | max | probes lost (median) "
+             "| attachment→BA median | BU→BA median | flow-mods/handover |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name in ("mipv6_sdn", "baseline"):
+        if name not in raw:
+            continue
+        runs = raw[name]["handovers"]
+        cuts = [r["interruption_ms"] for r in runs]
+        rtts = raw[name]["bu_to_ba_ms"] or [float("nan")]
+        lines.append(
+            f"| {name} | {len(runs)} | {statistics.median(cuts):.1f} ms | "
+            f"{handover.percentile(cuts, 0.95):.1f} ms | {max(cuts):.1f} ms | "
+            f"{statistics.median(r['lost'] for r in runs):.0f} | "
+            f"{statistics.median(r['attach_to_ba_ms'] for r in runs):.1f} ms | "
+            f"{statistics.median(rtts):.1f} ms | "
+            f"{statistics.median(r['flow_mods'] for r in runs):.0f} |")
+    if "baseline" in raw:
+        ratio = statistics.median(r["interruption_ms"] for r in raw["baseline"]["handovers"]) \
+            / statistics.median(r["interruption_ms"] for r in raw["mipv6_sdn"]["handovers"])
+        lines += ["", f"Median interruption, baseline / mipv6-sdn: **{ratio:.1f}×**."]
+    lines += ["", "![probe gaps](handover-probes.png)", "", "![CDF](handover-cdf.png)", ""]
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts: proves the harness")
+    parser.add_argument("--out", default="bench-results")
+    parser.add_argument("--suites", default=",".join(SUITES))
+    args = parser.parse_args(argv)
+    harness.main_guard()
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    suites = args.suites.split(",")
+    report = ["# mipv6-sdn benchmark report", ""]
+    info = machine()
+    report += [f"- {key}: {value}" for key, value in info.items()] + [""]
+    data = {"machine": info}
+    if "handover" in suites:
+        raw = handover.measure(2 if args.quick else 50, 1 if args.quick else 20)
+        data["handover"] = raw
+        handover_plots(raw, out)
+        report += handover_section(raw)
+    (out / "report.md").write_text("\n".join(report))
+    (out / "results.json").write_text(json.dumps(data, indent=1))
+    print(f"wrote {out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

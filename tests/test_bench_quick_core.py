@@ -1,0 +1,50 @@
+"""The quick modes of the Core and Scale benchmarks run and give figures of the right
+shape. Nothing here is about speed (issue 5: the quick modes only prove the harness)."""
+from benchmarks import core, scale
+
+
+def test_core_quick_gives_both_phases(capsys):
+    result = core.main(["--quick"])
+    assert "refresh" in capsys.readouterr().out
+    assert result["mobile_nodes"] > 0
+    for name, flow_mods in (("first_registration", 3), ("refresh", 0)):
+        phase = result["phases"][name]
+        assert phase["bus"] == result["mobile_nodes"]
+        assert phase["bus_per_second"] > 0
+        assert phase["parse_only_per_second"] > 0
+        assert phase["no_journal_per_second"] > 0
+        assert phase["flow_mods_per_bu"] == flow_mods
+
+
+def test_core_profile_names_the_entry_point():
+    result = core.run(20, profile=True, profile_top=5)
+    assert set(result["profile"]) == {"first_registration", "refresh"}
+    assert "packet_in" in result["profile"]["refresh"]
+
+
+def test_scale_quick_gives_memory_rules_and_constant_handover_cost(tmp_path, capsys):
+    result = scale.main(["--quick", "--json", str(tmp_path / "scale.json"),
+                         "--plots", str(tmp_path / "plots")])
+    assert "flow-mods" in capsys.readouterr().out
+    assert (tmp_path / "scale.json").exists()
+    assert [row["bindings"] for row in result["bindings"]] == [200, 400]
+    for row in result["bindings"]:
+        assert row["heap_bytes_per_binding"] > 0
+        assert row["config_bytes_per_mn"] > 0
+        assert row["flow_entries_per_binding"] == 3
+        assert row["fakeoftable_entries_per_binding"] == [3]
+        assert row["bindings_with_entries"] == row["bindings"]
+        assert row["binding_entries"] == 3 * row["bindings"]
+        assert all(n > 0 for n in row["entries_per_switch"].values())
+    handover = result["handover"]
+    assert [row["access_links"] for row in handover] == [4, 16, 64]
+    assert all(row["handovers"] > 0 and row["binding_entries_after"] == 3 for row in handover)
+    per_handover = {row["flow_mods_per_handover"] for row in handover}
+    assert len(per_handover) == 1 and isinstance(per_handover.pop(), int)
+
+
+def test_rule_model_agrees_with_the_fake_switches_when_they_hold_everything():
+    # fake_cap above the count: the model and tests/fakeoftable are compared per switch.
+    row = scale.measure_bindings(50, fake_cap=100)
+    assert row["fakeoftable_checked_bindings"] == 50
+    assert row["flow_entries_per_binding"] == 3

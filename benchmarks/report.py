@@ -21,10 +21,10 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib import pyplot  # noqa: E402  (the backend must be chosen first)
 
-from benchmarks import handover  # noqa: E402
+from benchmarks import core, handover, scale  # noqa: E402
 from mininet_topos import harness  # noqa: E402
 
-SUITES = ("handover",)
+SUITES = ("handover", "core", "scale")
 
 
 def machine():
@@ -108,6 +108,48 @@ def handover_section(raw):
     return lines
 
 
+def core_section(figures):
+    lines = ["## Core: Binding Update processing without Ryu", "",
+             f"{figures['mobile_nodes']} mobile nodes through `Router.packet_in` with the "
+             f"SQLite journal ({figures['journal']}), one core. Baselines in the same run: "
+             "parsing the same frames only, and the same BUs without a journal.", "",
+             "| phase | BUs/s | µs/BU | parse only, BUs/s | no journal, BUs/s | flow-mods/BU |",
+             "|---|---|---|---|---|---|"]
+    for name, phase in figures["phases"].items():
+        lines.append(f"| {name.replace('_', ' ')} | {phase['bus_per_second']:,.0f} | "
+                     f"{phase['us_per_bu']:.0f} | {phase['parse_only_per_second']:,.0f} | "
+                     f"{phase['no_journal_per_second']:,.0f} | {phase['flow_mods_per_bu']:.0f} |")
+    met = "met" if figures["target_met"] else "not met"
+    lines += ["", f"Target {figures['target_refreshes_per_second']:,} refreshes/s: **{met}**. "
+              "Where the time goes: benchmarks/README.md (cProfile: `python -m "
+              "benchmarks.core --profile`).", ""]
+    return lines
+
+
+def scale_section(figures):
+    lines = ["## Scale", "", "| bindings | heap bytes/binding | RSS bytes/binding | "
+             "flow entries/binding | entries per switch |", "|---|---|---|---|---|"]
+    for row in figures["bindings"]:
+        per_switch = ", ".join(f"s{k}: {v}" for k, v in row["entries_per_switch"].items())
+        lines.append(f"| {row['bindings']:,} | {row['heap_bytes_per_binding']:.0f} | "
+                     f"{row['rss_bytes_per_binding']:.0f} | {row['flow_entries_per_binding']} "
+                     f"| {per_switch} |")
+    lines += ["", "| access links | switches | flow-mods per handover |", "|---|---|---|"]
+    for row in figures["handover"]:
+        lines.append(f"| {row['access_links']} | {row['switches']} | "
+                     f"{row['flow_mods_per_handover']} |")
+    lines += ["", "![memory and rules](scale-memory-rules.png)", "",
+              "![flow-mods per handover](scale-handover.png)", ""]
+    return lines
+
+
+def run_suite(module, args, out, name):
+    """A suite's own main with --json; its figures."""
+    path = out / f"{name}.json"
+    module.main([*args, "--json", str(path)])
+    return json.loads(path.read_text())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: proves the harness")
@@ -127,6 +169,15 @@ def main(argv=None):
         data["handover"] = raw
         handover_plots(raw, out)
         report += handover_section(raw)
+    if "core" in suites:
+        figures = run_suite(core, ["--quick"] if args.quick else [], out, "core")
+        data["core"] = figures
+        report += core_section(figures)
+    if "scale" in suites:
+        figures = run_suite(scale, (["--quick"] if args.quick else []) + ["--plots", str(out)],
+                            out, "scale")
+        data["scale"] = figures
+        report += scale_section(figures)
     (out / "report.md").write_text("\n".join(report))
     (out / "results.json").write_text(json.dumps(data, indent=1))
     print(f"wrote {out / 'report.md'}")

@@ -6,6 +6,7 @@ ICMPv6 Parameter Problem, DHAAD Reply, Mobile Prefix Advertisement). Binding Upd
 processing follows RFC 6275 §9.5.1 and §10.3.1 in the RFC's order; a Binding Update
 that is not accepted changes no state.
 """
+import contextlib
 import dataclasses
 import ipaddress
 import logging
@@ -264,16 +265,18 @@ class HomeAgent:
 
     def _apply(self, now, home, decision, update):
         """Change the binding cache for an accepted BU (its only side effect); the
-        journal has the change before this returns."""
-        replay = _option(update, mobility.MobilityMessageReplayProtection)
-        if replay is not None:
-            self.last_timestamp[home] = replay.timestamp
-            if self.journal is not None:
-                self.journal.record_timestamp(home, replay.timestamp)
-        if decision.binding is None:
-            self.cache.delete(now, home)  # deregistration (RFC 6275 §10.3.2)
-        else:
-            self.cache.put(now, decision.binding)
+        journal has the change, in one transaction, before this returns."""
+        with self.journal.transaction() if self.journal is not None else \
+                contextlib.nullcontext():
+            replay = _option(update, mobility.MobilityMessageReplayProtection)
+            if replay is not None:
+                self.last_timestamp[home] = replay.timestamp
+                if self.journal is not None:
+                    self.journal.record_timestamp(home, replay.timestamp)
+            if decision.binding is None:
+                self.cache.delete(now, home)  # deregistration (RFC 6275 §10.3.2)
+            else:
+                self.cache.put(now, decision.binding)
 
     def restore(self, now):
         """Reload the bindings and replay state the journal kept (a restart)."""

@@ -9,6 +9,7 @@ The Home Agent's replay-protection state (the last accepted RFC 4285 timestamp o
 mobile node) is journaled with the bindings: without it, a BU captured before a restart
 could be replayed after it.
 """
+import contextlib
 import ipaddress
 import sqlite3
 
@@ -43,6 +44,18 @@ class BindingJournal:
 
     def close(self):
         self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """One commit for everything one Binding Update changes (binding and replay
+        state together, or neither)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def record(self, event, binding, now=None):
         """A binding cache subscriber: write the change through."""

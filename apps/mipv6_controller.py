@@ -54,6 +54,10 @@ def _lldp_parse_only_lldp(data):
 
 
 switches.LLDPPacket.lldp_parse = staticmethod(_lldp_parse_only_lldp)
+# Its host discovery parses every packet-in too (and logs a traceback for each Binding
+# Update); the controller learns hosts itself, so that handler is not registered.
+if hasattr(switches.Switches, "host_discovery_packet_in_handler"):
+    del switches.Switches.host_discovery_packet_in_handler
 
 
 def live_ports(datapath):

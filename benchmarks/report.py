@@ -21,10 +21,10 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib import pyplot  # noqa: E402  (the backend must be chosen first)
 
-from benchmarks import core, handover, scale  # noqa: E402
+from benchmarks import core, handover, scale, throughput  # noqa: E402
 from mininet_topos import harness  # noqa: E402
 
-SUITES = ("handover", "core", "scale")
+SUITES = ("handover", "throughput", "core", "scale")
 
 
 def machine():
@@ -108,6 +108,23 @@ def handover_section(raw):
     return lines
 
 
+def throughput_section(figures):
+    lines = ["## Signalling throughput", "",
+             f"{figures['count']:,} distinct mobile nodes send authenticated BUs from a Mininet "
+             f"host through the switches (window {figures['window']} outstanding). Ceiling, "
+             "same run and path: a minimal Ryu app answering each packet-in with the same "
+             "number and kind of messages (apps/bench_ceiling.py).", "",
+             "| controller | phase | BAs/s | lost | p50 | p95 | p99 |", "|---|---|---|---|---|---|---|"]
+    for name in ("ours", "ceiling"):
+        for phase, r in figures[name]["phases"].items():
+            lat = r["latency_ms"]
+            lines.append(f"| {name} | {phase} | {r['bas_per_s']:,.0f} | {r['lost']} | "
+                         f"{lat['p50']:.1f} ms | {lat['p95']:.1f} ms | {lat['p99']:.1f} ms |")
+    lines += [""] + [f"Ratio ours/ceiling, {phase}: **{ratio}** (target "
+                     f"{figures['target_ratio']})." for phase, ratio in figures["ratios"].items()]
+    return lines + [""]
+
+
 def core_section(figures):
     lines = ["## Core: Binding Update processing without Ryu", "",
              f"{figures['mobile_nodes']} mobile nodes through `Router.packet_in` with the "
@@ -169,6 +186,10 @@ def main(argv=None):
         data["handover"] = raw
         handover_plots(raw, out)
         report += handover_section(raw)
+    if "throughput" in suites:
+        figures = run_suite(throughput, ["--quick"] if args.quick else [], out, "throughput")
+        data["throughput"] = figures
+        report += throughput_section(figures)
     if "core" in suites:
         figures = run_suite(core, ["--quick"] if args.quick else [], out, "core")
         data["core"] = figures

@@ -177,8 +177,12 @@ class HomeAgent:
                                 home_owner)
         if decision is None:
             return []
-        LOG.info("BU %s -> %s seq %d lifetime %d s: status %d", home, care_of,
-                 update.sequence, update.lifetime * LIFETIME_UNIT, decision.status)
+        existing = self.cache.get(home)
+        refresh = decision.status == ACCEPTED and existing is not None and \
+            decision.binding is not None and existing.care_of_address == care_of
+        LOG.log(logging.DEBUG if refresh else logging.INFO,
+                "BU %s -> %s seq %d lifetime %d s: status %d", home, care_of,
+                update.sequence, update.lifetime * LIFETIME_UNIT, decision.status)
         if decision.status < REASON_UNSPECIFIED:
             self._apply(now, home, decision, update)
         elif decision.status == SEQUENCE_OUT_OF_WINDOW:

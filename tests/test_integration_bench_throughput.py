@@ -1,0 +1,29 @@
+"""Quick mode of the signalling-throughput benchmark (issue 5, suite 2).
+
+Proves the harness works end to end: our controller and the ceiling app
+(apps/bench_ceiling.py) both answer the load generator's BUs in both phases, and the
+result has the keys the report reads. Nothing is asserted about speed.
+"""
+import pytest
+
+from benchmarks import throughput
+
+pytestmark = pytest.mark.integration
+
+PHASE_KEYS = {"sent", "acked", "lost", "rejected", "duration_s", "bas_per_s", "latency_ms"}
+LATENCY_KEYS = {"p50", "p95", "p99", "max"}
+
+
+def test_quick_throughput_produces_bas_for_both_controllers_and_phases(capsys):
+    result = throughput.main(["--quick", "--timeout", "3"])
+    assert {"count", "window", "ours", "ceiling", "ratios", "target_ratio"} <= set(result)
+    assert result["count"] == throughput.QUICK_COUNT
+    for controller in ("ours", "ceiling"):
+        for phase in throughput.PHASES:
+            figures = result[controller]["phases"][phase]
+            assert PHASE_KEYS <= set(figures), (controller, phase)
+            assert LATENCY_KEYS <= set(figures["latency_ms"]), (controller, phase)
+            assert figures["sent"] == throughput.QUICK_COUNT, (controller, phase)
+            assert figures["acked"] > 0, (controller, phase, figures)
+    assert set(result["ratios"]) == set(throughput.PHASES)
+    assert "ratio ours/ceiling" in capsys.readouterr().out

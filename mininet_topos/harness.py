@@ -2,7 +2,8 @@
 
 Shared by `make demo`, the integration tests and the benchmarks: one way to start,
 wait for, query and stop things. Standard library and Mininet only. Everything it
-starts it stops itself, by pid and by its own bridge names; it never runs `mn -c`.
+starts it stops itself, by pid and by its own bridge names; it never runs Mininet's
+machine-wide clean-up.
 """
 import contextlib
 import fcntl

@@ -7,6 +7,7 @@ from tests.core_harness import ROUTER_MAC, Harness, routed
 
 MN1_MAC = frames.MN1_MAC
 AWAY = {"visit-a": (2, 5), "visit-b": (3, 5)}
+HOME_SWITCH = 1
 CARE_OF = {"visit-a": "2001:db8:a:0:200:ff:fe00:100", "visit-b": "2001:db8:b:0:200:ff:fe00:100"}
 
 
@@ -47,7 +48,7 @@ def test_correspondent_traffic_to_the_home_address_reaches_the_care_of_address(h
     assert (pkt["eth_src"], pkt["eth_dst"], pkt["ipv6_dst"]) == (ROUTER_MAC, MN1_MAC,
                                                                  frames.MN1_HOME)
     assert pkt["hop_limit"] == 63 and pkt["mpls"] == []
-    assert 1 in harness.net.path  # intercepted at the home link's switch
+    assert HOME_SWITCH in harness.net.path  # intercepted at the home link's switch
 
 
 def test_home_link_host_reaches_the_away_mobile_node_through_proxy_nd(harness):
@@ -59,7 +60,7 @@ def test_home_link_host_reaches_the_away_mobile_node_through_proxy_nd(harness):
 def test_a_neighbour_on_the_visited_link_goes_through_the_home_agent_too(harness):
     register(harness, "visit-a", 1)
     [(where, _)] = harness.net.send("va1", to_home_address("va1"))
-    assert where == "mn1@visit-a" and 1 in harness.net.path
+    assert where == "mn1@visit-a" and HOME_SWITCH in harness.net.path
 
 
 def test_mobile_node_traffic_is_reverse_tunnelled_through_the_home_link(harness):
@@ -74,7 +75,7 @@ def test_only_the_mobile_nodes_port_and_mac_may_use_the_home_address(harness):
     register(harness, "visit-a", 1)
     spoofed = dict(routed("va1", "2001:db8:c::10"), ipv6_src=frames.MN1_HOME)
     harness.net.send("va1", spoofed)
-    assert 1 not in harness.net.path
+    assert HOME_SWITCH not in harness.net.path
 
 
 def test_handover_rewrites_a_constant_number_of_rules(harness):

@@ -183,11 +183,16 @@ def test_an_address_of_the_kernel_before_the_advertisement_is_taken_too():
 # ---------------------------------------------------------------------- addresses and routes
 
 
+def system_changes(actions):
+    """The address and route changes among ``actions`` (no logs, no frames)."""
+    return [a for a in actions if not isinstance(a, (core.Log, core.Send))]
+
+
 def test_leaving_home_makes_the_home_address_a_128_and_the_home_prefix_off_link():
     clock, node = Clock(), make_node()
     at_home(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_A))
-    changes = [a for a in actions if not isinstance(a, (core.Log, core.Send))]
+    changes = system_changes(actions)
     assert changes == [core.AssignHomeAddress(I((HOA, 128))), core.RemoveAddress(SLAAC_HOME),
                        core.RemoveOnLinkRoute(HOME_PREFIX),
                        core.DefaultRoute(ROUTER_LL, HOA)]
@@ -197,7 +202,7 @@ def test_moving_on_drops_the_old_care_of_address_and_its_prefix():
     clock, node = Clock(), make_node()
     registered(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_B))
-    changes = [a for a in actions if not isinstance(a, (core.Log, core.Send))]
+    changes = system_changes(actions)
     assert changes == [core.RemoveAddress(I((COA_A, 64))), core.RemoveOnLinkRoute(VISIT_A),
                        core.DefaultRoute(ROUTER_LL, HOA)]
 
@@ -461,7 +466,7 @@ def test_after_the_deregistration_is_acknowledged_the_home_address_is_announced(
     [dereg] = bus(node.frame_received(clock.now, ra(HOME_PREFIX, home=True)))
     clock.now += 0.01
     actions = node.frame_received(clock.now, binding_ack(dereg, lifetime=0, to_home=True))
-    changes = [a for a in actions if not isinstance(a, (core.Log, core.Send))]
+    changes = system_changes(actions)
     assert changes == [core.AssignHomeAddress(I(f"{MN1_HOME}/64")),
                        core.DefaultRoute(ROUTER_LL, HOA)]
     [na] = sent(actions)

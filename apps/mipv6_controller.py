@@ -23,7 +23,7 @@ from ryu.topology import switches
 
 from mipv6_sdn import ofmsg
 from mipv6_sdn.config import ConfigError, load_config
-from mipv6_sdn.journal import BindingJournal
+from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.router import Router
 
 CONFIG_ENV = "MIPV6_SDN_CONFIG"
@@ -86,10 +86,10 @@ class MIPv6Controller(app_manager.RyuApp):
             raise SystemExit(f"mipv6-sdn: configuration error: {exc}") from None
         try:
             os.makedirs(os.path.dirname(os.path.abspath(config.journal)), exist_ok=True)
-            journal = BindingJournal(config.journal)
+            store = SqliteBindingStore(config.journal)
         except (OSError, sqlite3.Error) as exc:
             raise SystemExit(f"mipv6-sdn: journal {config.journal}: {exc}") from None
-        self.router = Router(config, journal=journal)
+        self.router = Router(config, store=store)
         self.router.restore(time.time())
         self.datapaths = {}
         self.flow_replies = {}  # dpid -> flows gathered from a multipart flow-stats reply

@@ -5,7 +5,7 @@
 Authenticated home-registration BUs (RFC 6275 §11.7.1 with the RFC 4285 MN-HA
 authentication and replay-protection options) from ``count`` distinct mobile nodes are
 fed through :meth:`mipv6_sdn.router.Router.packet_in` on the reference graph of
-tests/core_harness.py (switches and links up), with a :class:`BindingJournal` in a
+tests/core_harness.py (switches and links up), with a :class:`SqliteBindingStore` in a
 temporary directory, so one measured BU covers: parse, validate, authenticate, update
 the binding cache and write it through to the SQLite journal (binding and replay
 state), plan the rule changes, and build the BA (and, for a first registration, the
@@ -75,7 +75,7 @@ import pathlib
 
 from mipv6_sdn import home_agent, mobility, packets
 from mipv6_sdn.config import derived_key, parse_config
-from mipv6_sdn.journal import BindingJournal
+from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.router import Router
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
@@ -150,7 +150,7 @@ def make_router(config, journal=None, now=NOW):
     """A router on the reference graph with every switch and link up, and the fake
     network that holds the rules it installed (tests/core_harness.py)."""
     from tests.core_harness import Harness
-    harness = Harness(now=now, router=Router(config, journal=journal))
+    harness = Harness(now=now, router=Router(config, store=journal))
     return harness.router, harness.net
 
 
@@ -202,7 +202,7 @@ def check(replies, flow_mods_each, what):
 def verify(router, count, sequence, event, flow_mods_each, what):
     """After a phase: every MN has its binding at ``sequence``, and its last change was
     ``event`` with ``flow_mods_each`` flow-mods; the total of flow-mods."""
-    cache, changes = router.home_agent.cache, router.binding_changes
+    cache, changes = router.home_agent.cache, router.forwarding.changes
     if len(cache) != count:
         raise RuntimeError(f"{what}: {len(cache)} bindings, expected {count}")
     total = 0
@@ -233,7 +233,7 @@ def run(count, profile=False, profile_top=20, out=sys.stdout):
     refreshes = build_frames(count, sequence=2, now=NOW + 1)
     build_seconds = time.perf_counter() - build_start
     with tempfile.TemporaryDirectory(prefix="mipv6-bench-core-") as work:
-        journal = BindingJournal(str(pathlib.Path(work) / "bindings.sqlite"))
+        journal = SqliteBindingStore(str(pathlib.Path(work) / "bindings.sqlite"))
         router, _ = make_router(config, journal)
         parse_registrations = parse_only(registrations)
         parse_refreshes = parse_only(refreshes)
@@ -281,7 +281,7 @@ def run(count, profile=False, profile_top=20, out=sys.stdout):
 def profile_phases(config, registrations, refreshes, work, top):
     """Both phases again on a fresh router and journal under cProfile; the top functions
     by cumulative time, as text."""
-    journal = BindingJournal(str(pathlib.Path(work) / "profiled.sqlite"))
+    journal = SqliteBindingStore(str(pathlib.Path(work) / "profiled.sqlite"))
     router, _ = make_router(config, journal)
     texts = {}
     for name, frames, now in (("first_registration", registrations, NOW),

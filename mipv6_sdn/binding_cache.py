@@ -1,13 +1,16 @@
 """The binding cache (RFC 6275 §9.1), one for the whole domain.
 
-Entries are plain data; every operation takes ``now``. Each change is announced to the
-subscribers (the data plane, persistence) as a :class:`BindingEvent` before the call
-returns, so nothing the Home Agent accepted can be missed.
+Entries are plain data; every operation takes ``now``. Each change is written to the
+cache's store first, then announced to the subscribers (the data plane) as a
+:class:`BindingEvent`; what they return is returned to the caller, so nothing the Home
+Agent accepted can be missed.
 """
 import dataclasses
 import enum
 import heapq
 import ipaddress
+
+from mipv6_sdn.binding_store import EphemeralStore
 
 SEQUENCE_MODULUS = 2 ** 16
 SEQUENCE_WINDOW = 2 ** 15  # RFC 6275 §9.5.1: "less than 2**15 units" ahead is newer
@@ -53,9 +56,15 @@ class BindingEvent(enum.Enum):
 
 
 class BindingCache:
-    """Bindings by home address; subscribers get (event, binding, now) for each change."""
+    """Bindings by home address, written through to a store
+    (:class:`mipv6_sdn.binding_store.BindingStore`) under this cache's ``name``.
 
-    def __init__(self):
+    Subscribers are called with (event, binding, now) for each change and return the
+    messages it calls for; each change returns what its subscribers returned."""
+
+    def __init__(self, store=None, name="home"):
+        self.store = store if store is not None else EphemeralStore()
+        self.name = name
         self.entries = {}
         self.subscribers = []
         self._deadlines = []  # heap of (expires, home address); stale items are skipped
@@ -64,8 +73,7 @@ class BindingCache:
         self.subscribers.append(callback)
 
     def _announce(self, event, binding, now):
-        for callback in self.subscribers:
-            callback(event, binding, now)
+        return [m for callback in self.subscribers for m in callback(event, binding, now)]
 
     def get(self, home_address):
         return self.entries.get(home_address)
@@ -76,28 +84,48 @@ class BindingCache:
     def __iter__(self):
         return iter(list(self.entries.values()))
 
+    def transaction(self):
+        """One store transaction for everything one message changes."""
+        return self.store.transaction()
+
     def put(self, now, binding):
         """Add or replace the binding for its home address."""
+        self.store.save(self.name, binding)
+        return self._insert(now, binding)
+
+    def _insert(self, now, binding):
         event = BindingEvent.UPDATED if binding.home_address in self.entries else \
             BindingEvent.ADDED
         self.entries[binding.home_address] = binding
         heapq.heappush(self._deadlines, (binding.expires, binding.home_address))
-        self._announce(event, binding, now)
+        return self._announce(event, binding, now)
 
     def delete(self, now, home_address):
         binding = self.entries.pop(home_address, None)
-        if binding is not None:
-            self._announce(BindingEvent.DELETED, binding, now)
-        return binding
+        if binding is None:
+            return []
+        self.store.remove(self.name, home_address)
+        return self._announce(BindingEvent.DELETED, binding, now)
 
     def expire(self, now):
         """Remove and announce every binding whose lifetime has run out."""
-        expired = []
+        msgs = []
         while self._deadlines and self._deadlines[0][0] <= now:
             expires, home_address = heapq.heappop(self._deadlines)
             binding = self.entries.get(home_address)
             if binding is not None and binding.expires == expires:
                 del self.entries[home_address]
-                expired.append(binding)
-                self._announce(BindingEvent.EXPIRED, binding, now)
-        return expired
+                self.store.remove(self.name, home_address)
+                msgs += self._announce(BindingEvent.EXPIRED, binding, now)
+        return msgs
+
+    def restore(self, now):
+        """Reload the live bindings the store kept (a restart)."""
+        return [m for binding in self.store.load(self.name, now)
+                for m in self._insert(now, binding)]
+
+    def save_state(self, key, value):
+        self.store.save_state(self.name, key, value)
+
+    def load_state(self):
+        return self.store.load_state(self.name)

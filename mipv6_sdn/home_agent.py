@@ -6,7 +6,6 @@ ICMPv6 Parameter Problem, DHAAD Reply, Mobile Prefix Advertisement). Binding Upd
 processing follows RFC 6275 §9.5.1 and §10.3.1 in the RFC's order; a Binding Update
 that is not accepted changes no state.
 """
-import contextlib
 import dataclasses
 import ipaddress
 import logging
@@ -15,6 +14,8 @@ from mipv6_sdn import mobility, packets
 from mipv6_sdn.binding_cache import Binding, BindingCache, sequence_newer
 
 LOG = logging.getLogger(__name__)
+HOME_CACHE = "home"  # the Home Agent's binding cache in the store
+TIMESTAMP_LEN = 8     # RFC 4285 §6: the 64-bit NTP timestamp of the replay option
 
 # RFC 6275 §6.1.8 Binding Acknowledgement status; RFC 4285 §8 additions.
 ACCEPTED = 0
@@ -80,16 +81,14 @@ class Decision:
 class HomeAgent:
     """Binding Update processing and the other HA duties for all home links."""
 
-    def __init__(self, config, cache=None, journal=None, error_allowed=None):
-        """``journal`` (a BindingJournal) gets every accepted change before the BA is
-        built; ``error_allowed(now)`` rate-limits Binding Errors and Parameter Problems
-        together with the router's ICMPv6 errors (RFC 4443 §2.4(f), RFC 6275 §9.3.3)."""
+    def __init__(self, config, store=None, error_allowed=None):
+        """``store`` (a :class:`mipv6_sdn.binding_store.BindingStore`) keeps every
+        accepted change before the BA is built; ``error_allowed(now)`` rate-limits
+        Binding Errors and Parameter Problems together with the router's ICMPv6 errors
+        (RFC 4443 §2.4(f), RFC 6275 §9.3.3)."""
         self.config = config
         self.policy = config.home_agent
-        self.cache = cache if cache is not None else BindingCache()
-        self.journal = journal
-        if journal is not None:
-            self.cache.subscribe(journal.record)
+        self.cache = BindingCache(store, HOME_CACHE)
         self.error_allowed = error_allowed or (lambda now: True)
         self.home_links = [link for link in config.links if link.is_home_link]
         self.nodes = {node.home_address: node for node in config.mobile_nodes}
@@ -117,24 +116,27 @@ class HomeAgent:
     # ------------------------------------------------------------------ dispatch
 
     def receive(self, now, meta, attachment=None, home_owner=None):
-        """Packets to send back to the sender of ``meta``, or None when ``meta`` is an
-        ordinary packet from a registered MN (a valid Home Address option, RFC 6275
-        §9.3.1) that the router should answer as if it came from the home address.
+        """(replies, messages): the packets to send back to the sender of ``meta``, or
+        None when ``meta`` is an ordinary packet from a registered MN (a valid Home
+        Address option, RFC 6275 §9.3.1) that the router should answer as if it came
+        from the home address; and what the binding cache's subscribers returned for
+        the changes ``meta`` made, to be sent before the replies.
 
         ``attachment`` is where it arrived (for the binding); ``home_owner(address)``
         says which MAC the controller currently knows on a home link for an address,
         for home-link DAD (RFC 6275 §10.4.1)."""
-        self.cache.expire(now)
+        msgs = self.cache.expire(now)
         if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None:
-            return self._mobility_header(now, meta, attachment, home_owner)
+            replies, changed = self._mobility_header(now, meta, attachment, home_owner)
+            return replies, msgs + changed
         if meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS):
-            return self._icmp_request(now, meta)
+            return self._icmp_request(now, meta), msgs
         if meta.home_address_option is not None:
             if self.bound_care_of(meta) is not None:
-                return None
+                return None, msgs
             return self._binding_error(now, meta, BE_UNKNOWN_BINDING_FOR_HAO,
-                                       meta.home_address_option)
-        return []
+                                       meta.home_address_option), msgs
+        return [], msgs
 
     def bound_care_of(self, meta):
         """The binding that makes ``meta``'s Home Address option valid, or None."""
@@ -144,23 +146,22 @@ class HomeAgent:
         return None
 
     def _mobility_header(self, now, meta, attachment, home_owner):
+        """(replies, messages of the binding cache's subscribers)."""
         error = meta.mobility_error
         if error is not None:
             if error.kind in ("payload_proto", "header_len"):
-                return self._parameter_problem(now, meta, error.pointer)
+                return self._parameter_problem(now, meta, error.pointer), []
             if error.kind == "unknown_type":
-                return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
-                                           meta.home_address_option or packets.UNSPECIFIED)
-            return []  # bad checksum or malformed options: silently discarded
+                return self._unrecognized(now, meta), []
+            return [], []  # bad checksum or malformed options: silently discarded
         message = meta.mobility.message
         if isinstance(message, mobility.BindingUpdate):
             return self._binding_update(now, meta, message, attachment, home_owner)
         if isinstance(message, (mobility.HomeTestInit, mobility.CareofTestInit)):
             # Return routability is not offered yet: answer as a node that does not
             # recognise the message (RFC 6275 §9.2).
-            return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
-                                       meta.home_address_option or packets.UNSPECIFIED)
-        return []  # BA, BE, BRR, HoT, CoT are for mobile nodes
+            return self._unrecognized(now, meta), []
+        return [], []  # BA, BE, BRR, HoT, CoT are for mobile nodes
 
     # ------------------------------------------------------------------ Binding Update
 
@@ -171,20 +172,21 @@ class HomeAgent:
         # RFC 6275 §9.5.1: a unicast routable home address and care-of address, or silence.
         if not is_unicast_routable(home) or not is_unicast_routable(care_of):
             LOG.info("BU for %s from %s: not unicast routable, discarded", home, care_of)
-            return []
+            return [], []
         node = self.nodes.get(home)
         decision = self._decide(now, meta, update, home, care_of, node, attachment,
                                 home_owner)
         if decision is None:
-            return []
+            return [], []
         existing = self.cache.get(home)
         refresh = decision.status == ACCEPTED and existing is not None and \
             decision.binding is not None and existing.care_of_address == care_of
         LOG.log(logging.DEBUG if refresh else logging.INFO,
                 "BU %s -> %s seq %d lifetime %d s: status %d", home, care_of,
                 update.sequence, update.lifetime * LIFETIME_UNIT, decision.status)
+        msgs = []
         if decision.status < REASON_UNSPECIFIED:
-            self._apply(now, home, decision, update)
+            msgs = self._apply(now, home, decision, update)
         elif decision.status == SEQUENCE_OUT_OF_WINDOW:
             current = self.cache.get(home)
             decision = dataclasses.replace(decision, binding=current)
@@ -192,7 +194,7 @@ class HomeAgent:
         # whatever the A bit. Before authentication the care-of address is only a
         # claim: the answer goes to the packet's source, never an Alternate CoA.
         reply_to = care_of if decision.trusted else meta.ip_src
-        return [self._acknowledgement(now, meta, update, decision, home, reply_to, node)]
+        return [self._acknowledgement(now, meta, update, decision, home, reply_to, node)], msgs
 
     def _decide(self, now, meta, update, home, care_of, node, attachment, home_owner):
         """RFC 6275 §9.5.1 and §10.3.1 checks in order; None means silent discard."""
@@ -269,26 +271,25 @@ class HomeAgent:
 
     def _apply(self, now, home, decision, update):
         """Change the binding cache for an accepted BU (its only side effect); the
-        journal has the change, in one transaction, before this returns."""
-        with self.journal.transaction() if self.journal is not None else \
-                contextlib.nullcontext():
+        store has the change and the replay state, in one transaction, before this
+        returns what the cache's subscribers returned."""
+        with self.cache.transaction():
             replay = _option(update, mobility.MobilityMessageReplayProtection)
             if replay is not None:
                 self.last_timestamp[home] = replay.timestamp
-                if self.journal is not None:
-                    self.journal.record_timestamp(home, replay.timestamp)
+                self.cache.save_state(str(home), replay.timestamp.to_bytes(
+                    TIMESTAMP_LEN, "big"))
             if decision.binding is None:
-                self.cache.delete(now, home)  # deregistration (RFC 6275 §10.3.2)
-            else:
-                self.cache.put(now, decision.binding)
+                return self.cache.delete(now, home)  # deregistration (RFC 6275 §10.3.2)
+            return self.cache.put(now, decision.binding)
 
     def restore(self, now):
-        """Reload the bindings and replay state the journal kept (a restart)."""
-        bindings, timestamps = self.journal.restore(now)
-        self.last_timestamp.update(timestamps)
-        for binding in bindings:
-            self.cache.put(now, binding)
-        return bindings
+        """Reload the bindings and replay state the store kept (a restart); returns
+        what the binding cache's subscribers returned."""
+        self.last_timestamp.update({
+            ipaddress.IPv6Address(home): int.from_bytes(value, "big")
+            for home, value in self.cache.load_state().items()})
+        return self.cache.restore(now)
 
     # ------------------------------------------------------------------ replies
 
@@ -337,6 +338,11 @@ class HomeAgent:
         return [packets.ipv6(src, meta.ip_src, mobility.IPPROTO_MH,
                              mobility.serialize_mobility_header(message, src, meta.ip_src))]
 
+    def _unrecognized(self, now, meta):
+        """RFC 6275 §9.2: Binding Error status 2 for a message we do not recognise."""
+        return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
+                                   meta.home_address_option or packets.UNSPECIFIED)
+
     def _parameter_problem(self, now, meta, pointer):
         error = packets.icmp_error(meta, self._ha_source(meta), packets.ICMPV6_PARAM_PROBLEM,
                                    ICMPV6_PARAM_HEADER, pointer)
@@ -380,4 +386,5 @@ class HomeAgent:
     # ------------------------------------------------------------------ time
 
     def expire(self, now):
+        """Remove expired bindings; returns what the cache's subscribers returned."""
         return self.cache.expire(now)

@@ -1,54 +1,63 @@
 """The binding journal: every accepted binding change on disk before its BA goes out.
 
 SQLite from the standard library, in WAL mode with ``synchronous=NORMAL``: a change is
-in the operating system's hands when :meth:`BindingJournal.record` returns, so it
-survives the controller being killed (SIGKILL) at any moment; surviving a power cut as
-well would take ``synchronous=FULL`` and an fsync per BU (docs/architecture.md).
+in the operating system's hands when its transaction commits, so it survives the
+controller being killed (SIGKILL) at any moment; surviving a power cut as well would
+take ``synchronous=FULL`` and an fsync per BU (docs/architecture.md).
 
-The Home Agent's replay-protection state (the last accepted RFC 4285 timestamp of each
-mobile node) is journaled with the bindings: without it, a BU captured before a restart
-could be replayed after it.
+Beside the bindings the journal keeps each cache's state, such as the Home Agent's
+replay-protection timestamps: without them, a BU captured before a restart could be
+replayed after it.
 """
 import contextlib
 import ipaddress
 import sqlite3
 
-from mipv6_sdn.binding_cache import Attachment, Binding, BindingEvent
+from mipv6_sdn.binding_cache import Attachment, Binding
+from mipv6_sdn.binding_store import BindingStore
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS binding (
-    home_address TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS bindings (
+    cache TEXT NOT NULL,
+    home_address TEXT NOT NULL,
     care_of_address TEXT NOT NULL,
     sequence INTEGER NOT NULL,
     lifetime INTEGER NOT NULL,
     expires REAL NOT NULL,
     home_registration INTEGER NOT NULL,
     link_local INTEGER NOT NULL,
-    dpid INTEGER, port INTEGER, mac TEXT
+    dpid INTEGER, port INTEGER, mac TEXT,
+    PRIMARY KEY (cache, home_address)
 );
-CREATE TABLE IF NOT EXISTS replay (
-    home_address TEXT PRIMARY KEY,
-    timestamp INTEGER NOT NULL
+CREATE TABLE IF NOT EXISTS state (
+    cache TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (cache, key)
 );
 """
+# The first journal format (one Home Agent cache; replay timestamps shifted into
+# SQLite's signed 64-bit integers) is carried over once, then dropped.
+FIRST_FORMAT_CACHE = "home"
+FIRST_FORMAT_TIMESTAMP_SHIFT = 2 ** 63
 
 
-class BindingJournal:
-    """Bindings and replay state of the Home Agent in one SQLite file."""
+class SqliteBindingStore(BindingStore):
+    """Binding caches and their state in one SQLite file."""
 
     def __init__(self, path):
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        with self.transaction():
+            self._carry_over_first_format()
 
     def close(self):
         self.db.close()
 
     @contextlib.contextmanager
     def transaction(self):
-        """One commit for everything one Binding Update changes (binding and replay
-        state together, or neither)."""
         self.db.execute("BEGIN")
         try:
             yield
@@ -57,39 +66,54 @@ class BindingJournal:
             raise
         self.db.execute("COMMIT")
 
-    def record(self, event, binding, now=None):
-        """A binding cache subscriber: write the change through."""
-        if event in (BindingEvent.ADDED, BindingEvent.UPDATED):
-            attachment = binding.attachment
-            self.db.execute(
-                "INSERT OR REPLACE INTO binding VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (str(binding.home_address), str(binding.care_of_address), binding.sequence,
-                 binding.lifetime, binding.expires, int(binding.home_registration),
-                 int(binding.link_local), attachment and attachment.dpid,
-                 attachment and attachment.port, attachment and attachment.mac))
-        else:
-            self.db.execute("DELETE FROM binding WHERE home_address = ?",
-                            (str(binding.home_address),))
+    def _carry_over_first_format(self):
+        tables = {name for (name,) in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "binding" in tables:
+            self.db.execute("INSERT OR REPLACE INTO bindings SELECT ?, * FROM binding",
+                            (FIRST_FORMAT_CACHE,))
+            self.db.execute("DROP TABLE binding")
+        if "replay" in tables:
+            for home, shifted in list(self.db.execute("SELECT * FROM replay")):
+                self.save_state(FIRST_FORMAT_CACHE, home, (
+                    shifted + FIRST_FORMAT_TIMESTAMP_SHIFT).to_bytes(8, "big"))
+            self.db.execute("DROP TABLE replay")
 
-    def record_timestamp(self, home_address, timestamp):
-        # SQLite integers are signed 64-bit; NTP timestamps use all 64 bits.
-        self.db.execute("INSERT OR REPLACE INTO replay VALUES (?, ?)",
-                        (str(home_address), timestamp - 2 ** 63))
+    def save(self, cache, binding):
+        attachment = binding.attachment
+        self.db.execute(
+            "INSERT OR REPLACE INTO bindings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (cache, str(binding.home_address), str(binding.care_of_address),
+             binding.sequence, binding.lifetime, binding.expires,
+             int(binding.home_registration), int(binding.link_local),
+             attachment and attachment.dpid, attachment and attachment.port,
+             attachment and attachment.mac))
 
-    def restore(self, now):
-        """(bindings not yet expired at ``now``, {home address: last timestamp})."""
+    def remove(self, cache, home_address):
+        self.db.execute("DELETE FROM bindings WHERE cache = ? AND home_address = ?",
+                        (cache, str(home_address)))
+
+    def load(self, cache, now):
+        """The live bindings of ``cache``; expired ones are forgotten."""
         bindings = []
-        for row in self.db.execute("SELECT * FROM binding WHERE expires > ?", (now,)):
+        for row in self.db.execute(
+                "SELECT home_address, care_of_address, sequence, lifetime, expires, "
+                "home_registration, link_local, dpid, port, mac FROM bindings "
+                "WHERE cache = ? AND expires > ?", (cache, now)):
             (home, care_of, sequence, lifetime, expires, home_registration, link_local,
              dpid, port, mac) = row
-            attachment = Attachment(dpid, port, mac) if dpid is not None else None
             bindings.append(Binding(
                 home_address=ipaddress.IPv6Address(home),
                 care_of_address=ipaddress.IPv6Address(care_of), sequence=sequence,
                 lifetime=lifetime, expires=expires,
                 home_registration=bool(home_registration), link_local=bool(link_local),
-                attachment=attachment))
-        self.db.execute("DELETE FROM binding WHERE expires <= ?", (now,))
-        timestamps = {ipaddress.IPv6Address(home): timestamp + 2 ** 63
-                      for home, timestamp in self.db.execute("SELECT * FROM replay")}
-        return bindings, timestamps
+                attachment=Attachment(dpid, port, mac) if dpid is not None else None))
+        self.db.execute("DELETE FROM bindings WHERE cache = ? AND expires <= ?", (cache, now))
+        return bindings
+
+    def save_state(self, cache, key, value):
+        self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (cache, key, value))
+
+    def load_state(self, cache):
+        return {key: bytes(value) for key, value in self.db.execute(
+            "SELECT key, value FROM state WHERE cache = ?", (cache,))}

@@ -22,26 +22,30 @@ def test_sequence_newer_is_modulo_2_16_with_a_window_of_2_15(candidate, previous
     assert sequence_newer(candidate, previous) is newer
 
 
-def test_every_change_is_announced_in_order():
+def test_every_change_is_announced_in_order_and_returns_what_subscribers_return():
     cache, events = BindingCache(), []
-    cache.subscribe(lambda event, binding, now: events.append((event, binding.sequence, now)))
-    cache.put(1.0, entry(1))
-    cache.put(2.0, entry(2))
-    cache.delete(3.0, HOME)
-    cache.delete(4.0, HOME)  # nothing left: nothing announced
+
+    def subscriber(event, binding, now):
+        events.append((event, binding.sequence, now))
+        return [("message", event)]
+    cache.subscribe(subscriber)
+    assert cache.put(1.0, entry(1)) == [("message", BindingEvent.ADDED)]
+    assert cache.put(2.0, entry(2)) == [("message", BindingEvent.UPDATED)]
+    assert cache.delete(3.0, HOME) == [("message", BindingEvent.DELETED)]
+    assert cache.delete(4.0, HOME) == []  # nothing left: nothing announced
     assert events == [(BindingEvent.ADDED, 1, 1.0), (BindingEvent.UPDATED, 2, 2.0),
                       (BindingEvent.DELETED, 2, 3.0)]
 
 
 def test_expiry_removes_only_what_ran_out_and_skips_refreshed_deadlines():
-    cache, events = BindingCache(), []
-    cache.subscribe(lambda event, binding, now: events.append((event, binding.home_address)))
+    cache = BindingCache()
+    cache.subscribe(lambda event, binding, now: [(event, binding.home_address,
+                                                  binding.sequence)])
     other = ipaddress.IPv6Address("2001:db8:1::101")
     cache.put(0.0, entry(1, expires=10.0))
     cache.put(0.0, entry(1, expires=20.0, home=other))
     cache.put(5.0, entry(2, expires=30.0))  # refreshed: its old deadline 10 is stale
     assert cache.expire(15.0) == [] and len(cache) == 2
-    assert [b.home_address for b in cache.expire(25.0)] == [other]
-    assert [b.sequence for b in cache.expire(30.0)] == [2]
+    assert cache.expire(25.0) == [(BindingEvent.EXPIRED, other, 1)]
+    assert cache.expire(30.0) == [(BindingEvent.EXPIRED, HOME, 2)]
     assert len(cache) == 0
-    assert [e for e, _ in events][-2:] == [BindingEvent.EXPIRED, BindingEvent.EXPIRED]

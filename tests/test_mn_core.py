@@ -602,7 +602,7 @@ def test_against_the_controllers_home_agent_core():
         out = []
         for action in of_type(actions, core.Send):
             meta = packets.parse_frame(action.frame)
-            for reply in ha.receive(clock.now, meta):
+            for reply in ha.receive(clock.now, meta)[0]:
                 out += node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC,
                                                                        reply))
         return out
@@ -624,7 +624,7 @@ def test_dhaad_against_the_controllers_home_agent_core():
     clock, node, ha = Clock(), make_node(home_agent_address=None), HomeAgent(CONFIG)
     at_home(node, clock)
     [request] = of_type(move(node, clock, VISIT_A, COA_A), core.Send)
-    [reply] = ha.receive(clock.now, packets.parse_frame(request.frame))
+    [reply], _ = ha.receive(clock.now, packets.parse_frame(request.frame))
     actions = node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC, reply))
     assert node.home_agent == HA and len(bus(actions)) == 1
 
@@ -634,10 +634,10 @@ def test_a_clock_an_hour_slow_is_resynchronised_by_the_home_agent():
     at_home(node, clock)
     [bu] = of_type(move(node, clock, VISIT_A, COA_A), core.Send)
     ha_now = clock.now + 3600
-    [reply] = ha.receive(ha_now, packets.parse_frame(bu.frame))
+    [reply], _ = ha.receive(ha_now, packets.parse_frame(bu.frame))
     [again] = of_type(node.frame_received(clock.now, packets.ethernet(
         MN1_MAC, ROUTER_MAC, reply)), core.Send)
-    [accepted] = ha.receive(ha_now, packets.parse_frame(again.frame))
+    [accepted], _ = ha.receive(ha_now, packets.parse_frame(again.frame))
     node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC, accepted))
     assert node.bul is not None and ha.cache.get(HOA).care_of_address == COA_A
 

@@ -1,10 +1,11 @@
 """Nothing the controller accepted is lost: the journal, restore, and reconciliation."""
 import ipaddress
+import sqlite3
 
-from mipv6_sdn.binding_cache import Attachment, Binding, BindingEvent
-from mipv6_sdn.journal import BindingJournal
-from mipv6_sdn.pipeline import CookieKind, cookie
-from mipv6_sdn.router import Router, rule_key
+from mipv6_sdn.binding_cache import Attachment, Binding
+from mipv6_sdn.journal import SqliteBindingStore
+from mipv6_sdn.pipeline import CookieKind, cookie, flow_identity as rule_key
+from mipv6_sdn.router import Router
 from tests import mipv6_frames as frames
 from tests.core_harness import CONFIG, PORTS, TRUNKS, Harness, routed
 
@@ -18,27 +19,53 @@ def a_binding(expires=500.0, sequence=4):
                    link_local=True, attachment=Attachment(2, 5, frames.MN1_MAC))
 
 
-def test_journal_restores_live_bindings_and_replay_state(tmp_path):
-    journal = BindingJournal(tmp_path / "j.sqlite")
-    journal.record(BindingEvent.ADDED, a_binding())
-    journal.record(BindingEvent.UPDATED, a_binding(sequence=5))
-    journal.record_timestamp(HOME, 2 ** 64 - 1)
-    journal.close()
-    bindings, stamps = BindingJournal(tmp_path / "j.sqlite").restore(now=100.0)
-    assert bindings == [a_binding(sequence=5)] and stamps == {HOME: 2 ** 64 - 1}
+def test_journal_restores_live_bindings_and_state(tmp_path):
+    store = SqliteBindingStore(tmp_path / "j.sqlite")
+    store.save("home", a_binding())
+    store.save("home", a_binding(sequence=5))
+    store.save("other", a_binding(sequence=9))
+    store.save_state("home", str(HOME), b"\xff" * 8)
+    store.close()
+    store = SqliteBindingStore(tmp_path / "j.sqlite")
+    assert store.load("home", now=100.0) == [a_binding(sequence=5)]
+    assert store.load("other", now=100.0) == [a_binding(sequence=9)]
+    assert store.load_state("home") == {str(HOME): b"\xff" * 8}
+    assert store.load_state("other") == {}
 
 
-def test_journal_forgets_deleted_and_expired_bindings(tmp_path):
-    journal = BindingJournal(tmp_path / "j.sqlite")
-    journal.record(BindingEvent.ADDED, a_binding())
-    journal.record(BindingEvent.DELETED, a_binding())
-    assert journal.restore(now=100.0)[0] == []
-    journal.record(BindingEvent.ADDED, a_binding(expires=50.0))
-    assert journal.restore(now=100.0)[0] == []
+def test_journal_forgets_removed_and_expired_bindings(tmp_path):
+    store = SqliteBindingStore(tmp_path / "j.sqlite")
+    store.save("home", a_binding())
+    store.remove("home", HOME)
+    assert store.load("home", now=100.0) == []
+    store.save("home", a_binding(expires=50.0))
+    assert store.load("home", now=100.0) == []
 
 
-def away_harness(journal):
-    harness = Harness(router=Router(CONFIG, journal=journal))
+def test_a_journal_of_the_first_format_is_carried_over(tmp_path):
+    """A journal written before the store held several caches keeps its bindings and
+    replay timestamps (shifted into SQLite's signed integers then)."""
+    path = tmp_path / "j.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE binding (home_address TEXT PRIMARY KEY, care_of_address TEXT NOT NULL,
+            sequence INTEGER NOT NULL, lifetime INTEGER NOT NULL, expires REAL NOT NULL,
+            home_registration INTEGER NOT NULL, link_local INTEGER NOT NULL,
+            dpid INTEGER, port INTEGER, mac TEXT);
+        CREATE TABLE replay (home_address TEXT PRIMARY KEY, timestamp INTEGER NOT NULL);""")
+    db.execute("INSERT INTO binding VALUES (?, ?, 4, 420, 500.0, 1, 1, 2, 5, ?)",
+               (str(HOME), CARE_OF, frames.MN1_MAC))
+    db.execute("INSERT INTO replay VALUES (?, ?)", (str(HOME), 2 ** 63 - 1))
+    db.commit()
+    db.close()
+    router = Router(CONFIG, store=SqliteBindingStore(path))
+    router.restore(100.0)
+    assert router.home_agent.cache.get(HOME) == a_binding()
+    assert router.home_agent.last_timestamp[HOME] == 2 ** 64 - 1
+
+
+def away_harness(store):
+    harness = Harness(router=Router(CONFIG, store=store))
     harness.run(harness.router.port_up(harness.now, 2, 5))
     harness.net.hosts["mn1@visit-a"] = (2, 5)
     harness.net.host_at[(2, 5)] = "mn1@visit-a"
@@ -47,21 +74,23 @@ def away_harness(journal):
 
 
 def test_binding_is_journaled_before_the_acknowledgement(tmp_path):
-    journal = BindingJournal(tmp_path / "j.sqlite")
-    harness = away_harness(journal)
+    store = SqliteBindingStore(tmp_path / "j.sqlite")
+    harness = away_harness(store)
     seen = []
-    original = journal.record
-    journal.record = lambda *args: (seen.append(args[0]), original(*args))
-    harness.router.home_agent.cache.subscribers[0] = journal.record
+    original = store.save
+    store.save = lambda cache, binding: (seen.append(
+        (cache, binding.sequence, len(harness.router.forwarding.placements))),
+        original(cache, binding))
     msgs = harness.router.packet_in(harness.now, 2, 5, frames.binding_update(
         care_of=CARE_OF, seq=3, timestamp=frames.ntp(harness.now)))
-    assert seen == [BindingEvent.ADDED] and msgs  # written while the BA was being built
-    assert BindingJournal(tmp_path / "j.sqlite").restore(harness.now)[0][0].sequence == 3
+    # Written before the binding's rules were planned, so before the BA was built.
+    assert seen == [("home", 3, 0)] and msgs
+    assert SqliteBindingStore(tmp_path / "j.sqlite").load("home", harness.now)[0].sequence == 3
 
 
 def test_restarted_controller_restores_bindings_and_reconciles_the_switches(tmp_path):
     path = tmp_path / "j.sqlite"
-    before = away_harness(BindingJournal(path))
+    before = away_harness(SqliteBindingStore(path))
     stamp = frames.ntp(before.now)
     before.run(before.router.packet_in(before.now, 2, 5, frames.binding_update(
         care_of=CARE_OF, seq=3, timestamp=stamp)))
@@ -70,7 +99,7 @@ def test_restarted_controller_restores_bindings_and_reconciles_the_switches(tmp_
     before.net.switch(1).entries.append(type(before.net.switch(1).entries[0])(
         2, 2500, before.net.switch(1).entries[0].match, [], stale))
     # The controller restarts (SIGKILL); the switches keep their rules.
-    router = Router(CONFIG, journal=BindingJournal(path))
+    router = Router(CONFIG, store=SqliteBindingStore(path))
     router.restore(before.now + 5)
     assert router.home_agent.cache.get(HOME).sequence == 3
     assert router.home_agent.last_timestamp[HOME] == stamp

@@ -42,11 +42,11 @@ def test_hosts_of_one_link_are_switched_directly(harness):
 def test_link_down_moves_the_lsp_onto_the_other_path(harness):
     harness.learn("cn1", "va1")
     label = LABEL["visit-a"]
-    assert harness.router.installed_lsps[5][label] == 2
+    assert harness.router.lsps.installed[5][label] == 2
     msgs = harness.router.link_down(harness.now, 5, 2, 2, 3) + harness.router.link_down(
         harness.now, 2, 3, 5, 2)
     harness.run(msgs)
-    assert harness.router.installed_lsps[5][label] == 3  # s5 → s3 → s2
+    assert harness.router.lsps.installed[5][label] == 3  # s5 → s3 → s2
     [(where, pkt)] = harness.net.send("cn1", routed("cn1", "2001:db8:a::10"))
     assert where == "va1" and pkt["hop_limit"] == 63
     kinds = {m.cookie >> 56 for _, m in msgs if type(m).__name__ == "OFPFlowMod"}
@@ -65,7 +65,7 @@ def test_core_rules_do_not_grow_with_hosts(harness):
             src=f"2001:db8:1::{i + 0x200:x}", dst="ff02::1:ff00:1", hlim=255)
             / ICMPv6ND_NS(tgt="2001:db8:1::1") / ICMPv6NDOptSrcLLAddr(lladdr=mac))
         harness.run(harness.router.packet_in(harness.now, 1, 2, bytes(frame)))
-    assert len(harness.router.hosts) == 41
+    assert len(harness.router.hosts.hosts) == 41
     assert len(harness.net.switch(5).entries) == before
 
 
@@ -123,7 +123,7 @@ def test_duplicate_address_detection_of_a_router_address_is_defended(harness):
         src="::", dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt="2001:db8:1::1")
     [(_, ports, na)] = harness.packet_in("mn1", dad)
     assert ports == [1] and na[IPv6].dst == "ff02::1" and na[ICMPv6ND_NA].S == 0
-    assert harness.router.hosts["00:00:00:00:01:00"].addresses == set()
+    assert harness.router.hosts.hosts["00:00:00:00:01:00"].addresses == set()
 
 
 def test_host_solicitation_is_relayed_inside_its_link_only(harness):
@@ -136,7 +136,7 @@ def test_host_solicitation_is_relayed_inside_its_link_only(harness):
 def test_hosts_are_never_learned_on_trunk_ports(harness):
     frame = neighbour_solicit("mn1", "2001:db8:1::1")
     assert harness.run(harness.router.packet_in(harness.now, 1, 3, bytes(frame))) == []
-    assert harness.router.hosts == {}
+    assert harness.router.hosts.hosts == {}
 
 
 def test_link_multicast_stays_on_the_host_ports_of_the_link(harness):
@@ -211,7 +211,7 @@ def test_host_that_moves_is_learned_at_its_new_port(harness):
     frame = neighbour_solicit("mn1", "2001:db8:a::1", src="fe80::200:ff:fe00:100")
     harness.run(harness.router.packet_in(harness.now, 2, 1, bytes(frame)))
     assert [e for e in harness.net.switch(1).entries if e.cookie >> 56 == 4] == []
-    host = harness.router.hosts["00:00:00:00:01:00"]
+    host = harness.router.hosts.hosts["00:00:00:00:01:00"]
     assert (host.dpid, host.port, host.addresses) == (2, 1, set())
 
 
@@ -231,8 +231,8 @@ def test_the_domain_is_one_router_hop(harness):
 def test_switch_down_withdraws_the_paths_through_it(harness):
     msgs = harness.router.switch_down(harness.now, 5)
     harness.run(msgs)
-    assert harness.router.installed_lsps[1] == {LABEL["home"]: "pop"}
-    assert harness.router.installed_lsps[2] == {LABEL["visit-a"]: "pop", LABEL["visit-b"]: 4}
+    assert harness.router.lsps.installed[1] == {LABEL["home"]: "pop"}
+    assert harness.router.lsps.installed[2] == {LABEL["visit-a"]: "pop", LABEL["visit-b"]: 4}
     assert [e for e in harness.net.switch(1).entries
             if dict(e.match.items()).get("mpls_label") == LABEL["corr"]] == []
 

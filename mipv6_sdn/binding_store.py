@@ -1,0 +1,61 @@
+"""The store interface behind the binding caches (docs/architecture.md).
+
+A store keeps what must outlive the controller: the entries of named binding caches
+("home" for the Home Agent; correspondents' caches beside it) and small named state
+next to each (the Home Agent's RFC 4285 replay timestamps). A binding cache writes
+through to its store, inside one transaction per accepted message, before anything is
+acknowledged. :class:`mipv6_sdn.journal.SqliteBindingStore` is the store of one
+controller; a shared store for several controllers (on Redis or etcd, for example)
+implements the same methods and replaces it without touching the parts that use it.
+"""
+import contextlib
+
+
+class BindingStore:
+    """What a binding cache needs of its store. ``cache`` names the binding cache."""
+
+    def transaction(self):
+        """A context: everything saved inside it is kept together, or nothing is."""
+        raise NotImplementedError
+
+    def save(self, cache, binding):
+        """Keep ``binding`` (replacing the one for its home address)."""
+        raise NotImplementedError
+
+    def remove(self, cache, home_address):
+        raise NotImplementedError
+
+    def load(self, cache, now):
+        """The bindings of ``cache`` that have not expired at ``now``."""
+        raise NotImplementedError
+
+    def save_state(self, cache, key, value):
+        """Keep ``value`` (bytes) under ``key`` (text) beside ``cache``."""
+        raise NotImplementedError
+
+    def load_state(self, cache):
+        """{key: value} of everything :meth:`save_state` kept beside ``cache``."""
+        raise NotImplementedError
+
+
+class EphemeralStore(BindingStore):
+    """Keeps nothing: for a controller that need not survive a restart (unit tests,
+    the benchmarks' no-journal baseline)."""
+
+    def transaction(self):
+        return contextlib.nullcontext()
+
+    def save(self, cache, binding):
+        pass
+
+    def remove(self, cache, home_address):
+        pass
+
+    def load(self, cache, now):
+        return []
+
+    def save_state(self, cache, key, value):
+        pass
+
+    def load_state(self, cache):
+        return {}

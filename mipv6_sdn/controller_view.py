@@ -1,0 +1,31 @@
+"""The controller's view as plain data: what REST serves and the demo prints."""
+import dataclasses
+
+
+def binding_view(binding):
+    return {"home_address": str(binding.home_address),
+            "care_of_address": str(binding.care_of_address), "sequence": binding.sequence,
+            "lifetime": binding.lifetime, "expires": binding.expires,
+            "link_local": binding.link_local,
+            "attachment": dataclasses.asdict(binding.attachment)
+            if binding.attachment else None}
+
+
+def controller_view(router):
+    """Switches, links, access links, hosts, routes and bindings of ``router``."""
+    return {
+        "switches": router.ports.connected(),
+        "links": [{"src": s, "src_port": sp, "dst": d, "dst_port": dp}
+                  for s, sp, d, dp in router.topology.links()],
+        "access_links": [{"name": link.name, "dpid": link.dpid, "prefix": str(link.prefix),
+                          "router": str(link.router), "label": link.label,
+                          "host_ports": router.ports.host_ports(link.dpid),
+                          "home_agent": str(link.home_agent) if link.home_agent else None}
+                         for link in router.links.links],
+        "hosts": router.hosts.view(),
+        "routes": router.lsps.routes(),
+        "bindings": [binding_view(b) for b in sorted(router.home_agent.cache,
+                                                     key=lambda b: b.home_address)],
+        "binding_changes": {str(home): change
+                            for home, change in sorted(router.forwarding.changes.items())},
+    }

@@ -1,0 +1,146 @@
+"""Neighbour discovery on the access links (RFC 4861), with proxy ND for the Home Agent.
+
+Router advertisements go out on solicitation, periodically, and at once on a port
+that becomes a host port; neighbour solicitations for router addresses, and for the
+addresses the Home Agent defends (RFC 6275 §10.4.1), are answered; the rest of the
+hosts' ND is relayed within their link. Hosts are learned from the ND they perform.
+"""
+from mipv6_sdn import ofmsg, packets
+from mipv6_sdn.access_links import LINK_LOCAL, link_local_of
+from mipv6_sdn.config import ROUTER_LINK_LOCAL
+from mipv6_sdn.router_part import RouterPart
+
+ALL_NODES_MAC = packets.multicast_mac(packets.ALL_NODES)
+
+
+class NeighbourDiscovery(RouterPart):
+    """Router discovery and its timer, NS/NA answers, relaying and proxy ND."""
+
+    def __init__(self, links, ports, hosts, resolution, home_agent, rng):
+        self.links = links
+        self.config = links.config
+        self.ports = ports
+        self.hosts = hosts
+        self.resolution = resolution
+        self.home_agent = home_agent
+        self.rng = rng
+        self.next_ra = {}  # dpid of an access switch -> time of its next RA
+
+    # ------------------------------------------------------------------ hooks
+
+    def switch_up(self, now, dpid):
+        if self.links.is_access_switch(dpid):
+            self.next_ra[dpid] = now + self._ra_interval()
+        return []
+
+    def switch_down(self, now, dpid):
+        self.next_ra.pop(dpid, None)
+        return []
+
+    def tick(self, now):
+        """Unsolicited RAs where due."""
+        msgs = []
+        for dpid, due in list(self.next_ra.items()):
+            if now >= due:
+                self.next_ra[dpid] = now + self._ra_interval()
+                msgs += self.advertise(dpid, self.ports.host_ports(dpid))
+        return msgs
+
+    def attached(self, dpid, ports):
+        """``ports`` of ``dpid`` became host ports: advertise at once, so a host that
+        arrives learns the prefix without waiting (unless configured not to)."""
+        if not self.config.ra_on_attachment:
+            return []
+        return self.advertise(dpid, ports)
+
+    def advertise(self, dpid, ports):
+        link = self.links.of_switch(dpid)
+        if link is None or not ports:
+            return []
+        return [(dpid, ofmsg.packet_out(sorted(ports), self._router_advert(link)))]
+
+    # ------------------------------------------------------------------ packets
+
+    def receive(self, now, dpid, in_port, meta):
+        """ND from a host port: learn, answer for the router, relay the rest."""
+        link = self.links.of_switch(dpid)
+        source = meta.ip_src if meta.ip_src != packets.UNSPECIFIED else None
+        msgs = self._learn(now, dpid, in_port, meta.eth_src, source)
+        if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and meta.na_flags & \
+                packets.NA_FLAG_OVERRIDE:
+            msgs += self._learn(now, dpid, in_port, meta.eth_src, meta.nd_target)
+        if meta.icmp_type == packets.ND_ROUTER_SOLICIT:
+            if not self.config.ra_on_attachment:
+                return msgs  # periodic advertisements only (the benchmarks' baseline)
+            return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_advert(link)))]
+        if meta.icmp_type == packets.ND_NEIGHBOR_SOLICIT and (
+                meta.nd_target in (link.router, ROUTER_LINK_LOCAL)
+                or link.is_home_link and self._proxied(link, meta.nd_target)):
+            return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_na(meta)))]
+        if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and (
+                meta.eth_dst == self.config.router_mac
+                or meta.ip_dst in self.links.router_addresses):
+            return msgs
+        if meta.icmp_type in (packets.ND_NEIGHBOR_SOLICIT, packets.ND_NEIGHBOR_ADVERT):
+            return msgs + self._relay(dpid, in_port, meta)
+        return msgs  # RAs and redirects from hosts are dropped (hosts are not routers)
+
+    def _learn(self, now, dpid, port, mac, address):
+        msgs, bound = self.hosts.learn(now, dpid, port, mac, address)
+        return msgs + self.resolution.resolved(now, address) if bound else msgs
+
+    def _relay(self, dpid, in_port, meta):
+        """Pass a host's NS or NA on to the link: to the addressed host, else flood."""
+        host = self.hosts.get(meta.eth_dst)
+        if host is not None and host.dpid == dpid:
+            ports = [host.port] if host.port != in_port else []
+        else:
+            ports = [port for port in self.ports.host_ports(dpid) if port != in_port]
+        if not ports:
+            return []
+        frame = packets.ethernet(meta.eth_dst, meta.eth_src, meta.ipv6_packet)
+        return [(dpid, ofmsg.packet_out(ports, frame))]
+
+    def _proxied(self, link, target):
+        """True when the HA defends ``target`` on home ``link`` for an MN away from home
+        (RFC 6275 §10.4.1): its home address, or the link-local address of its
+        interface identifier when it registered with the L bit."""
+        if target in link.prefix:
+            return self.home_agent.proxied(target) is not None
+        if target in LINK_LOCAL:
+            return any(b.link_local and link_local_of(b.home_address) == target
+                       and b.home_address in link.prefix
+                       and self.home_agent.proxied(b.home_address) is not None
+                       for b in self.home_agent.cache)
+        return False
+
+    def _router_na(self, solicitation):
+        """RFC 4861 §7.2.4: answer an NS for a router address or an address the HA
+        defends (RFC 6275 §10.4.1: Router flag clear); defend it against DAD."""
+        mac = self.config.router_mac
+        target = solicitation.nd_target
+        is_router = target in self.links.router_addresses
+        src = target if is_router else ROUTER_LINK_LOCAL
+        if solicitation.ip_src == packets.UNSPECIFIED:
+            return packets.neighbor_advert(
+                src_mac=mac, eth_dst=ALL_NODES_MAC, src=src, dst=packets.ALL_NODES,
+                target=target, router=is_router, solicited=False)
+        # RFC 4861 §7.2.4: a proxy answer leaves Override clear.
+        return packets.neighbor_advert(
+            src_mac=mac, eth_dst=solicitation.eth_src, src=src, dst=solicitation.ip_src,
+            target=target, router=is_router, solicited=True, override=is_router)
+
+    def _router_advert(self, link):
+        config = self.config
+        return packets.router_advert(
+            router_mac=config.router_mac, src=ROUTER_LINK_LOCAL, dst=packets.ALL_NODES,
+            mtu=config.mtu, prefix=link.prefix,
+            valid_lifetime=config.prefix_valid_lifetime,
+            preferred_lifetime=config.prefix_preferred_lifetime,
+            router_lifetime=config.router_lifetime,
+            adv_interval_ms=int(config.ra_interval * 1000), home_agent=link.home_agent,
+            home_agent_lifetime=min(config.router_lifetime, 0xFFFF))
+
+    def _ra_interval(self):
+        """RFC 4861 §6.2.4: uniformly random between Min and MaxRtrAdvInterval."""
+        return self.rng.uniform(self.config.ra_min_interval, self.config.ra_interval)

@@ -42,7 +42,7 @@ app_manager.require_app("ryu.topology.switches", api_style=True)
 
 # Ryu's LLDP discovery parses every packet-in with Ryu's packet library, which asserts
 # on a Destination Options header (every Binding Update carries one) and on a type 2
-# routing header (DESIGN.md §3). Only LLDP frames need that parser: hand it only those.
+# routing header (docs/environment.md). Only LLDP frames need that parser: hand it only those.
 _ryu_lldp_parse = switches.LLDPPacket.lldp_parse
 ETH_TYPE_LLDP = b"\x88\xcc"
 

@@ -1,7 +1,7 @@
 """`make demo`: mn1 roams home → visit-a → visit-b → home on the reference network.
 
 Starts the real controller (OpenFlow 127.0.0.1:6653, REST 127.0.0.1:8080) and the
-reference network `roaming` (DESIGN.md §4), checks that every host reaches every other,
+reference network `roaming` (docs/mininet.md), checks that every host reaches every other,
 runs the mobile-node agent in mn1, a paced TCP stream and a 1 kHz UDP probe stream from
 cn1 to mn1's home address, and moves mn1 around. For each handover it prints the time
 from attachment to the BA, the interruption of the probe stream, probes lost and the

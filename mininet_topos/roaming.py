@@ -1,6 +1,6 @@
 """Mininet topologies of mipv6-sdn and the helpers that run them.
 
-``roaming`` is the reference network of DESIGN.md section 4; ``access`` generates
+``roaming`` is the reference network (docs/mininet.md); ``access`` generates
 larger networks of the same pattern for scale work. Both are exported in ``topos``, and
 the node classes in ``switches`` and ``hosts``, for ``mn --custom`` (docs/mininet.md)::
 
@@ -37,7 +37,7 @@ ROUTER_LL = "fe80::1"
 # default route"), MTU option and prefixes included.
 FALLBACK_ROUTE_METRIC = 2048
 
-# Reference network (DESIGN.md section 4).
+# Reference network (docs/mininet.md).
 REFERENCE_SWITCHES = {"s1": 1, "s2": 2, "s3": 3, "s4": 4, "s5": 5}
 SWITCH_LINKS = [("s1", "s5"), ("s2", "s5"), ("s3", "s5"), ("s4", "s5"), ("s2", "s3")]
 REFERENCE_LINKS = {

@@ -1,4 +1,4 @@
-"""Care-of forwarding in the switches for one binding (DESIGN.md §6).
+"""Care-of forwarding in the switches for one binding (docs/pipeline.md).
 
 A binding is placed as three rules, whatever the size of the network:
 - at the home link's switch, interception: ``ipv6_dst = HoA`` → onto the LSP of the

@@ -1,6 +1,6 @@
 """The switch graph that LLDP discovers, and the label-switched paths over it.
 
-Every access switch is the egress of one LSP (DESIGN.md §6). :meth:`Topology.lsp_next_hops`
+Every access switch is the egress of one LSP (docs/pipeline.md). :meth:`Topology.lsp_next_hops`
 says, for one egress, which port each other switch sends that label out of; paths are
 shortest paths in hops (networkx), so core state grows with access links, not hosts.
 """

@@ -25,7 +25,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   /usr/bin/python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check \
     "$(grep '^setuptools==' requirements.txt)" "$(grep '^wheel==' requirements.txt)"
-  # Ryu 4.34 needs setuptools<68 and no build isolation (DESIGN.md §3).
+  # Ryu 4.34 needs setuptools<68 and no build isolation (docs/environment.md).
   .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation -r requirements.txt
   .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
   site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')

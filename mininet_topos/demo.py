@@ -33,6 +33,28 @@ def print_reachability(net):
     return all(matrix.values())
 
 
+def print_results(results, sent, received, away_bindings, away_rules):
+    """The handovers, the TCP stream, and the binding away; True when the stream is intact."""
+    names = {"s2": "home -> visit-a", "s3": "visit-a -> visit-b", "s1": "visit-b -> home"}
+    print("\nhandover              attach->BA  interruption  probes lost  flow-mods")
+    for r in results:
+        print(f"  {names[r['to']]:20} {r['attach_to_ba_ms']:7.0f} ms {r['interruption_ms']:9.0f} ms"
+              f" {r['lost']:>10} {r['flow_mods']:>10}")
+    intact = sent.split() == received.split()[-2:] and sent.split()[0] == str(TCP_BYTES)
+    print(f"\nTCP stream cn1 -> {HOME}: {TCP_BYTES} bytes, "
+          f"{'every byte in order, no reset' if intact else 'BROKEN'}")
+    print("\nwhile mn1 was on visit-b, the binding cache:")
+    for entry in away_bindings:
+        print(f"  {entry['home_address']} -> {entry['care_of_address']} seq "
+              f"{entry['sequence']} lifetime {entry['lifetime']} s at "
+              f"s{entry['attachment']['dpid']}:{entry['attachment']['port']}")
+    print("and the rules for its home address:")
+    for rule in away_rules:
+        print("  " + " ".join(w for w in rule.split() if not w.startswith(
+            ("duration=", "n_packets=", "n_bytes="))))
+    return intact
+
+
 def main():
     harness.main_guard()
     setLogLevel("warning")
@@ -70,23 +92,7 @@ def main():
                     process.kill()
                     process.wait()
             harness.stop_process(agent)
-        names = {"s2": "home -> visit-a", "s3": "visit-a -> visit-b", "s1": "visit-b -> home"}
-        print("\nhandover              attach->BA  interruption  probes lost  flow-mods")
-        for r in results:
-            print(f"  {names[r['to']]:20} {r['attach_to_ba_ms']:7.0f} ms {r['interruption_ms']:9.0f} ms"
-                  f" {r['lost']:>10} {r['flow_mods']:>10}")
-        intact = sent.split() == received.split()[-2:] and sent.split()[0] == str(TCP_BYTES)
-        print(f"\nTCP stream cn1 -> {HOME}: {TCP_BYTES} bytes, "
-              f"{'every byte in order, no reset' if intact else 'BROKEN'}")
-        print("\nwhile mn1 was on visit-b, the binding cache:")
-        for entry in away_bindings:
-            print(f"  {entry['home_address']} -> {entry['care_of_address']} seq "
-                  f"{entry['sequence']} lifetime {entry['lifetime']} s at "
-                  f"s{entry['attachment']['dpid']}:{entry['attachment']['port']}")
-        print("and the rules for its home address:")
-        for rule in away_rules:
-            print("  " + " ".join(w for w in rule.split() if not w.startswith(
-                ("duration=", "n_packets=", "n_bytes="))))
+        intact = print_results(results, sent, received, away_bindings, away_rules)
         print("back home: binding cache", controller.view("bindings") or "empty",
               "and binding rules", harness.binding_rules(net) or "none")
         print()

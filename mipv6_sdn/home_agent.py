@@ -11,7 +11,7 @@ import dataclasses
 import ipaddress
 import logging
 
-from mipv6_sdn import mobility, packets
+from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.binding_cache import Binding, BindingCache, sequence_newer
 
 LOG = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ MIPV6_AUTH_FAIL = 146        # RFC 4285 §5: MN-HA authentication failed or miss
 BE_UNKNOWN_BINDING_FOR_HAO = 1
 BE_UNRECOGNIZED_MH_TYPE = 2
 
-ICMPV6_PARAM_HEADER = 0  # RFC 4443 §3.4: erroneous header field encountered
 LIFETIME_UNIT = 4        # RFC 6275 §6.1.7: BU and BA lifetimes count units of 4 s
 NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
 # RFC 2526 §2: the Mobile IPv6 Home-Agents anycast address of a /64 (anycast ID 0x7e).
@@ -54,14 +53,6 @@ def unix_time(timestamp):
 
 def home_agents_anycast(prefix):
     return ipaddress.IPv6Address(int(prefix.network_address) | HOME_AGENTS_ANYCAST_IID)
-
-
-def is_unicast_routable(address):
-    """RFC 6275 §9.5.1: a global unicast address (not multicast, link-local, loopback,
-    unspecified, or IPv4-mapped)."""
-    return not (address.is_multicast or address.is_link_local or address.is_loopback
-                or address.is_unspecified or address.ipv4_mapped is not None
-                or address.is_site_local)
 
 
 def _option(message, option_type):
@@ -125,7 +116,7 @@ class HomeAgent:
         says which MAC the controller currently knows on a home link for an address,
         for home-link DAD (RFC 6275 §10.4.1)."""
         self.cache.expire(now)
-        if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None:
+        if meta.next_header == wire.IPPROTO_MH or meta.mobility_error is not None:
             return self._mobility_header(now, meta, attachment, home_owner)
         if meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS):
             return self._icmp_request(now, meta)
@@ -150,7 +141,7 @@ class HomeAgent:
                 return self._parameter_problem(now, meta, error.pointer)
             if error.kind == "unknown_type":
                 return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
-                                           meta.home_address_option or packets.UNSPECIFIED)
+                                           meta.home_address_option or wire.UNSPECIFIED)
             return []  # bad checksum or malformed options: silently discarded
         message = meta.mobility.message
         if isinstance(message, mobility.BindingUpdate):
@@ -159,7 +150,7 @@ class HomeAgent:
             # Return routability is not offered yet: answer as a node that does not
             # recognise the message (RFC 6275 §9.2).
             return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
-                                       meta.home_address_option or packets.UNSPECIFIED)
+                                       meta.home_address_option or wire.UNSPECIFIED)
         return []  # BA, BE, BRR, HoT, CoT are for mobile nodes
 
     # ------------------------------------------------------------------ Binding Update
@@ -169,7 +160,7 @@ class HomeAgent:
         alternate = _option(update, mobility.AlternateCareofAddress)
         care_of = alternate.address if alternate is not None else meta.ip_src
         # RFC 6275 §9.5.1: a unicast routable home address and care-of address, or silence.
-        if not is_unicast_routable(home) or not is_unicast_routable(care_of):
+        if not wire.is_unicast_routable(home) or not wire.is_unicast_routable(care_of):
             LOG.info("BU for %s from %s: not unicast routable, discarded", home, care_of)
             return []
         node = self.nodes.get(home)
@@ -322,9 +313,9 @@ class HomeAgent:
         src = self._ha_source(meta)
         mh = mobility.serialize_mobility_header(message, src, home, auth=auth)
         if care_of == home:
-            return packets.ipv6(src, home, mobility.IPPROTO_MH, mh)
-        return packets.ipv6(src, care_of, mobility.IPPROTO_ROUTING,
-                            mobility.type2_routing_header(home, mobility.IPPROTO_MH) + mh)
+            return packets.ipv6(src, home, wire.IPPROTO_MH, mh)
+        return packets.ipv6(src, care_of, wire.IPPROTO_ROUTING,
+                            mobility.type2_routing_header(home, wire.IPPROTO_MH) + mh)
 
     def _binding_error(self, now, meta, status, home):
         """RFC 6275 §9.3.1: a Binding Error to the (unicast) source of ``meta``,
@@ -334,12 +325,12 @@ class HomeAgent:
             return []
         src = self._ha_source(meta)
         message = mobility.BindingError(status=status, home_address=home)
-        return [packets.ipv6(src, meta.ip_src, mobility.IPPROTO_MH,
+        return [packets.ipv6(src, meta.ip_src, wire.IPPROTO_MH,
                              mobility.serialize_mobility_header(message, src, meta.ip_src))]
 
     def _parameter_problem(self, now, meta, pointer):
-        error = packets.icmp_error(meta, self._ha_source(meta), packets.ICMPV6_PARAM_PROBLEM,
-                                   ICMPV6_PARAM_HEADER, pointer)
+        error = packets.icmp_error(meta, self._ha_source(meta), wire.ICMPV6_PARAM_PROBLEM,
+                                   wire.ICMPV6_PARAM_HEADER, pointer)
         return [error] if error is not None and self.error_allowed(now) else []
 
     # ------------------------------------------------------------------ ICMPv6 144, 146
@@ -371,9 +362,9 @@ class HomeAgent:
     def reroute_via_care_of(packet, care_of, home):
         """Send an IPv6 packet built for ``home`` to ``care_of`` with a type 2 routing
         header (the checksum already covers the final destination, RFC 6275 §6.4)."""
-        header, payload = packet[:packets.IPV6_HEADER_LEN], packet[packets.IPV6_HEADER_LEN:]
+        header, payload = packet[:wire.IPV6_HEADER_LEN], packet[wire.IPV6_HEADER_LEN:]
         src = ipaddress.IPv6Address(header[8:24])
-        return packets.ipv6(src, care_of, mobility.IPPROTO_ROUTING,
+        return packets.ipv6(src, care_of, wire.IPPROTO_ROUTING,
                             mobility.type2_routing_header(home, header[6]) + payload,
                             hop_limit=header[7])
 

@@ -4,15 +4,16 @@ Home Address option, the type 2 routing header, and ICMPv6 types 144-147.
 Ryu has no Mobility Header and mis-parses these extension headers, so they live here as
 pure code. :func:`parse_mobility_header` reads untrusted bytes and raises
 :class:`MobilityError`, whose ``kind`` names the reply that RFC 6275 §9.2 owes. It does
-not verify the checksum, which needs the pseudo-header: :func:`packets.parse_frame`
-does that first and records the result in ``PacketMeta.mobility`` or
-``PacketMeta.mobility_error``.
+not verify the checksum, which needs the pseudo-header:
+:func:`mipv6_sdn.packets.parse_frame` does that first and records the result in
+``PacketMeta.mobility`` or ``PacketMeta.mobility_error``.
 
 Parsed messages list their options in order without Pad1 and PadN; unrecognised option
 types are kept as :class:`UnknownOption` (§6.2.1: skipped, not rejected). Builders
 return bytes: a whole MH with its options aligned (§6.2, RFC 4283 §3, RFC 4285 §5-6),
 padded to a multiple of 8 octets and its checksum filled in; an extension header; or an
-ICMPv6 body for :func:`packets.icmpv6`.
+ICMPv6 body for :func:`mipv6_sdn.packets.icmpv6`. It imports only
+:mod:`mipv6_sdn.wire`.
 """
 import dataclasses
 import hashlib
@@ -21,12 +22,7 @@ import ipaddress
 import struct
 import typing
 
-from mipv6_sdn import packets
-
-IPPROTO_ROUTING = packets.IPPROTO_ROUTING  # RFC 8200 §4.4
-IPPROTO_NONE = 59  # RFC 8200 §4.7
-IPPROTO_DSTOPTS = packets.IPPROTO_DSTOPTS  # RFC 8200 §4.6
-IPPROTO_MH = 135  # RFC 6275 §6.1
+from mipv6_sdn import wire
 
 # RFC 6275 §6.1: MH Type values.
 BRR = 0
@@ -84,7 +80,7 @@ BU_FLAG_KEY_MANAGEMENT = 0x1000  # K
 BA_FLAG_KEY_MANAGEMENT = 0x80  # RFC 6275 §6.1.8 K
 
 
-class MobilityError(packets.PacketError):
+class MobilityError(wire.PacketError):
     """A Mobility Header that breaks RFC 6275. ``kind`` names the broken rule:
 
     "truncated" (shorter than its Header Len) and "checksum": silently discarded;
@@ -300,8 +296,8 @@ _LAST_AUTH_ALIGNMENT = (8, -(7 + AUTHENTICATOR_LEN) % 8)
 
 def _parse_options(raw, start):
     try:
-        found = packets.tlv_options(raw, start)
-    except packets.PacketError as exc:
+        found = wire.tlv_options(raw, start)
+    except wire.PacketError as exc:
         raise MobilityError(str(exc), "option", mh_type=raw[2]) from exc
     options = []
     for offset, option_type, data in found:
@@ -498,7 +494,7 @@ def parse_mobility_header(data, offset_in_packet):
     if cls is None:
         raise MobilityError(f"unrecognised MH Type {mh_type}", "unknown_type",
                             mh_type=mh_type)
-    if payload_proto != IPPROTO_NONE:
+    if payload_proto != wire.IPPROTO_NONE:
         raise MobilityError(f"MH Payload Proto {payload_proto}, not 59", "payload_proto",
                             offset_in_packet + PAYLOAD_PROTO_OFFSET, mh_type)
     options_start = MH_HEADER_LEN + cls.fixed_len
@@ -538,12 +534,12 @@ def serialize_mobility_header(message, src, dst, auth=None):
                                             bytes(AUTHENTICATOR_LEN)).encode()
     if len(mh) > MH_MAX_LEN:
         raise ValueError("Mobility Header longer than Header Len can say")
-    mh[:MH_HEADER_LEN] = struct.pack("!BBBBH", IPPROTO_NONE, len(mh) // 8 - 1,
+    mh[:MH_HEADER_LEN] = struct.pack("!BBBBH", wire.IPPROTO_NONE, len(mh) // 8 - 1,
                                      message.mh_type, 0, 0)
     if auth is not None:
         mh[-AUTHENTICATOR_LEN:] = authenticator(key, care_of, home,
                                                 bytes(mh[:-AUTHENTICATOR_LEN]))
-    csum = packets.checksum(src, dst, IPPROTO_MH, bytes(mh))
+    csum = wire.checksum(src, dst, wire.IPPROTO_MH, bytes(mh))
     mh[CHECKSUM_OFFSET:CHECKSUM_OFFSET + 2] = struct.pack("!H", csum)
     return bytes(mh)
 
@@ -551,7 +547,7 @@ def serialize_mobility_header(message, src, dst, auth=None):
 def verify_authentication(mh, key, care_of, home):
     """RFC 4285 §5: whether ``mh`` ends with a Mobility Message Authentication option
     whose authenticator is right for ``key``, ``care_of`` and ``home``."""
-    found = packets.tlv_options(mh.raw, MH_HEADER_LEN + type(mh.message).fixed_len)
+    found = wire.tlv_options(mh.raw, MH_HEADER_LEN + type(mh.message).fixed_len)
     if not found:
         return False
     offset, option_type, data = found[-1]
@@ -619,8 +615,8 @@ def mobile_prefix_advertisement(identifier, prefixes, managed=False, other=False
     flags = (MPA_FLAG_MANAGED if managed else 0) | (MPA_FLAG_OTHER if other else 0)
     body = struct.pack("!HH", identifier, flags)
     for prefix, valid, preferred in prefixes:
-        body += packets.nd_option(packets.OPT_PREFIX_INFO, struct.pack(
-            "!BBIII", prefix.prefixlen, packets.PI_FLAG_ON_LINK | packets.PI_FLAG_AUTONOMOUS,
+        body += wire.nd_option(wire.OPT_PREFIX_INFO, struct.pack(
+            "!BBIII", prefix.prefixlen, wire.PI_FLAG_ON_LINK | wire.PI_FLAG_AUTONOMOUS,
             valid, preferred, 0) + prefix.network_address.packed)
     return body
 
@@ -629,21 +625,21 @@ def parse_dhaad_or_mps(icmp_type, body):
     """A :class:`DiscoveryMessage` for an ICMPv6 ``body`` (after type, code and checksum)
     of type 144-147, or PacketError."""
     if len(body) < 4:
-        raise packets.PacketError(f"truncated ICMPv6 type {icmp_type}")
+        raise wire.PacketError(f"truncated ICMPv6 type {icmp_type}")
     identifier, flags = struct.unpack_from("!HH", body)
     if icmp_type == HAAD_REPLY:
         addresses = body[4:]
         if len(addresses) % 16:
-            raise packets.PacketError("HAAD Reply addresses are not whole")
+            raise wire.PacketError("HAAD Reply addresses are not whole")
         return DiscoveryMessage(icmp_type, identifier, home_agents=tuple(
             ipaddress.IPv6Address(addresses[i:i + 16]) for i in range(0, len(addresses), 16)))
     if icmp_type == MPA:
         prefixes = []
-        for option_type, data in packets.nd_options(body[4:]):
-            if option_type != packets.OPT_PREFIX_INFO:
+        for option_type, data in wire.nd_options(body[4:]):
+            if option_type != wire.OPT_PREFIX_INFO:
                 continue
             if len(data) != 30 or data[0] > 128:
-                raise packets.PacketError("malformed Prefix Information option")
+                raise wire.PacketError("malformed Prefix Information option")
             prefix_len, _, valid, preferred = struct.unpack_from("!BBII", data)
             prefixes.append((ipaddress.IPv6Network(
                 (ipaddress.IPv6Address(data[14:30]), prefix_len), strict=False), valid,

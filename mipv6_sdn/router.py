@@ -17,7 +17,7 @@ import ipaddress
 import logging
 import random
 
-from mipv6_sdn import mobility, ofmsg, packets
+from mipv6_sdn import mobility, ofmsg, packets, wire
 from mipv6_sdn.binding_cache import Attachment, BindingEvent
 from mipv6_sdn.config import ROUTER_LINK_LOCAL
 from mipv6_sdn.home_agent import HomeAgent
@@ -31,7 +31,7 @@ LOG = logging.getLogger(__name__)
 FLOOD_GROUP = 1  # group of type ALL over the link's host ports
 LINK_LOCAL = ipaddress.IPv6Network("fe80::/10")
 MULTICAST = ipaddress.IPv6Network("ff00::/8")
-ALL_NODES_MAC = packets.multicast_mac(packets.ALL_NODES)
+ALL_NODES_MAC = wire.multicast_mac(wire.ALL_NODES)
 MULTICAST_MAC = ("33:33:00:00:00:00", "ff:ff:00:00:00:00")
 MAX_QUEUED_PER_ADDRESS = 3  # RFC 4861 §7.2.2: a small queue while resolution runs
 ICMP_ERROR_RATE = 10.0  # RFC 4443 §2.4(f): errors per second, token bucket
@@ -234,18 +234,18 @@ class Router:
 
     def _base_rules(self, dpid):
         base = cookie(CookieKind.BASE)
-        icmp = {"eth_type": packets.ETH_TYPE_IPV6, "ip_proto": packets.IPPROTO_ICMPV6}
+        icmp = {"eth_type": wire.ETH_TYPE_IPV6, "ip_proto": wire.IPPROTO_ICMPV6}
         controller = [ofmsg.apply([ofmsg.to_controller()])]
         rules = [ofmsg.flow_add(Table.INGRESS, Priority.ND_TO_CONTROLLER,
                                 ofmsg.match(icmpv6_type=nd_type, **icmp), controller, base)
-                 for nd_type in packets.ND_TYPES]
+                 for nd_type in wire.ND_TYPES]
         rules.append(ofmsg.flow_add(
             Table.INGRESS, Priority.LINK_MULTICAST,
-            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, eth_dst=MULTICAST_MAC),
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, eth_dst=MULTICAST_MAC),
             [ofmsg.apply([ofmsg.group(FLOOD_GROUP)])], base))
         rules.append(ofmsg.flow_add(
             Table.INGRESS, Priority.TO_ROUTER,
-            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, eth_dst=self.config.router_mac),
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, eth_dst=self.config.router_mac),
             [ofmsg.goto(Table.ROUTING)], base))
         own = [str(address) for address in sorted(self.router_addresses())]
         own += [(str(LINK_LOCAL.network_address), str(LINK_LOCAL.netmask)),
@@ -253,18 +253,18 @@ class Router:
         for ipv6_dst in own:
             rules.append(ofmsg.flow_add(
                 Table.ROUTING, Priority.ROUTER_ADDRESS,
-                ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=ipv6_dst),
+                ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=ipv6_dst),
                 controller, base))
         # OVS skips Destination Options and Routing headers when it matches ip_proto,
         # so a BU with a Home Address option matches too (DESIGN.md §3).
         rules.append(ofmsg.flow_add(
             Table.ROUTING, Priority.MOBILITY_HEADER,
-            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ip_proto=mobility.IPPROTO_MH),
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ip_proto=wire.IPPROTO_MH),
             controller, base))
         rules.append(ofmsg.flow_add(Table.ROUTING, Priority.NO_ROUTE, ofmsg.match(),
                                     controller, base))
         rules.append(ofmsg.flow_add(
-            Table.MPLS_IN, Priority.TRANSIT, ofmsg.match(eth_type=packets.ETH_TYPE_MPLS),
+            Table.MPLS_IN, Priority.TRANSIT, ofmsg.match(eth_type=wire.ETH_TYPE_MPLS),
             [ofmsg.goto(Table.LSP)], base))
         if dpid in self.links_by_dpid:
             rules += self._prefix_rules(dpid)
@@ -275,7 +275,7 @@ class Router:
         other link's prefix onto that link's LSP."""
         rules = []
         for link in self.config.links:
-            match = ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=(
+            match = ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=(
                 str(link.prefix.network_address), str(link.prefix.netmask)))
             if link.dpid == dpid:
                 instructions = [ofmsg.apply([ofmsg.to_controller()])]
@@ -322,7 +322,7 @@ class Router:
         if role == "trunk":
             rules.append(ofmsg.flow_add(
                 Table.INGRESS, Priority.TRUNK_MPLS,
-                ofmsg.match(in_port=port, eth_type=packets.ETH_TYPE_MPLS),
+                ofmsg.match(in_port=port, eth_type=wire.ETH_TYPE_MPLS),
                 [ofmsg.goto(Table.MPLS_IN)], owner))
         if role in ("trunk", "blocked"):
             rules.append(ofmsg.flow_add(Table.INGRESS, Priority.TRUNK_DROP,
@@ -357,7 +357,7 @@ class Router:
         from one LSP may be pushed onto another that leaves by the port it came in on
         (interception, reverse tunnelling), and OpenFlow only sends a packet back out
         of its ingress port when told so (OFPP_IN_PORT): hence the hairpin rule."""
-        match = ofmsg.match(eth_type=packets.ETH_TYPE_MPLS, mpls_label=label)
+        match = ofmsg.match(eth_type=wire.ETH_TYPE_MPLS, mpls_label=label)
         if hop == POP:
             return [ofmsg.flow_add(Table.MPLS_IN, Priority.LSP, match, [
                 ofmsg.apply([ofmsg.pop_mpls()]),
@@ -366,7 +366,7 @@ class Router:
         rules = [ofmsg.flow_add(Table.LSP, Priority.LSP, match, [
             ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(hop)])], owner)]
         if hairpin:
-            back = ofmsg.match(in_port=hop, eth_type=packets.ETH_TYPE_MPLS, mpls_label=label)
+            back = ofmsg.match(in_port=hop, eth_type=wire.ETH_TYPE_MPLS, mpls_label=label)
             rules.append(ofmsg.flow_add(Table.LSP, Priority.LSP_HAIRPIN, back, [
                 ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(ofmsg.OFP.OFPP_IN_PORT)])],
                 owner))
@@ -384,7 +384,7 @@ class Router:
     def _host_route(self, host, address, owner):
         return ofmsg.flow_add(
             Table.ROUTING, Priority.HOST_ROUTE,
-            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=str(address)),
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=str(address)),
             [ofmsg.apply([ofmsg.set_field(eth_src=self.config.router_mac),
                           ofmsg.set_field(eth_dst=host.mac), ofmsg.dec_nw_ttl(),
                           ofmsg.output(host.port)])], owner)
@@ -447,7 +447,7 @@ class Router:
         """A packet the switch ``dpid`` sent up; returns what to send in reply."""
         try:
             meta = packets.parse_frame(data)
-        except packets.PacketError as exc:
+        except wire.PacketError as exc:
             LOG.debug("dpid %d port %s: dropped: %s", dpid, in_port, exc)
             return []
         # Where the packet came from, when a host sent it straight to us: answers go
@@ -455,8 +455,8 @@ class Router:
         on_link = self.port_roles.get(dpid, {}).get(in_port) == "host"
         origin = (dpid, in_port) if on_link else None
         if invalid_ttl or meta.mpls_labels:
-            return self._icmp_error(now, meta, origin, packets.ICMPV6_TIME_EXCEEDED, 0)
-        if meta.icmp_type in packets.ND_TYPES:
+            return self._icmp_error(now, meta, origin, wire.ICMPV6_TIME_EXCEEDED, 0)
+        if meta.icmp_type in wire.ND_TYPES:
             return self._neighbour_discovery(now, dpid, in_port, meta) if on_link else []
         if self._for_home_agent(meta):
             attachment = Attachment(dpid, in_port, meta.eth_src) if on_link else None
@@ -467,15 +467,15 @@ class Router:
                 return msgs + [m for reply in replies
                                for m in self._answer(now, meta, origin, reply)]
         if meta.ip_dst in self.router_addresses():
-            if meta.icmp_type == packets.ICMPV6_ECHO_REQUEST:
+            if meta.icmp_type == wire.ICMPV6_ECHO_REQUEST:
                 return self._answer(now, meta, origin, self._echo_reply(meta))
             return []
         if meta.ip_dst in LINK_LOCAL or meta.ip_dst in MULTICAST:
             return []
         if self.link_of_address(meta.ip_dst) is not None:
             return self._route_via_controller(now, meta, origin)
-        return self._icmp_error(now, meta, origin, packets.ICMPV6_DST_UNREACH,
-                                packets.UNREACH_NO_ROUTE)
+        return self._icmp_error(now, meta, origin, wire.ICMPV6_DST_UNREACH,
+                                wire.UNREACH_NO_ROUTE)
 
     def _echo_reply(self, request):
         """RFC 4443 §4.2; from a registered MN (valid Home Address option) the reply
@@ -483,14 +483,14 @@ class Router:
         home = request.home_address_option
         if home is None:
             return packets.echo_reply(request, request.ip_dst)
-        reply = packets.icmpv6(request.ip_dst, home, packets.ICMPV6_ECHO_REPLY, 0,
+        reply = packets.icmpv6(request.ip_dst, home, wire.ICMPV6_ECHO_REPLY, 0,
                                request.icmp_body)
         return self.home_agent.reroute_via_care_of(reply, request.ip_src, home)
 
     def _for_home_agent(self, meta):
         """Mobility headers (wherever addressed), and what the HA's addresses receive
         from mobile nodes: DHAAD, prefix solicitations, packets with a HAO."""
-        if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None:
+        if meta.next_header == wire.IPPROTO_MH or meta.mobility_error is not None:
             return True
         return meta.ip_dst in self.home_agent.addresses() and (
             meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS)
@@ -528,7 +528,7 @@ class Router:
             for target in targets if ports else []:
                 frame = packets.neighbor_advert(
                     src_mac=self.config.router_mac, eth_dst=ALL_NODES_MAC,
-                    src=link.home_agent, dst=packets.ALL_NODES, target=target,
+                    src=link.home_agent, dst=wire.ALL_NODES, target=target,
                     router=False, solicited=False)
                 self._binding_msgs.append((link.dpid, ofmsg.packet_out(ports, frame)))
 
@@ -565,7 +565,7 @@ class Router:
     def _route_via_controller(self, now, meta, origin):
         """A packet for a host of our links that the switches could not deliver yet."""
         if meta.hop_limit <= 1:
-            return self._icmp_error(now, meta, origin, packets.ICMPV6_TIME_EXCEEDED, 0)
+            return self._icmp_error(now, meta, origin, wire.ICMPV6_TIME_EXCEEDED, 0)
         packet = bytearray(meta.ipv6_packet)
         packet[7] -= 1  # the hop limit, once per routed hop (DESIGN.md §6)
         return self._send_to(now, meta.ip_dst, bytes(packet), (meta, origin))
@@ -646,24 +646,24 @@ class Router:
     def _neighbour_discovery(self, now, dpid, in_port, meta):
         """ND from a host port: learn, answer for the router, relay the rest."""
         link = self.links_by_dpid[dpid]
-        source = meta.ip_src if meta.ip_src != packets.UNSPECIFIED else None
+        source = meta.ip_src if meta.ip_src != wire.UNSPECIFIED else None
         msgs = self._learn(now, dpid, in_port, meta.eth_src, source)
-        if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and meta.na_flags & \
-                packets.NA_FLAG_OVERRIDE:
+        if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT and meta.na_flags & \
+                wire.NA_FLAG_OVERRIDE:
             msgs += self._learn(now, dpid, in_port, meta.eth_src, meta.nd_target)
-        if meta.icmp_type == packets.ND_ROUTER_SOLICIT:
+        if meta.icmp_type == wire.ND_ROUTER_SOLICIT:
             if not self.config.ra_on_attachment:
                 return msgs  # periodic advertisements only (the benchmarks' baseline)
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_advert(link)))]
-        if meta.icmp_type == packets.ND_NEIGHBOR_SOLICIT and (
+        if meta.icmp_type == wire.ND_NEIGHBOR_SOLICIT and (
                 meta.nd_target in (link.router, ROUTER_LINK_LOCAL)
                 or link.is_home_link and self._proxied(link, meta.nd_target)):
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_na(meta)))]
-        if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and (
+        if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT and (
                 meta.eth_dst == self.config.router_mac
                 or meta.ip_dst in self.router_addresses()):
             return msgs
-        if meta.icmp_type in (packets.ND_NEIGHBOR_SOLICIT, packets.ND_NEIGHBOR_ADVERT):
+        if meta.icmp_type in (wire.ND_NEIGHBOR_SOLICIT, wire.ND_NEIGHBOR_ADVERT):
             return msgs + self._relay(dpid, in_port, meta)
         return msgs  # RAs and redirects from hosts are dropped (hosts are not routers)
 
@@ -698,10 +698,10 @@ class Router:
         mac = self.config.router_mac
         target = solicitation.nd_target
         is_router = target in self.router_addresses()
-        if solicitation.ip_src == packets.UNSPECIFIED:
+        if solicitation.ip_src == wire.UNSPECIFIED:
             return packets.neighbor_advert(
                 src_mac=mac, eth_dst=ALL_NODES_MAC, src=target if is_router else
-                ROUTER_LINK_LOCAL, dst=packets.ALL_NODES, target=target, router=is_router,
+                ROUTER_LINK_LOCAL, dst=wire.ALL_NODES, target=target, router=is_router,
                 solicited=False)
         # RFC 4861 §7.2.4: a proxy answer leaves Override clear.
         return packets.neighbor_advert(
@@ -712,7 +712,7 @@ class Router:
     def _router_advert(self, link):
         config = self.config
         return packets.router_advert(
-            router_mac=config.router_mac, src=ROUTER_LINK_LOCAL, dst=packets.ALL_NODES,
+            router_mac=config.router_mac, src=ROUTER_LINK_LOCAL, dst=wire.ALL_NODES,
             mtu=config.mtu, prefix=link.prefix,
             valid_lifetime=config.prefix_valid_lifetime,
             preferred_lifetime=config.prefix_preferred_lifetime,
@@ -746,8 +746,8 @@ class Router:
                     if cause is not None:
                         offending, origin = cause
                         msgs += self._icmp_error(now, offending, origin,
-                                                 packets.ICMPV6_DST_UNREACH,
-                                                 packets.UNREACH_ADDRESS)
+                                                 wire.ICMPV6_DST_UNREACH,
+                                                 wire.UNREACH_ADDRESS)
                 continue
             resolution.attempts += 1
             resolution.next_time = now + self.config.ns_retransmit

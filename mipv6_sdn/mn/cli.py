@@ -15,8 +15,8 @@ import signal
 import socket
 import sys
 
+from mipv6_sdn import wire
 from mipv6_sdn.config import MIN_SPI
-from mipv6_sdn.home_agent import is_unicast_routable
 from mipv6_sdn.mn import core
 
 PROG = "mipv6-mn"
@@ -49,7 +49,8 @@ def _home_address(value):
         raise argparse.ArgumentTypeError(
             f"prefix length /{interface.network.prefixlen}: the home prefix must be a "
             f"/{HOME_PREFIX_LEN}")
-    if not is_unicast_routable(interface.ip) or interface.ip == interface.network.network_address:
+    if not wire.is_unicast_routable(interface.ip) \
+            or interface.ip == interface.network.network_address:
         raise argparse.ArgumentTypeError(f"{interface.ip} is not a global unicast address")
     return interface
 
@@ -59,7 +60,7 @@ def _home_agent(value):
         address = ipaddress.IPv6Address(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{value!r} is not an IPv6 address: {exc}") from None
-    if not is_unicast_routable(address):
+    if not wire.is_unicast_routable(address):
         raise argparse.ArgumentTypeError(f"{address} is not a global unicast address")
     return address
 

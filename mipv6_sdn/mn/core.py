@@ -27,7 +27,7 @@ import ipaddress
 import logging
 import struct
 
-from mipv6_sdn import home_agent, mobility, packets
+from mipv6_sdn import home_agent, mobility, packets, wire
 
 # RFC 6275 §12 protocol constants and §13 configuration variables.
 INITIAL_BINDACK_TIMEOUT_FIRST_REG = 1.5  # §13 InitialBindackTimeoutFirstReg (§11.7.1)
@@ -42,7 +42,6 @@ RTR_SOLICITATION_INTERVAL = 4.0
 MAX_RTR_SOLICITATION_INTERVAL = 60.0  # after MAX_RTR_SOLICITATIONS: doubling up to this
 MAX_NEIGHBOR_ADVERTISEMENT = 3  # unsolicited NAs on return home (RFC 4861 §7.2.6)
 RETRANS_TIMER = 1.0
-ALL_ROUTERS = ipaddress.IPv6Address("ff02::2")
 
 LIFETIME_UNIT = home_agent.LIFETIME_UNIT  # RFC 6275 §6.1.7: 4 seconds
 MAX_LIFETIME = LIFETIME_UNIT * 0xFFFF
@@ -132,36 +131,36 @@ def parse_router_advert(meta):
     """A :class:`RouterAdvert` from a parsed RA (PacketMeta with ICMPv6 type 134; hop
     limit and code already checked), or PacketError (RFC 4861 §6.1.2)."""
     if not meta.ip_src.is_link_local:
-        raise packets.PacketError("router advertisement not from a link-local address")
+        raise wire.PacketError("router advertisement not from a link-local address")
     body = meta.icmp_body
     if len(body) < 12:
-        raise packets.PacketError("truncated router advertisement")
+        raise wire.PacketError("truncated router advertisement")
     _, flags, router_lifetime = struct.unpack_from("!BBH", body)
     router_mac, prefixes, interval = meta.eth_src, [], None
-    for option_type, data in packets.nd_options(body[12:]):
-        if option_type == packets.OPT_SOURCE_LLADDR and len(data) == 6:
-            router_mac = packets.mac_from_bytes(data)
-        elif option_type == packets.OPT_PREFIX_INFO:
+    for option_type, data in wire.nd_options(body[12:]):
+        if option_type == wire.OPT_SOURCE_LLADDR and len(data) == 6:
+            router_mac = wire.mac_from_bytes(data)
+        elif option_type == wire.OPT_PREFIX_INFO:
             if len(data) != 30 or data[0] > 128:
-                raise packets.PacketError("malformed Prefix Information option")
+                raise wire.PacketError("malformed Prefix Information option")
             length, pi_flags, valid = struct.unpack_from("!BBI", data)
-            if pi_flags & packets.PI_FLAG_AUTONOMOUS and valid > 0:
+            if pi_flags & wire.PI_FLAG_AUTONOMOUS and valid > 0:
                 prefixes.append(ipaddress.IPv6Network(
                     (ipaddress.IPv6Address(data[14:30]), length), strict=False))
-        elif option_type == packets.OPT_ADV_INTERVAL and len(data) == 6:
+        elif option_type == wire.OPT_ADV_INTERVAL and len(data) == 6:
             interval = struct.unpack_from("!I", data, 2)[0] / 1000
     return RouterAdvert(src=meta.ip_src, router_mac=router_mac,
                         router_lifetime=router_lifetime, prefixes=tuple(prefixes),
-                        home_agent=bool(flags & packets.RA_FLAG_HOME_AGENT),
+                        home_agent=bool(flags & wire.RA_FLAG_HOME_AGENT),
                         adv_interval=interval)
 
 
 def router_solicitation(mac):
     """RFC 4861 §4.1: an RS from the unspecified address (so without a Source
     Link-Layer Address option) to all-routers."""
-    packet = packets.icmpv6(packets.UNSPECIFIED, ALL_ROUTERS, packets.ND_ROUTER_SOLICIT, 0,
-                            bytes(4), packets.ND_HOP_LIMIT)
-    return packets.ethernet(packets.multicast_mac(ALL_ROUTERS), mac, packet)
+    packet = packets.icmpv6(wire.UNSPECIFIED, wire.ALL_ROUTERS, wire.ND_ROUTER_SOLICIT, 0,
+                            bytes(4), wire.ND_HOP_LIMIT)
+    return packets.ethernet(wire.multicast_mac(wire.ALL_ROUTERS), mac, packet)
 
 
 # ---------------------------------------------------------------------- state
@@ -319,9 +318,9 @@ class MobileNode:
         """A frame from the interface; anything not for the mobile node is ignored."""
         try:
             meta = packets.parse_frame(frame)
-            if meta.icmp_type == packets.ND_ROUTER_ADVERT:
+            if meta.icmp_type == wire.ND_ROUTER_ADVERT:
                 return self.router_advertisement(now, parse_router_advert(meta))
-        except packets.PacketError:
+        except wire.PacketError:
             return []
         if meta.icmp_type == mobility.HAAD_REPLY and meta.dhaad is not None:
             return self._dhaad_reply(now, meta)
@@ -586,12 +585,12 @@ class MobileNode:
             update, self.home_address, self.home_agent,
             auth=(self.spi, self.key, registration.care_of, self.home_address))
         if registration.care_of == self.home_address:
-            packet = packets.ipv6(self.home_address, self.home_agent, mobility.IPPROTO_MH, mh)
+            packet = packets.ipv6(self.home_address, self.home_agent, wire.IPPROTO_MH, mh)
         else:
             packet = packets.ipv6(registration.care_of, self.home_agent,
-                                  mobility.IPPROTO_DSTOPTS,
+                                  wire.IPPROTO_DSTOPTS,
                                   mobility.home_address_option(self.home_address,
-                                                               mobility.IPPROTO_MH) + mh)
+                                                               wire.IPPROTO_MH) + mh)
         return packets.ethernet(self.link.router_mac, self.mac, packet), self.sequence, stamp
 
     def _binding_ack(self, now, meta, ack):
@@ -727,8 +726,8 @@ class MobileNode:
         if announcement.remaining <= 0:
             self.announcement = None
         frame = packets.neighbor_advert(
-            src_mac=self.mac, eth_dst=packets.multicast_mac(packets.ALL_NODES),
-            src=self.home_address, dst=packets.ALL_NODES, target=self.home_address,
+            src_mac=self.mac, eth_dst=wire.multicast_mac(wire.ALL_NODES),
+            src=self.home_address, dst=wire.ALL_NODES, target=self.home_address,
             router=False, solicited=False, override=True)
         return [Send(frame, "unsolicited neighbour advertisement"),
                 Log(f"unsolicited NA for {self.home_address} to all-nodes (override)")]

@@ -615,9 +615,9 @@ def mobile_prefix_advertisement(identifier, prefixes, managed=False, other=False
     flags = (MPA_FLAG_MANAGED if managed else 0) | (MPA_FLAG_OTHER if other else 0)
     body = struct.pack("!HH", identifier, flags)
     for prefix, valid, preferred in prefixes:
-        body += wire.nd_option(wire.OPT_PREFIX_INFO, struct.pack(
-            "!BBIII", prefix.prefixlen, wire.PI_FLAG_ON_LINK | wire.PI_FLAG_AUTONOMOUS,
-            valid, preferred, 0) + prefix.network_address.packed)
+        body += wire.prefix_information_option(wire.PrefixInformation(
+            prefix.prefixlen, wire.PI_FLAG_ON_LINK | wire.PI_FLAG_AUTONOMOUS, valid,
+            preferred, prefix.network_address))
     return body
 
 
@@ -636,14 +636,9 @@ def parse_dhaad_or_mps(icmp_type, body):
     if icmp_type == MPA:
         prefixes = []
         for option_type, data in wire.nd_options(body[4:]):
-            if option_type != wire.OPT_PREFIX_INFO:
-                continue
-            if len(data) != 30 or data[0] > 128:
-                raise wire.PacketError("malformed Prefix Information option")
-            prefix_len, _, valid, preferred = struct.unpack_from("!BBII", data)
-            prefixes.append((ipaddress.IPv6Network(
-                (ipaddress.IPv6Address(data[14:30]), prefix_len), strict=False), valid,
-                preferred))
+            if option_type == wire.OPT_PREFIX_INFO:
+                info = wire.parse_prefix_information(data)
+                prefixes.append((info.prefix, info.valid_lifetime, info.preferred_lifetime))
         return DiscoveryMessage(icmp_type, identifier, prefixes=tuple(prefixes),
                                 managed=bool(flags & MPA_FLAG_MANAGED),
                                 other=bool(flags & MPA_FLAG_OTHER))

@@ -239,9 +239,8 @@ def router_advert(*, router_mac, src, dst, mtu, prefix, valid_lifetime, preferre
     if home_agent is not None:
         pi_flags |= wire.PI_FLAG_ROUTER_ADDRESS
         pi_address = home_agent
-    body += wire.nd_option(wire.OPT_PREFIX_INFO, struct.pack(
-        "!BBIII", prefix.prefixlen, pi_flags, valid_lifetime, preferred_lifetime, 0)
-        + pi_address.packed)
+    body += wire.prefix_information_option(wire.PrefixInformation(
+        prefix.prefixlen, pi_flags, valid_lifetime, preferred_lifetime, pi_address))
     body += wire.nd_option(wire.OPT_ADV_INTERVAL, struct.pack("!HI", 0, adv_interval_ms))
     if home_agent is not None:
         body += wire.nd_option(wire.OPT_HOME_AGENT_INFO,

@@ -2,9 +2,11 @@
 
 Constants with the RFC section that defines them, :class:`PacketError`, MAC and
 multicast address helpers, the Internet checksum, the TLV options of extension headers
-and mobility options, and ND options. :mod:`mipv6_sdn.mobility` and
-:mod:`mipv6_sdn.packets` build on it; it imports neither.
+and mobility options, and ND options (the Prefix Information option parsed and built
+in one place). :mod:`mipv6_sdn.mobility` and :mod:`mipv6_sdn.packets` build on it; it
+imports neither.
 """
+import dataclasses
 import ipaddress
 import struct
 
@@ -51,6 +53,7 @@ OPT_PREFIX_INFO = 3
 OPT_MTU = 5
 OPT_ADV_INTERVAL = 7  # RFC 6275 §7.3
 OPT_HOME_AGENT_INFO = 8  # RFC 6275 §7.4
+PREFIX_INFO_LEN = 30  # RFC 4861 §4.6.2: the option's octets after type and length
 
 ND_HOP_LIMIT = 255  # RFC 4861 §7.1: ND messages must arrive with hop limit 255
 DEFAULT_HOP_LIMIT = 64
@@ -163,3 +166,34 @@ def nd_option(opt_type, body):
     length = (len(body) + 2 + 7) // 8
     return struct.pack("!BB", opt_type, length) + body.ljust(length * 8 - 2, b"\0")
 
+
+@dataclasses.dataclass(frozen=True)
+class PrefixInformation:
+    """RFC 4861 §4.6.2 Prefix Information; with the R flag ``address`` is the router's
+    whole address, not only the prefix (RFC 6275 §7.2). Lifetimes in seconds."""
+    prefix_len: int
+    flags: int
+    valid_lifetime: int
+    preferred_lifetime: int
+    address: ipaddress.IPv6Address
+
+    @property
+    def prefix(self):
+        return ipaddress.IPv6Network((self.address, self.prefix_len), strict=False)
+
+
+def prefix_information_option(info):
+    """The ND option (RFC 4861 §4.6.2) carrying :class:`PrefixInformation` ``info``."""
+    return nd_option(OPT_PREFIX_INFO, struct.pack(
+        "!BBIII", info.prefix_len, info.flags, info.valid_lifetime,
+        info.preferred_lifetime, 0) + info.address.packed)
+
+
+def parse_prefix_information(body):
+    """:class:`PrefixInformation` from the body of an option of type OPT_PREFIX_INFO (as
+    :func:`nd_options` gives it), or PacketError."""
+    if len(body) != PREFIX_INFO_LEN or body[0] > 128:
+        raise PacketError("malformed Prefix Information option")
+    prefix_len, flags, valid, preferred = struct.unpack_from("!BBII", body)
+    return PrefixInformation(prefix_len, flags, valid, preferred,
+                             ipaddress.IPv6Address(body[14:30]))

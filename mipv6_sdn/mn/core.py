@@ -141,12 +141,9 @@ def parse_router_advert(meta):
         if option_type == wire.OPT_SOURCE_LLADDR and len(data) == 6:
             router_mac = wire.mac_from_bytes(data)
         elif option_type == wire.OPT_PREFIX_INFO:
-            if len(data) != 30 or data[0] > 128:
-                raise wire.PacketError("malformed Prefix Information option")
-            length, pi_flags, valid = struct.unpack_from("!BBI", data)
-            if pi_flags & wire.PI_FLAG_AUTONOMOUS and valid > 0:
-                prefixes.append(ipaddress.IPv6Network(
-                    (ipaddress.IPv6Address(data[14:30]), length), strict=False))
+            info = wire.parse_prefix_information(data)
+            if info.flags & wire.PI_FLAG_AUTONOMOUS and info.valid_lifetime > 0:
+                prefixes.append(info.prefix)
         elif option_type == wire.OPT_ADV_INTERVAL and len(data) == 6:
             interval = struct.unpack_from("!I", data, 2)[0] / 1000
     return RouterAdvert(src=meta.ip_src, router_mac=router_mac,

@@ -73,7 +73,7 @@ import tempfile
 import time
 import pathlib
 
-from mipv6_sdn import home_agent, mobility, packets, wire
+from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.config import derived_key, parse_config
 from mipv6_sdn.journal import BindingJournal
 from mipv6_sdn.router import Router
@@ -137,7 +137,7 @@ def binding_update_frame(home, spi, key, mac, care_of, sequence, timestamp,
 
 def build_frames(count, sequence, now, first=0):
     """[(dpid, port, frame)] of one BU per MN ``first``..``first+count-1``."""
-    stamp = home_agent.ntp_timestamp(now)
+    stamp = mobility.ntp_timestamp(now)
     frames = []
     for index in range(first, first + count):
         home, spi, key, mac, dpid, port, care_of = mobile_node(index)

@@ -38,7 +38,7 @@ import socket
 import sys
 import time
 
-from mipv6_sdn import home_agent, mobility, packets, wire
+from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.config import derived_key
 
 ETH_P_IPV6 = 0x86DD
@@ -149,7 +149,7 @@ class Generator:
                 counts["lost"] += 1
             while len(outstanding) < args.window and (pending or next_index < args.count):
                 if not pending:
-                    stamp = home_agent.ntp_timestamp(time.time())
+                    stamp = mobility.ntp_timestamp(time.time())
                     end = min(args.count, next_index + CHUNK)
                     pending.extend((i, self.frame(i, sequence, stamp))
                                    for i in range(next_index, end))

@@ -16,49 +16,6 @@ from mipv6_sdn.binding_cache import Binding, BindingCache, sequence_newer
 
 LOG = logging.getLogger(__name__)
 
-# RFC 6275 §6.1.8 Binding Acknowledgement status; RFC 4285 §8 additions.
-ACCEPTED = 0
-ACCEPTED_PREFIX_DISCOVERY = 1
-REASON_UNSPECIFIED = 128
-ADMINISTRATIVELY_PROHIBITED = 129
-INSUFFICIENT_RESOURCES = 130
-HOME_REGISTRATION_NOT_SUPPORTED = 131
-NOT_HOME_SUBNET = 132
-NOT_HOME_AGENT_FOR_THIS_MN = 133
-DUPLICATE_ADDRESS_DETECTION_FAILED = 134
-SEQUENCE_OUT_OF_WINDOW = 135
-REGISTRATION_TYPE_CHANGE_DISALLOWED = 139
-MIPV6_ID_MISMATCH = 144      # RFC 4285 §6: replay protection timestamp not acceptable
-MIPV6_MESG_ID_REQD = 145     # RFC 4285 §6: replay protection option missing
-MIPV6_AUTH_FAIL = 146        # RFC 4285 §5: MN-HA authentication failed or missing
-
-# RFC 6275 §6.1.9 Binding Error status.
-BE_UNKNOWN_BINDING_FOR_HAO = 1
-BE_UNRECOGNIZED_MH_TYPE = 2
-
-LIFETIME_UNIT = 4        # RFC 6275 §6.1.7: BU and BA lifetimes count units of 4 s
-NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
-# RFC 2526 §2: the Mobile IPv6 Home-Agents anycast address of a /64 (anycast ID 0x7e).
-HOME_AGENTS_ANYCAST_IID = 0xFDFF_FFFF_FFFF_FFFE
-
-
-def ntp_timestamp(now):
-    """RFC 4285 §6: a 64-bit NTP timestamp for Unix time ``now``."""
-    return int((now + NTP_UNIX_OFFSET) * 2 ** 32) & 0xFFFF_FFFF_FFFF_FFFF
-
-
-def unix_time(timestamp):
-    return timestamp / 2 ** 32 - NTP_UNIX_OFFSET
-
-
-def home_agents_anycast(prefix):
-    return ipaddress.IPv6Address(int(prefix.network_address) | HOME_AGENTS_ANYCAST_IID)
-
-
-def _option(message, option_type):
-    return next((o for o in message.options if isinstance(o, option_type)), None)
-
-
 @dataclasses.dataclass(frozen=True)
 class Decision:
     """What became of a Binding Update: the status and, when accepted, the binding."""
@@ -92,7 +49,7 @@ class HomeAgent:
         """Addresses the HA answers on: HA addresses and home-agents anycast addresses."""
         found = set()
         for link in self.home_links:
-            found |= {link.home_agent, home_agents_anycast(link.prefix)}
+            found |= {link.home_agent, mobility.home_agents_anycast(link.prefix)}
         return found
 
     def home_link_of(self, address):
@@ -123,7 +80,7 @@ class HomeAgent:
         if meta.home_address_option is not None:
             if self.bound_care_of(meta) is not None:
                 return None
-            return self._binding_error(now, meta, BE_UNKNOWN_BINDING_FOR_HAO,
+            return self._binding_error(now, meta, mobility.BE_UNKNOWN_BINDING_FOR_HAO,
                                        meta.home_address_option)
         return []
 
@@ -140,7 +97,7 @@ class HomeAgent:
             if error.kind in ("payload_proto", "header_len"):
                 return self._parameter_problem(now, meta, error.pointer)
             if error.kind == "unknown_type":
-                return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
+                return self._binding_error(now, meta, mobility.BE_UNRECOGNIZED_MH_TYPE,
                                            meta.home_address_option or wire.UNSPECIFIED)
             return []  # bad checksum or malformed options: silently discarded
         message = meta.mobility.message
@@ -149,7 +106,7 @@ class HomeAgent:
         if isinstance(message, (mobility.HomeTestInit, mobility.CareofTestInit)):
             # Return routability is not offered yet: answer as a node that does not
             # recognise the message (RFC 6275 §9.2).
-            return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
+            return self._binding_error(now, meta, mobility.BE_UNRECOGNIZED_MH_TYPE,
                                        meta.home_address_option or wire.UNSPECIFIED)
         return []  # BA, BE, BRR, HoT, CoT are for mobile nodes
 
@@ -157,7 +114,7 @@ class HomeAgent:
 
     def _binding_update(self, now, meta, update, attachment, home_owner):
         home = meta.home_address_option or meta.ip_src
-        alternate = _option(update, mobility.AlternateCareofAddress)
+        alternate = mobility.find_option(update, mobility.AlternateCareofAddress)
         care_of = alternate.address if alternate is not None else meta.ip_src
         # RFC 6275 §9.5.1: a unicast routable home address and care-of address, or silence.
         if not wire.is_unicast_routable(home) or not wire.is_unicast_routable(care_of):
@@ -169,14 +126,14 @@ class HomeAgent:
         if decision is None:
             return []
         existing = self.cache.get(home)
-        refresh = decision.status == ACCEPTED and existing is not None and \
+        refresh = decision.status == mobility.ACCEPTED and existing is not None and \
             decision.binding is not None and existing.care_of_address == care_of
         LOG.log(logging.DEBUG if refresh else logging.INFO,
                 "BU %s -> %s seq %d lifetime %d s: status %d", home, care_of,
-                update.sequence, update.lifetime * LIFETIME_UNIT, decision.status)
-        if decision.status < REASON_UNSPECIFIED:
+                update.sequence, update.lifetime * mobility.LIFETIME_UNIT, decision.status)
+        if decision.status < mobility.REASON_UNSPECIFIED:
             self._apply(now, home, decision, update)
-        elif decision.status == SEQUENCE_OUT_OF_WINDOW:
+        elif decision.status == mobility.SEQUENCE_OUT_OF_WINDOW:
             current = self.cache.get(home)
             decision = dataclasses.replace(decision, binding=current)
         # RFC 6275 §10.3.1, §10.3.2: the HA returns a BA for every home registration,
@@ -193,46 +150,47 @@ class HomeAgent:
             # yet) it has no Binding Authorization Data and is discarded (§9.5.1).
             return None
         if not self.home_links or meta.ip_dst not in self.addresses():
-            return Decision(HOME_REGISTRATION_NOT_SUPPORTED)
+            return Decision(mobility.HOME_REGISTRATION_NOT_SUPPORTED)
         link = self.home_link_of(home)
         if link is None:
-            return Decision(NOT_HOME_SUBNET)
+            return Decision(mobility.NOT_HOME_SUBNET)
         if node is None:
-            return Decision(NOT_HOME_AGENT_FOR_THIS_MN)
+            return Decision(mobility.NOT_HOME_AGENT_FOR_THIS_MN)
         if self.policy.require_authentication:
             failure = self._authenticate(now, meta, update, home, care_of, node)
             if failure is not None:
                 return Decision(failure)
         if existing is not None and not sequence_newer(update.sequence, existing.sequence):
-            return Decision(SEQUENCE_OUT_OF_WINDOW, trusted=True)
+            return Decision(mobility.SEQUENCE_OUT_OF_WINDOW, trusted=True)
         if existing is not None and not existing.home_registration:
-            return Decision(REGISTRATION_TYPE_CHANGE_DISALLOWED, trusted=True)
+            return Decision(mobility.REGISTRATION_TYPE_CHANGE_DISALLOWED, trusted=True)
         deregistration = update.lifetime == 0 or care_of == home
         if deregistration:
             # RFC 6275 §10.3.2: nothing to deregister is a rejection with 133.
-            status = ACCEPTED if existing is not None else NOT_HOME_AGENT_FOR_THIS_MN
+            status = mobility.ACCEPTED if existing is not None \
+                else mobility.NOT_HOME_AGENT_FOR_THIS_MN
             return Decision(status, trusted=True)
         if existing is None and len(self.cache) >= self.policy.max_bindings:
-            return Decision(INSUFFICIENT_RESOURCES, trusted=True)
+            return Decision(mobility.INSUFFICIENT_RESOURCES, trusted=True)
         if care_of in link.prefix or attachment is not None and attachment.dpid == link.dpid:
             # Policy: a care-of address on the home link itself (or an MN attached to
             # its home link's switch) is refused; the MN deregisters when it is home
             # (RFC 6275 §11.5.4).
-            return Decision(ADMINISTRATIVELY_PROHIBITED, trusted=True)
+            return Decision(mobility.ADMINISTRATIVELY_PROHIBITED, trusted=True)
         if existing is None and home_owner is not None:
             owner = home_owner(home)
             if owner is not None and (attachment is None or owner != attachment.mac):
-                return Decision(DUPLICATE_ADDRESS_DETECTION_FAILED, trusted=True)
-        requested = update.lifetime * LIFETIME_UNIT
+                return Decision(mobility.DUPLICATE_ADDRESS_DETECTION_FAILED, trusted=True)
+        requested = update.lifetime * mobility.LIFETIME_UNIT
         granted = min(requested, self.policy.max_binding_lifetime)
-        status = ACCEPTED
+        status = mobility.ACCEPTED
         if self.config.prefix_preferred_lifetime < granted or \
                 self.config.prefix_valid_lifetime <= granted:
             # The home prefix is deprecated or runs out during the binding
             # (RFC 6275 §10.3.1): status 1, and never beyond the valid lifetime.
             granted = min(granted, self.config.prefix_valid_lifetime)
-            status = ACCEPTED_PREFIX_DISCOVERY
-        granted -= granted % LIFETIME_UNIT
+            status = mobility.ACCEPTED_PREFIX_DISCOVERY
+        granted -= granted % mobility.LIFETIME_UNIT
         binding = Binding(home_address=home, care_of_address=care_of,
                           sequence=update.sequence, lifetime=granted, expires=now + granted,
                           home_registration=True, link_local=update.link_local,
@@ -241,21 +199,21 @@ class HomeAgent:
 
     def _authenticate(self, now, meta, update, home, care_of, node):
         """RFC 4285 §5 and §6: a BA status on failure, None when the BU is authentic."""
-        auth = _option(update, mobility.MobilityMessageAuthentication)
+        auth = mobility.find_option(update, mobility.MobilityMessageAuthentication)
         if auth is None or auth.subtype != mobility.AUTH_SUBTYPE_MN_HA \
                 or auth.spi != node.spi or update.options[-1] is not auth \
                 or not mobility.verify_authentication(meta.mobility, node.key, care_of, home):
             LOG.info("BU for %s: MN-HA authentication failed", home)
-            return MIPV6_AUTH_FAIL
-        replay = _option(update, mobility.MobilityMessageReplayProtection)
+            return mobility.MIPV6_AUTH_FAIL
+        replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
         if replay is None:
-            return MIPV6_MESG_ID_REQD
-        skew = abs(unix_time(replay.timestamp) - now)
+            return mobility.MIPV6_MESG_ID_REQD
+        skew = abs(mobility.unix_time(replay.timestamp) - now)
         previous = self.last_timestamp.get(home)
         if skew > self.policy.timestamp_skew or (
                 previous is not None and replay.timestamp <= previous):
             LOG.info("BU for %s: replay protection rejected the timestamp", home)
-            return MIPV6_ID_MISMATCH
+            return mobility.MIPV6_ID_MISMATCH
         return None
 
     def _apply(self, now, home, decision, update):
@@ -263,7 +221,7 @@ class HomeAgent:
         journal has the change, in one transaction, before this returns."""
         with self.journal.transaction() if self.journal is not None else \
                 contextlib.nullcontext():
-            replay = _option(update, mobility.MobilityMessageReplayProtection)
+            replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
             if replay is not None:
                 self.last_timestamp[home] = replay.timestamp
                 if self.journal is not None:
@@ -284,15 +242,15 @@ class HomeAgent:
     # ------------------------------------------------------------------ replies
 
     def _acknowledgement(self, now, meta, update, decision, home, care_of, node):
-        lifetime_units = decision.lifetime // LIFETIME_UNIT
+        lifetime_units = decision.lifetime // mobility.LIFETIME_UNIT
         sequence = update.sequence
-        if decision.status == SEQUENCE_OUT_OF_WINDOW and decision.binding is not None:
+        if decision.status == mobility.SEQUENCE_OUT_OF_WINDOW and decision.binding is not None:
             sequence = decision.binding.sequence  # RFC 6275 §9.5.1: the last accepted
         options = []
-        replay = _option(update, mobility.MobilityMessageReplayProtection)
-        if decision.status == MIPV6_ID_MISMATCH:
+        replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
+        if decision.status == mobility.MIPV6_ID_MISMATCH:
             # RFC 4285 §6: the HA's own time, so the MN can resynchronise.
-            options.append(mobility.MobilityMessageReplayProtection(ntp_timestamp(now)))
+            options.append(mobility.MobilityMessageReplayProtection(mobility.ntp_timestamp(now)))
         elif decision.trusted and replay is not None:
             options.append(mobility.MobilityMessageReplayProtection(replay.timestamp))
         ack = mobility.BindingAck(status=decision.status, sequence=sequence,
@@ -303,7 +261,7 @@ class HomeAgent:
     def _ha_source(self, meta):
         """The address answers come from: the one the MN wrote to, never an anycast."""
         link = self.home_link_of(meta.ip_dst)
-        if link is not None and meta.ip_dst == home_agents_anycast(link.prefix):
+        if link is not None and meta.ip_dst == mobility.home_agents_anycast(link.prefix):
             return link.home_agent
         return meta.ip_dst
 
@@ -341,7 +299,7 @@ class HomeAgent:
             # RFC 6275 §10.5: the HAs of the home prefix the anycast address names,
             # by preference (one HA per home link here); the reply goes to the source.
             link = next((l for l in self.home_links
-                         if meta.ip_dst == home_agents_anycast(l.prefix)), None)
+                         if meta.ip_dst == mobility.home_agents_anycast(l.prefix)), None)
             if link is None:
                 return []
             body = mobility.haad_reply(request.identifier, [link.home_agent])

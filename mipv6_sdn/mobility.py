@@ -12,8 +12,11 @@ Parsed messages list their options in order without Pad1 and PadN; unrecognised 
 types are kept as :class:`UnknownOption` (§6.2.1: skipped, not rejected). Builders
 return bytes: a whole MH with its options aligned (§6.2, RFC 4283 §3, RFC 4285 §5-6),
 padded to a multiple of 8 octets and its checksum filled in; an extension header; or an
-ICMPv6 body for :func:`mipv6_sdn.packets.icmpv6`. It imports only
-:mod:`mipv6_sdn.wire`.
+ICMPv6 body for :func:`mipv6_sdn.packets.icmpv6`.
+
+It also holds what both ends of home registration share: the Binding Acknowledgement
+and Binding Error status codes, lifetimes, RFC 4285 timestamps, SPIs, and the
+home-agents anycast address. It imports only :mod:`mipv6_sdn.wire`.
 """
 import dataclasses
 import hashlib
@@ -78,6 +81,32 @@ BU_FLAG_HOME = 0x4000  # H
 BU_FLAG_LINK_LOCAL = 0x2000  # L
 BU_FLAG_KEY_MANAGEMENT = 0x1000  # K
 BA_FLAG_KEY_MANAGEMENT = 0x80  # RFC 6275 §6.1.8 K
+
+# RFC 6275 §6.1.8 Binding Acknowledgement status; RFC 4285 §8 additions.
+ACCEPTED = 0
+ACCEPTED_PREFIX_DISCOVERY = 1
+REASON_UNSPECIFIED = 128
+ADMINISTRATIVELY_PROHIBITED = 129
+INSUFFICIENT_RESOURCES = 130
+HOME_REGISTRATION_NOT_SUPPORTED = 131
+NOT_HOME_SUBNET = 132
+NOT_HOME_AGENT_FOR_THIS_MN = 133
+DUPLICATE_ADDRESS_DETECTION_FAILED = 134
+SEQUENCE_OUT_OF_WINDOW = 135
+REGISTRATION_TYPE_CHANGE_DISALLOWED = 139
+MIPV6_ID_MISMATCH = 144      # RFC 4285 §6: replay protection timestamp not acceptable
+MIPV6_MESG_ID_REQD = 145     # RFC 4285 §6: replay protection option missing
+MIPV6_AUTH_FAIL = 146        # RFC 4285 §5: MN-HA authentication failed or missing
+
+# RFC 6275 §6.1.9 Binding Error status.
+BE_UNKNOWN_BINDING_FOR_HAO = 1
+BE_UNRECOGNIZED_MH_TYPE = 2
+
+LIFETIME_UNIT = 4        # RFC 6275 §6.1.7: BU and BA lifetimes count units of 4 s
+MIN_SPI = 256  # RFC 4285 §5: SPI values 0-255 are reserved
+NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
+# RFC 2526 §2: the Mobile IPv6 Home-Agents anycast address of a /64 (anycast ID 0x7e).
+HOME_AGENTS_ANYCAST_IID = 0xFDFF_FFFF_FFFF_FFFE
 
 
 class MobilityError(wire.PacketError):
@@ -314,6 +343,11 @@ def _parse_options(raw, start):
                                 mh_type=raw[2])
         options.append(cls._unpack(data))
     return tuple(options)
+
+
+def find_option(message, option_type):
+    """The first option of class ``option_type`` in a parsed ``message``, or None."""
+    return next((o for o in message.options if isinstance(o, option_type)), None)
 
 
 # ---------------------------------------------------------------------- messages
@@ -558,6 +592,16 @@ def verify_authentication(mh, key, care_of, home):
     return hmac.compare_digest(data[5:], authenticator(key, care_of, home, bytes(mh_data)))
 
 
+def ntp_timestamp(now):
+    """RFC 4285 §6: a 64-bit NTP timestamp for Unix time ``now``."""
+    return int((now + NTP_UNIX_OFFSET) * 2 ** 32) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def unix_time(timestamp):
+    """The Unix time of a 64-bit NTP ``timestamp`` (RFC 4285 §6)."""
+    return timestamp / 2 ** 32 - NTP_UNIX_OFFSET
+
+
 # ---------------------------------------------------------------------- extension headers
 
 
@@ -579,6 +623,11 @@ def type2_routing_header(home_address, next_header):
 
 
 # ---------------------------------------------------------------------- ICMPv6 144-147
+
+
+def home_agents_anycast(prefix):
+    """RFC 2526 §2: the Mobile IPv6 Home-Agents anycast address of ``prefix`` (a /64)."""
+    return ipaddress.IPv6Address(int(prefix.network_address) | HOME_AGENTS_ANYCAST_IID)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,7 +27,7 @@ import ipaddress
 import logging
 import struct
 
-from mipv6_sdn import home_agent, mobility, packets, wire
+from mipv6_sdn import mobility, packets, wire
 
 # RFC 6275 §12 protocol constants and §13 configuration variables.
 INITIAL_BINDACK_TIMEOUT_FIRST_REG = 1.5  # §13 InitialBindackTimeoutFirstReg (§11.7.1)
@@ -43,28 +43,27 @@ MAX_RTR_SOLICITATION_INTERVAL = 60.0  # after MAX_RTR_SOLICITATIONS: doubling up
 MAX_NEIGHBOR_ADVERTISEMENT = 3  # unsolicited NAs on return home (RFC 4861 §7.2.6)
 RETRANS_TIMER = 1.0
 
-LIFETIME_UNIT = home_agent.LIFETIME_UNIT  # RFC 6275 §6.1.7: 4 seconds
-MAX_LIFETIME = LIFETIME_UNIT * 0xFFFF
+MAX_LIFETIME = mobility.LIFETIME_UNIT * 0xFFFF
 DEFAULT_LIFETIME = 420  # DESIGN.md §4: the MN asks for 420 s unless told
 REFRESH_FRACTION = 0.8  # re-register when 80% of the granted lifetime has passed
 MAX_IMMEDIATE_RETRIES = 2  # answers to 135/144 sent at once; after that, the backoff
 SLAAC_PREFIX_LEN = 64  # RFC 4862 with Ethernet interface identifiers
 
 STATUS_NAMES = {
-    home_agent.ACCEPTED: "accepted",
-    home_agent.ACCEPTED_PREFIX_DISCOVERY: "accepted, prefix discovery necessary",
-    home_agent.REASON_UNSPECIFIED: "reason unspecified",
-    home_agent.ADMINISTRATIVELY_PROHIBITED: "administratively prohibited",
-    home_agent.INSUFFICIENT_RESOURCES: "insufficient resources",
-    home_agent.HOME_REGISTRATION_NOT_SUPPORTED: "home registration not supported",
-    home_agent.NOT_HOME_SUBNET: "not home subnet",
-    home_agent.NOT_HOME_AGENT_FOR_THIS_MN: "not home agent for this mobile node",
-    home_agent.DUPLICATE_ADDRESS_DETECTION_FAILED: "duplicate address detection failed",
-    home_agent.SEQUENCE_OUT_OF_WINDOW: "sequence number out of window",
-    home_agent.REGISTRATION_TYPE_CHANGE_DISALLOWED: "registration type change disallowed",
-    home_agent.MIPV6_ID_MISMATCH: "MIPV6-ID-MISMATCH (timestamp)",
-    home_agent.MIPV6_MESG_ID_REQD: "MIPV6-MESG-ID-REQD",
-    home_agent.MIPV6_AUTH_FAIL: "MIPV6-AUTH-FAIL",
+    mobility.ACCEPTED: "accepted",
+    mobility.ACCEPTED_PREFIX_DISCOVERY: "accepted, prefix discovery necessary",
+    mobility.REASON_UNSPECIFIED: "reason unspecified",
+    mobility.ADMINISTRATIVELY_PROHIBITED: "administratively prohibited",
+    mobility.INSUFFICIENT_RESOURCES: "insufficient resources",
+    mobility.HOME_REGISTRATION_NOT_SUPPORTED: "home registration not supported",
+    mobility.NOT_HOME_SUBNET: "not home subnet",
+    mobility.NOT_HOME_AGENT_FOR_THIS_MN: "not home agent for this mobile node",
+    mobility.DUPLICATE_ADDRESS_DETECTION_FAILED: "duplicate address detection failed",
+    mobility.SEQUENCE_OUT_OF_WINDOW: "sequence number out of window",
+    mobility.REGISTRATION_TYPE_CHANGE_DISALLOWED: "registration type change disallowed",
+    mobility.MIPV6_ID_MISMATCH: "MIPV6-ID-MISMATCH (timestamp)",
+    mobility.MIPV6_MESG_ID_REQD: "MIPV6-MESG-ID-REQD",
+    mobility.MIPV6_AUTH_FAIL: "MIPV6-AUTH-FAIL",
 }
 
 
@@ -238,10 +237,6 @@ class Announcement:
     remaining: int = MAX_NEIGHBOR_ADVERTISEMENT
 
 
-def _option(message, option_type):
-    return next((o for o in message.options if isinstance(o, option_type)), None)
-
-
 class MobileNode:
     """One mobile node: its home address, security association with the HA, and the
     state of RFC 6275 §11 (location, care-of address, Binding Update List)."""
@@ -254,14 +249,15 @@ class MobileNode:
         lifetime to request (seconds); ``sequence`` the last Binding Update sequence
         number used (the next is one more) and ``dhaad_identifier`` the first DHAAD
         identifier: random numbers from the caller."""
-        if not LIFETIME_UNIT <= lifetime <= MAX_LIFETIME:
-            raise ValueError(f"lifetime {lifetime} out of range {LIFETIME_UNIT}..{MAX_LIFETIME}")
+        if not mobility.LIFETIME_UNIT <= lifetime <= MAX_LIFETIME:
+            raise ValueError(f"lifetime {lifetime} out of range "
+                             f"{mobility.LIFETIME_UNIT}..{MAX_LIFETIME}")
         self.home_address = home_address.ip
         self.home_prefix = home_address.network
         self.mac = mac
         self.spi, self.key = spi, key
         self.home_agent = home_agent_address
-        self.lifetime = lifetime - lifetime % LIFETIME_UNIT
+        self.lifetime = lifetime - lifetime % mobility.LIFETIME_UNIT
         self.sequence = sequence & 0xFFFF
         self.dhaad_identifier = dhaad_identifier & 0xFFFF
         self.location = Location.UNKNOWN
@@ -485,7 +481,7 @@ class MobileNode:
         discovery = self.discovery
         if discovery is None or now < discovery.next_send or self.care_of is None:
             return []
-        anycast = home_agent.home_agents_anycast(self.home_prefix)
+        anycast = mobility.home_agents_anycast(self.home_prefix)
         packet = packets.icmpv6(self.care_of, anycast, mobility.HAAD_REQUEST, 0,
                                 mobility.haad_request(discovery.identifier))
         discovery.sent += 1
@@ -566,7 +562,7 @@ class MobileNode:
     def _timestamp(self, now):
         """RFC 4285 §6: now on the HA's clock (as far as known), newer than the last
         timestamp the HA accepted."""
-        stamp = home_agent.ntp_timestamp(now + self.clock_offset)
+        stamp = mobility.ntp_timestamp(now + self.clock_offset)
         return max(stamp, self.last_accepted_timestamp + 1)
 
     def _binding_update(self, now, registration):
@@ -575,7 +571,8 @@ class MobileNode:
         self.sequence = (self.sequence + 1) & 0xFFFF
         stamp = self._timestamp(now)
         update = mobility.BindingUpdate(
-            sequence=self.sequence, lifetime=registration.lifetime // LIFETIME_UNIT,
+            sequence=self.sequence,
+            lifetime=registration.lifetime // mobility.LIFETIME_UNIT,
             ack=True, home=True,
             options=(mobility.MobilityMessageReplayProtection(stamp),))
         mh = mobility.serialize_mobility_header(
@@ -611,24 +608,24 @@ class MobileNode:
                                                       self.home_address):
             return [Log(f"BA seq {ack.sequence} fails MN-HA authentication: ignored",
                         logging.WARNING)]
-        replay = _option(ack, mobility.MobilityMessageReplayProtection)
-        if ack.status != home_agent.SEQUENCE_OUT_OF_WINDOW \
+        replay = mobility.find_option(ack, mobility.MobilityMessageReplayProtection)
+        if ack.status != mobility.SEQUENCE_OUT_OF_WINDOW \
                 and ack.sequence not in registration.sent:
             return [Log(f"BA seq {ack.sequence} matches no outstanding BU: ignored",
                         logging.WARNING)]
-        if replay is None or (ack.status != home_agent.MIPV6_ID_MISMATCH
+        if replay is None or (ack.status != mobility.MIPV6_ID_MISMATCH
                               and replay.timestamp not in registration.sent.values()):
             return [Log(f"BA seq {ack.sequence} does not echo a timestamp sent: ignored",
                         logging.WARNING)]
         name = STATUS_NAMES.get(ack.status, "unknown status")
-        if ack.status < home_agent.REASON_UNSPECIFIED:
+        if ack.status < mobility.REASON_UNSPECIFIED:
             return self._accepted(now, ack, replay, registration)
-        if ack.status == home_agent.SEQUENCE_OUT_OF_WINDOW:
+        if ack.status == mobility.SEQUENCE_OUT_OF_WINDOW:
             self.sequence = ack.sequence  # the HA's last accepted; the next BU is one more
             return self._retry_at_once(now, registration, f"BA status 135 ({name}): the HA "
                                        f"last accepted seq {ack.sequence}")
-        if ack.status == home_agent.MIPV6_ID_MISMATCH:
-            self.clock_offset = home_agent.unix_time(replay.timestamp) - now
+        if ack.status == mobility.MIPV6_ID_MISMATCH:
+            self.clock_offset = mobility.unix_time(replay.timestamp) - now
             return self._retry_at_once(now, registration, f"BA status 144 ({name}): clock "
                                        f"offset to the HA now {self.clock_offset:+.3f} s")
         return [Log(f"BA status {ack.status} ({name}) for seq {ack.sequence}: next try in "
@@ -648,7 +645,7 @@ class MobileNode:
     def _accepted(self, now, ack, replay, registration):
         self.registration = None
         self.last_accepted_timestamp = replay.timestamp
-        granted = ack.lifetime * LIFETIME_UNIT
+        granted = ack.lifetime * mobility.LIFETIME_UNIT
         tries = len(registration.sent)
         timing = f"{now - registration.first_sent:.3f} s after the first BU ({tries} sent)"
         if registration.movement:
@@ -670,7 +667,7 @@ class MobileNode:
         self.registered_until = now + granted
         actions = [Log(f"BA status {ack.status} seq {ack.sequence}: registered care-of "
                        f"{registration.care_of} for {granted} s, {timing}")]
-        if ack.status == home_agent.ACCEPTED_PREFIX_DISCOVERY:
+        if ack.status == mobility.ACCEPTED_PREFIX_DISCOVERY:
             actions.append(Log("status 1: the home prefix expires before the binding "
                                "(mobile prefix discovery is not done)", logging.WARNING))
         return actions

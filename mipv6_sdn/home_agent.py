@@ -200,9 +200,9 @@ class HomeAgent:
     def _authenticate(self, now, meta, update, home, care_of, node):
         """RFC 4285 §5 and §6: a BA status on failure, None when the BU is authentic."""
         auth = mobility.find_option(update, mobility.MobilityMessageAuthentication)
-        if auth is None or auth.subtype != mobility.AUTH_SUBTYPE_MN_HA \
-                or auth.spi != node.spi or update.options[-1] is not auth \
-                or not mobility.verify_authentication(meta.mobility, node.key, care_of, home):
+        if auth is None or update.options[-1] is not auth \
+                or not mobility.verify_mn_ha_authentication(meta.mobility, node.spi, node.key,
+                                                            care_of, home):
             LOG.info("BU for %s: MN-HA authentication failed", home)
             return mobility.MIPV6_AUTH_FAIL
         replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)

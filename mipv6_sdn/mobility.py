@@ -15,8 +15,9 @@ padded to a multiple of 8 octets and its checksum filled in; an extension header
 ICMPv6 body for :func:`mipv6_sdn.packets.icmpv6`.
 
 It also holds what both ends of home registration share: the Binding Acknowledgement
-and Binding Error status codes, lifetimes, RFC 4285 timestamps, SPIs, and the
-home-agents anycast address. It imports only :mod:`mipv6_sdn.wire`.
+and Binding Error status codes, lifetimes, RFC 4285 timestamps, SPIs and the MN-HA
+authentication check, and the home-agents anycast address. It imports only
+:mod:`mipv6_sdn.wire`.
 """
 import dataclasses
 import hashlib
@@ -590,6 +591,17 @@ def verify_authentication(mh, key, care_of, home):
     mh_data = bytearray(mh.raw[:offset + 7])  # up to and including the SPI
     mh_data[CHECKSUM_OFFSET:CHECKSUM_OFFSET + 2] = bytes(2)
     return hmac.compare_digest(data[5:], authenticator(key, care_of, home, bytes(mh_data)))
+
+
+def verify_mn_ha_authentication(mh, spi, key, care_of, home):
+    """RFC 4285 §5: whether the last option of ``mh`` is an MN-HA Mobility Message
+    Authentication option of ``spi`` whose authenticator is right for ``key``,
+    ``care_of`` and ``home``."""
+    options = mh.message.options
+    auth = options[-1] if options else None
+    return isinstance(auth, MobilityMessageAuthentication) \
+        and auth.subtype == AUTH_SUBTYPE_MN_HA and auth.spi == spi \
+        and verify_authentication(mh, key, care_of, home)
 
 
 def ntp_timestamp(now):

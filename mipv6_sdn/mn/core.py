@@ -601,11 +601,8 @@ class MobileNode:
         if not addressed:
             return [Log(f"BA to {meta.ip_dst} (home address {meta.routing_home_address}) "
                         "is not for this registration: ignored", logging.WARNING)]
-        auth = ack.options[-1] if ack.options else None
-        if not isinstance(auth, mobility.MobilityMessageAuthentication) \
-                or auth.subtype != mobility.AUTH_SUBTYPE_MN_HA or auth.spi != self.spi \
-                or not mobility.verify_authentication(meta.mobility, self.key, care_of,
-                                                      self.home_address):
+        if not mobility.verify_mn_ha_authentication(meta.mobility, self.spi, self.key,
+                                                    care_of, self.home_address):
             return [Log(f"BA seq {ack.sequence} fails MN-HA authentication: ignored",
                         logging.WARNING)]
         replay = mobility.find_option(ack, mobility.MobilityMessageReplayProtection)

@@ -16,7 +16,7 @@ import socket
 import sys
 
 from mipv6_sdn import mobility, wire
-from mipv6_sdn.mn import core
+from mipv6_sdn.mn import core, system
 
 PROG = "mipv6-mn"
 HOME_PREFIX_LEN = 64  # SLAAC (RFC 4862) and the home-agents anycast address (RFC 2526)
@@ -162,8 +162,6 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    # Imported here: argument errors need neither pyroute2 nor root.
-    from mipv6_sdn.mn import system
     try:
         interface = system.Interface(args.interface)
     except (LookupError, OSError) as exc:

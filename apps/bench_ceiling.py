@@ -38,7 +38,7 @@ from ryu.controller import ofp_event
 from ryu.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
 from ryu.ofproto import ofproto_v1_3
 
-from mipv6_sdn import mobility, packets
+from mipv6_sdn import mobility, packets, wire
 
 MODE_ENV = "BENCH_CEILING_MODE"
 ROUTER_MAC = "02:00:00:00:00:01"
@@ -64,7 +64,7 @@ class BenchCeiling(app_manager.RyuApp):
             raise SystemExit(f"{MODE_ENV}: auto, register or refresh, not {self.mode!r}")
         self.known = set()  # home addresses answered before ("auto")
         self.datapaths = {}
-        self.router_mac = packets.mac_to_bytes(ROUTER_MAC)
+        self.router_mac = wire.mac_to_bytes(ROUTER_MAC)
         home_agent = ipaddress.IPv6Address("2001:db8:1::1")
         self.na_frame = packets.neighbor_advert(
             src_mac=ROUTER_MAC, eth_dst="33:33:00:00:00:01", src=home_agent,
@@ -90,7 +90,7 @@ class BenchCeiling(app_manager.RyuApp):
         datapath = msg.datapath
         ofp, parser = datapath.ofproto, datapath.ofproto_parser
         data = msg.data
-        if len(data) < 86 or data[20] != mobility.IPPROTO_DSTOPTS:
+        if len(data) < 86 or data[20] != wire.IPPROTO_DSTOPTS:
             return
         in_port = msg.match["in_port"]
         care_of = ipaddress.IPv6Address(data[IP_SRC])
@@ -102,7 +102,7 @@ class BenchCeiling(app_manager.RyuApp):
         mh = mobility.serialize_mobility_header(ack, ha, home,
                                                 auth=(BA_SPI, BA_KEY, care_of, home))
         frame = data[6:12] + self.router_mac + data[12:14] + packets.ipv6(
-            ha, care_of, mobility.IPPROTO_ROUTING,
+            ha, care_of, wire.IPPROTO_ROUTING,
             mobility.type2_routing_header(home, IPPROTO_MH) + mh)
         datapath.send_msg(parser.OFPPacketOut(
             datapath=datapath, buffer_id=ofp.OFP_NO_BUFFER, in_port=ofp.OFPP_CONTROLLER,

@@ -73,7 +73,7 @@ import tempfile
 import time
 import pathlib
 
-from mipv6_sdn import home_agent, mobility, packets
+from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.config import derived_key, parse_config
 from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.router import Router
@@ -130,14 +130,14 @@ def binding_update_frame(home, spi, key, mac, care_of, sequence, timestamp,
         options=(mobility.MobilityMessageReplayProtection(timestamp),))
     mh = mobility.serialize_mobility_header(update, home, HOME_AGENT,
                                             auth=(spi, key, care_of, home))
-    packet = packets.ipv6(care_of, HOME_AGENT, mobility.IPPROTO_DSTOPTS,
-                          mobility.home_address_option(home, mobility.IPPROTO_MH) + mh)
+    packet = packets.ipv6(care_of, HOME_AGENT, wire.IPPROTO_DSTOPTS,
+                          mobility.home_address_option(home, wire.IPPROTO_MH) + mh)
     return packets.ethernet(router_mac, mac, packet)
 
 
 def build_frames(count, sequence, now, first=0):
     """[(dpid, port, frame)] of one BU per MN ``first``..``first+count-1``."""
-    stamp = home_agent.ntp_timestamp(now)
+    stamp = mobility.ntp_timestamp(now)
     frames = []
     for index in range(first, first + count):
         home, spi, key, mac, dpid, port, care_of = mobile_node(index)

@@ -38,7 +38,7 @@ import socket
 import sys
 import time
 
-from mipv6_sdn import home_agent, mobility, packets
+from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.config import derived_key
 
 ETH_P_IPV6 = 0x86DD
@@ -89,8 +89,8 @@ class Generator:
             options=(mobility.MobilityMessageReplayProtection(stamp),))
         mh = mobility.serialize_mobility_header(update, home, self.ha,
                                                 auth=(spi, key, self.care_of, home))
-        packet = packets.ipv6(self.care_of, self.ha, mobility.IPPROTO_DSTOPTS,
-                              mobility.home_address_option(home, mobility.IPPROTO_MH) + mh)
+        packet = packets.ipv6(self.care_of, self.ha, wire.IPPROTO_DSTOPTS,
+                              mobility.home_address_option(home, wire.IPPROTO_MH) + mh)
         return packets.ethernet(self.args.router_mac, self.mac, packet)
 
     def _drain(self, outstanding, latencies, counts, wanted_sequence):
@@ -102,12 +102,12 @@ class Generator:
             except BlockingIOError:
                 return
             # IPv6 with a routing header (43) to our care-of address: a BA candidate.
-            if len(data) < 54 or data[20] != mobility.IPPROTO_ROUTING \
+            if len(data) < 54 or data[20] != wire.IPPROTO_ROUTING \
                     or data[38:54] != self.care_of_packed:
                 continue
             try:
                 meta = packets.parse_frame(data)
-            except packets.PacketError:
+            except wire.PacketError:
                 counts["malformed"] += 1
                 continue
             if meta.mobility is None or not isinstance(meta.mobility.message,
@@ -149,7 +149,7 @@ class Generator:
                 counts["lost"] += 1
             while len(outstanding) < args.window and (pending or next_index < args.count):
                 if not pending:
-                    stamp = home_agent.ntp_timestamp(time.time())
+                    stamp = mobility.ntp_timestamp(time.time())
                     end = min(args.count, next_index + CHUNK)
                     pending.extend((i, self.frame(i, sequence, stamp))
                                    for i in range(next_index, end))

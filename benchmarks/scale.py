@@ -47,7 +47,7 @@ import tomllib
 import tracemalloc
 
 from mininet_topos.roaming import access_config_toml, access_plan
-from mipv6_sdn import home_agent
+from mipv6_sdn import mobility
 from mipv6_sdn.config import parse_config
 from mipv6_sdn.pipeline import COOKIE_KIND_SHIFT, CookieKind
 from mipv6_sdn.router import Router
@@ -269,7 +269,7 @@ def handover_flow_mods(n_links, handovers=6):
         care_of = prefix[0x100]
         frame = core.binding_update_frame(home, MN1_SPI, MN1_KEY, MN1_MAC, care_of,
                                           sequence=step + 1,
-                                          timestamp=home_agent.ntp_timestamp(now))
+                                          timestamp=mobility.ntp_timestamp(now))
         msgs = router.packet_in(now, link_number, 2, frame)
         net.apply(msgs)
         status = core.ba_status(msgs)

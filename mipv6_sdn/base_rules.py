@@ -5,7 +5,7 @@ multicast destinations and every mobility header are handled before any host, pr
 or binding rule (docs/pipeline.md), so a neighbour probe for a home address or an away
 mobile node's router solicitation is never tunnelled away.
 """
-from mipv6_sdn import mobility, ofmsg, packets
+from mipv6_sdn import ofmsg, wire
 from mipv6_sdn.access_links import LINK_LOCAL, MULTICAST
 from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie
 from mipv6_sdn.port_roles import FLOOD_GROUP
@@ -25,18 +25,18 @@ class BaseRules(RouterPart):
 
     def desired_rules(self, dpid):
         base = cookie(CookieKind.BASE)
-        icmp = {"eth_type": packets.ETH_TYPE_IPV6, "ip_proto": packets.IPPROTO_ICMPV6}
+        icmp = {"eth_type": wire.ETH_TYPE_IPV6, "ip_proto": wire.IPPROTO_ICMPV6}
         controller = [ofmsg.apply([ofmsg.to_controller()])]
         rules = [ofmsg.flow_add(Table.INGRESS, Priority.ND_TO_CONTROLLER,
                                 ofmsg.match(icmpv6_type=nd_type, **icmp), controller, base)
-                 for nd_type in packets.ND_TYPES]
+                 for nd_type in wire.ND_TYPES]
         rules.append(ofmsg.flow_add(
             Table.INGRESS, Priority.LINK_MULTICAST,
-            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, eth_dst=MULTICAST_MAC),
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, eth_dst=MULTICAST_MAC),
             [ofmsg.apply([ofmsg.group(FLOOD_GROUP)])], base))
         rules.append(ofmsg.flow_add(
             Table.INGRESS, Priority.TO_ROUTER,
-            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, eth_dst=self.links.config.router_mac),
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, eth_dst=self.links.config.router_mac),
             [ofmsg.goto(Table.ROUTING)], base))
         own = [str(address) for address in sorted(self.links.router_addresses)]
         own += [(str(LINK_LOCAL.network_address), str(LINK_LOCAL.netmask)),
@@ -44,17 +44,17 @@ class BaseRules(RouterPart):
         for ipv6_dst in own:
             rules.append(ofmsg.flow_add(
                 Table.ROUTING, Priority.ROUTER_ADDRESS,
-                ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=ipv6_dst),
+                ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=ipv6_dst),
                 controller, base))
         # OVS skips Destination Options and Routing headers when it matches ip_proto,
         # so a BU with a Home Address option matches too (docs/pipeline.md).
         rules.append(ofmsg.flow_add(
             Table.ROUTING, Priority.MOBILITY_HEADER,
-            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ip_proto=mobility.IPPROTO_MH),
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ip_proto=wire.IPPROTO_MH),
             controller, base))
         rules.append(ofmsg.flow_add(Table.ROUTING, Priority.NO_ROUTE, ofmsg.match(),
                                     controller, base))
         rules.append(ofmsg.flow_add(
-            Table.MPLS_IN, Priority.TRANSIT, ofmsg.match(eth_type=packets.ETH_TYPE_MPLS),
+            Table.MPLS_IN, Priority.TRANSIT, ofmsg.match(eth_type=wire.ETH_TYPE_MPLS),
             [ofmsg.goto(Table.LSP)], base))
         return rules

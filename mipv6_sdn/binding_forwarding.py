@@ -8,7 +8,7 @@ whoever changed the cache, so they go out before the Binding Acknowledgement.
 """
 import logging
 
-from mipv6_sdn import ofmsg, packets
+from mipv6_sdn import ofmsg, packets, wire
 from mipv6_sdn.access_links import link_local_of
 from mipv6_sdn.binding_cache import Attachment, BindingEvent
 from mipv6_sdn.handover import Placement, plan_handover
@@ -71,7 +71,7 @@ class BindingForwarding(RouterPart):
         targets = [home] + ([link_local_of(home)] if binding.link_local else [])
         return [(link.dpid, ofmsg.packet_out(ports, packets.neighbor_advert(
             src_mac=self.router_mac, eth_dst=ALL_NODES_MAC, src=link.home_agent,
-            dst=packets.ALL_NODES, target=target, router=False, solicited=False)))
+            dst=wire.ALL_NODES, target=target, router=False, solicited=False)))
             for target in targets]
 
     def _placement(self, binding):

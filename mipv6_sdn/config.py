@@ -11,6 +11,8 @@ import ipaddress
 import re
 import tomllib
 
+from mipv6_sdn import mobility
+
 ROUTER_MAC = "02:00:00:00:00:01"
 ROUTER_LINK_LOCAL = ipaddress.IPv6Address("fe80::1")
 FIRST_LABEL = 16  # RFC 3032 §2.1: labels 0-15 are reserved
@@ -194,7 +196,6 @@ _HOME_AGENT_KEYS = {"max_binding_lifetime": int, "require_authentication": bool,
 _MOBILE_NODE_KEYS = {"home_address": str, "spi": int, "key": str}
 _MOBILE_RANGE_KEYS = {"first_home_address": str, "count": int, "first_spi": int,
                       "secret": str}
-MIN_SPI = 256  # RFC 4285 §5: SPI values 0-255 are reserved
 
 
 def _hex_key(value, key):
@@ -213,8 +214,8 @@ def derived_key(secret, home_address):
 
 
 def _check_spi(spi, key):
-    if not MIN_SPI <= spi < 2 ** 32:
-        raise ConfigError(f"{key}: {spi} out of range {MIN_SPI}..2^32-1")
+    if not mobility.MIN_SPI <= spi < 2 ** 32:
+        raise ConfigError(f"{key}: {spi} out of range {mobility.MIN_SPI}..2^32-1")
 
 
 def _parse_mobile_nodes(data, links):

@@ -15,7 +15,7 @@ care-of rules, a deletion removes all three.
 import dataclasses
 import ipaddress
 
-from mipv6_sdn import ofmsg, packets
+from mipv6_sdn import ofmsg, wire
 from mipv6_sdn.pipeline import METADATA_FROM_LSP, CookieKind, Priority, Table, cookie
 
 OWNER_BITS = 56
@@ -38,14 +38,14 @@ class Placement:
 
 
 def interception_rule(placement, lsp_ttl):
-    match = ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=str(placement.home_address))
+    match = ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=str(placement.home_address))
     return ofmsg.flow_add(Table.ROUTING, Priority.BINDING, match, [
         ofmsg.apply(ofmsg.push_mpls(placement.care_of_label, lsp_ttl)),
         ofmsg.goto(Table.LSP)], placement.cookie)
 
 
 def delivery_rule(placement, router_mac):
-    match = ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=str(placement.home_address),
+    match = ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=str(placement.home_address),
                         metadata=(METADATA_FROM_LSP, METADATA_FROM_LSP))
     return ofmsg.flow_add(Table.ROUTING, Priority.BINDING, match, [ofmsg.apply([
         ofmsg.set_field(eth_src=router_mac), ofmsg.set_field(eth_dst=placement.mac),
@@ -54,7 +54,7 @@ def delivery_rule(placement, router_mac):
 
 def reverse_tunnel_rule(placement, lsp_ttl):
     match = ofmsg.match(in_port=placement.port, eth_src=placement.mac,
-                        eth_type=packets.ETH_TYPE_IPV6,
+                        eth_type=wire.ETH_TYPE_IPV6,
                         ipv6_src=str(placement.home_address))
     return ofmsg.flow_add(Table.ROUTING, Priority.REVERSE_TUNNEL, match, [
         ofmsg.apply(ofmsg.push_mpls(placement.home_label, lsp_ttl)),

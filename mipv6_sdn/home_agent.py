@@ -10,64 +10,12 @@ import dataclasses
 import ipaddress
 import logging
 
-from mipv6_sdn import mobility, packets
+from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.binding_cache import Binding, BindingCache, sequence_newer
 
 LOG = logging.getLogger(__name__)
 HOME_CACHE = "home"  # the Home Agent's binding cache in the store
 TIMESTAMP_LEN = 8     # RFC 4285 §6: the 64-bit NTP timestamp of the replay option
-
-# RFC 6275 §6.1.8 Binding Acknowledgement status; RFC 4285 §8 additions.
-ACCEPTED = 0
-ACCEPTED_PREFIX_DISCOVERY = 1
-REASON_UNSPECIFIED = 128
-ADMINISTRATIVELY_PROHIBITED = 129
-INSUFFICIENT_RESOURCES = 130
-HOME_REGISTRATION_NOT_SUPPORTED = 131
-NOT_HOME_SUBNET = 132
-NOT_HOME_AGENT_FOR_THIS_MN = 133
-DUPLICATE_ADDRESS_DETECTION_FAILED = 134
-SEQUENCE_OUT_OF_WINDOW = 135
-REGISTRATION_TYPE_CHANGE_DISALLOWED = 139
-MIPV6_ID_MISMATCH = 144      # RFC 4285 §6: replay protection timestamp not acceptable
-MIPV6_MESG_ID_REQD = 145     # RFC 4285 §6: replay protection option missing
-MIPV6_AUTH_FAIL = 146        # RFC 4285 §5: MN-HA authentication failed or missing
-
-# RFC 6275 §6.1.9 Binding Error status.
-BE_UNKNOWN_BINDING_FOR_HAO = 1
-BE_UNRECOGNIZED_MH_TYPE = 2
-
-ICMPV6_PARAM_HEADER = 0  # RFC 4443 §3.4: erroneous header field encountered
-LIFETIME_UNIT = 4        # RFC 6275 §6.1.7: BU and BA lifetimes count units of 4 s
-NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
-# RFC 2526 §2: the Mobile IPv6 Home-Agents anycast address of a /64 (anycast ID 0x7e).
-HOME_AGENTS_ANYCAST_IID = 0xFDFF_FFFF_FFFF_FFFE
-
-
-def ntp_timestamp(now):
-    """RFC 4285 §6: a 64-bit NTP timestamp for Unix time ``now``."""
-    return int((now + NTP_UNIX_OFFSET) * 2 ** 32) & 0xFFFF_FFFF_FFFF_FFFF
-
-
-def unix_time(timestamp):
-    return timestamp / 2 ** 32 - NTP_UNIX_OFFSET
-
-
-def home_agents_anycast(prefix):
-    return ipaddress.IPv6Address(int(prefix.network_address) | HOME_AGENTS_ANYCAST_IID)
-
-
-def is_unicast_routable(address):
-    """RFC 6275 §9.5.1: a global unicast address (not multicast, link-local, loopback,
-    unspecified, or IPv4-mapped)."""
-    return not (address.is_multicast or address.is_link_local or address.is_loopback
-                or address.is_unspecified or address.ipv4_mapped is not None
-                or address.is_site_local)
-
-
-def _option(message, option_type):
-    return next((o for o in message.options if isinstance(o, option_type)), None)
-
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
@@ -100,7 +48,7 @@ class HomeAgent:
         """Addresses the HA answers on: HA addresses and home-agents anycast addresses."""
         found = set()
         for link in self.home_links:
-            found |= {link.home_agent, home_agents_anycast(link.prefix)}
+            found |= {link.home_agent, mobility.home_agents_anycast(link.prefix)}
         return found
 
     def home_link_of(self, address):
@@ -126,7 +74,7 @@ class HomeAgent:
         says which MAC the controller currently knows on a home link for an address,
         for home-link DAD (RFC 6275 §10.4.1)."""
         msgs = self.cache.expire(now)
-        if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None:
+        if meta.next_header == wire.IPPROTO_MH or meta.mobility_error is not None:
             replies, changed = self._mobility_header(now, meta, attachment, home_owner)
             return replies, msgs + changed
         if meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS):
@@ -134,7 +82,7 @@ class HomeAgent:
         if meta.home_address_option is not None:
             if self.bound_care_of(meta) is not None:
                 return None, msgs
-            return self._binding_error(now, meta, BE_UNKNOWN_BINDING_FOR_HAO,
+            return self._binding_error(now, meta, mobility.BE_UNKNOWN_BINDING_FOR_HAO,
                                        meta.home_address_option), msgs
         return [], msgs
 
@@ -167,10 +115,10 @@ class HomeAgent:
 
     def _binding_update(self, now, meta, update, attachment, home_owner):
         home = meta.home_address_option or meta.ip_src
-        alternate = _option(update, mobility.AlternateCareofAddress)
+        alternate = mobility.find_option(update, mobility.AlternateCareofAddress)
         care_of = alternate.address if alternate is not None else meta.ip_src
         # RFC 6275 §9.5.1: a unicast routable home address and care-of address, or silence.
-        if not is_unicast_routable(home) or not is_unicast_routable(care_of):
+        if not wire.is_unicast_routable(home) or not wire.is_unicast_routable(care_of):
             LOG.info("BU for %s from %s: not unicast routable, discarded", home, care_of)
             return [], []
         node = self.nodes.get(home)
@@ -179,15 +127,15 @@ class HomeAgent:
         if decision is None:
             return [], []
         existing = self.cache.get(home)
-        refresh = decision.status == ACCEPTED and existing is not None and \
+        refresh = decision.status == mobility.ACCEPTED and existing is not None and \
             decision.binding is not None and existing.care_of_address == care_of
         LOG.log(logging.DEBUG if refresh else logging.INFO,
                 "BU %s -> %s seq %d lifetime %d s: status %d", home, care_of,
-                update.sequence, update.lifetime * LIFETIME_UNIT, decision.status)
+                update.sequence, update.lifetime * mobility.LIFETIME_UNIT, decision.status)
         msgs = []
-        if decision.status < REASON_UNSPECIFIED:
+        if decision.status < mobility.REASON_UNSPECIFIED:
             msgs = self._apply(now, home, decision, update)
-        elif decision.status == SEQUENCE_OUT_OF_WINDOW:
+        elif decision.status == mobility.SEQUENCE_OUT_OF_WINDOW:
             current = self.cache.get(home)
             decision = dataclasses.replace(decision, binding=current)
         # RFC 6275 §10.3.1, §10.3.2: the HA returns a BA for every home registration,
@@ -204,46 +152,47 @@ class HomeAgent:
             # yet) it has no Binding Authorization Data and is discarded (§9.5.1).
             return None
         if not self.home_links or meta.ip_dst not in self.addresses():
-            return Decision(HOME_REGISTRATION_NOT_SUPPORTED)
+            return Decision(mobility.HOME_REGISTRATION_NOT_SUPPORTED)
         link = self.home_link_of(home)
         if link is None:
-            return Decision(NOT_HOME_SUBNET)
+            return Decision(mobility.NOT_HOME_SUBNET)
         if node is None:
-            return Decision(NOT_HOME_AGENT_FOR_THIS_MN)
+            return Decision(mobility.NOT_HOME_AGENT_FOR_THIS_MN)
         if self.policy.require_authentication:
             failure = self._authenticate(now, meta, update, home, care_of, node)
             if failure is not None:
                 return Decision(failure)
         if existing is not None and not sequence_newer(update.sequence, existing.sequence):
-            return Decision(SEQUENCE_OUT_OF_WINDOW, trusted=True)
+            return Decision(mobility.SEQUENCE_OUT_OF_WINDOW, trusted=True)
         if existing is not None and not existing.home_registration:
-            return Decision(REGISTRATION_TYPE_CHANGE_DISALLOWED, trusted=True)
+            return Decision(mobility.REGISTRATION_TYPE_CHANGE_DISALLOWED, trusted=True)
         deregistration = update.lifetime == 0 or care_of == home
         if deregistration:
             # RFC 6275 §10.3.2: nothing to deregister is a rejection with 133.
-            status = ACCEPTED if existing is not None else NOT_HOME_AGENT_FOR_THIS_MN
+            status = mobility.ACCEPTED if existing is not None \
+                else mobility.NOT_HOME_AGENT_FOR_THIS_MN
             return Decision(status, trusted=True)
         if existing is None and len(self.cache) >= self.policy.max_bindings:
-            return Decision(INSUFFICIENT_RESOURCES, trusted=True)
+            return Decision(mobility.INSUFFICIENT_RESOURCES, trusted=True)
         if care_of in link.prefix or attachment is not None and attachment.dpid == link.dpid:
             # Policy: a care-of address on the home link itself (or an MN attached to
             # its home link's switch) is refused; the MN deregisters when it is home
             # (RFC 6275 §11.5.4).
-            return Decision(ADMINISTRATIVELY_PROHIBITED, trusted=True)
+            return Decision(mobility.ADMINISTRATIVELY_PROHIBITED, trusted=True)
         if existing is None and home_owner is not None:
             owner = home_owner(home)
             if owner is not None and (attachment is None or owner != attachment.mac):
-                return Decision(DUPLICATE_ADDRESS_DETECTION_FAILED, trusted=True)
-        requested = update.lifetime * LIFETIME_UNIT
+                return Decision(mobility.DUPLICATE_ADDRESS_DETECTION_FAILED, trusted=True)
+        requested = update.lifetime * mobility.LIFETIME_UNIT
         granted = min(requested, self.policy.max_binding_lifetime)
-        status = ACCEPTED
+        status = mobility.ACCEPTED
         if self.config.prefix_preferred_lifetime < granted or \
                 self.config.prefix_valid_lifetime <= granted:
             # The home prefix is deprecated or runs out during the binding
             # (RFC 6275 §10.3.1): status 1, and never beyond the valid lifetime.
             granted = min(granted, self.config.prefix_valid_lifetime)
-            status = ACCEPTED_PREFIX_DISCOVERY
-        granted -= granted % LIFETIME_UNIT
+            status = mobility.ACCEPTED_PREFIX_DISCOVERY
+        granted -= granted % mobility.LIFETIME_UNIT
         binding = Binding(home_address=home, care_of_address=care_of,
                           sequence=update.sequence, lifetime=granted, expires=now + granted,
                           home_registration=True, link_local=update.link_local,
@@ -252,21 +201,21 @@ class HomeAgent:
 
     def _authenticate(self, now, meta, update, home, care_of, node):
         """RFC 4285 §5 and §6: a BA status on failure, None when the BU is authentic."""
-        auth = _option(update, mobility.MobilityMessageAuthentication)
-        if auth is None or auth.subtype != mobility.AUTH_SUBTYPE_MN_HA \
-                or auth.spi != node.spi or update.options[-1] is not auth \
-                or not mobility.verify_authentication(meta.mobility, node.key, care_of, home):
+        auth = mobility.find_option(update, mobility.MobilityMessageAuthentication)
+        if auth is None or update.options[-1] is not auth \
+                or not mobility.verify_mn_ha_authentication(meta.mobility, node.spi, node.key,
+                                                            care_of, home):
             LOG.info("BU for %s: MN-HA authentication failed", home)
-            return MIPV6_AUTH_FAIL
-        replay = _option(update, mobility.MobilityMessageReplayProtection)
+            return mobility.MIPV6_AUTH_FAIL
+        replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
         if replay is None:
-            return MIPV6_MESG_ID_REQD
-        skew = abs(unix_time(replay.timestamp) - now)
+            return mobility.MIPV6_MESG_ID_REQD
+        skew = abs(mobility.unix_time(replay.timestamp) - now)
         previous = self.last_timestamp.get(home)
         if skew > self.policy.timestamp_skew or (
                 previous is not None and replay.timestamp <= previous):
             LOG.info("BU for %s: replay protection rejected the timestamp", home)
-            return MIPV6_ID_MISMATCH
+            return mobility.MIPV6_ID_MISMATCH
         return None
 
     def _apply(self, now, home, decision, update):
@@ -274,7 +223,7 @@ class HomeAgent:
         store has the change and the replay state, in one transaction, before this
         returns what the cache's subscribers returned."""
         with self.cache.transaction():
-            replay = _option(update, mobility.MobilityMessageReplayProtection)
+            replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
             if replay is not None:
                 self.last_timestamp[home] = replay.timestamp
                 self.cache.save_state(str(home), replay.timestamp.to_bytes(
@@ -294,15 +243,15 @@ class HomeAgent:
     # ------------------------------------------------------------------ replies
 
     def _acknowledgement(self, now, meta, update, decision, home, care_of, node):
-        lifetime_units = decision.lifetime // LIFETIME_UNIT
+        lifetime_units = decision.lifetime // mobility.LIFETIME_UNIT
         sequence = update.sequence
-        if decision.status == SEQUENCE_OUT_OF_WINDOW and decision.binding is not None:
+        if decision.status == mobility.SEQUENCE_OUT_OF_WINDOW and decision.binding is not None:
             sequence = decision.binding.sequence  # RFC 6275 §9.5.1: the last accepted
         options = []
-        replay = _option(update, mobility.MobilityMessageReplayProtection)
-        if decision.status == MIPV6_ID_MISMATCH:
+        replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
+        if decision.status == mobility.MIPV6_ID_MISMATCH:
             # RFC 4285 §6: the HA's own time, so the MN can resynchronise.
-            options.append(mobility.MobilityMessageReplayProtection(ntp_timestamp(now)))
+            options.append(mobility.MobilityMessageReplayProtection(mobility.ntp_timestamp(now)))
         elif decision.trusted and replay is not None:
             options.append(mobility.MobilityMessageReplayProtection(replay.timestamp))
         ack = mobility.BindingAck(status=decision.status, sequence=sequence,
@@ -313,7 +262,7 @@ class HomeAgent:
     def _ha_source(self, meta):
         """The address answers come from: the one the MN wrote to, never an anycast."""
         link = self.home_link_of(meta.ip_dst)
-        if link is not None and meta.ip_dst == home_agents_anycast(link.prefix):
+        if link is not None and meta.ip_dst == mobility.home_agents_anycast(link.prefix):
             return link.home_agent
         return meta.ip_dst
 
@@ -323,9 +272,9 @@ class HomeAgent:
         src = self._ha_source(meta)
         mh = mobility.serialize_mobility_header(message, src, home, auth=auth)
         if care_of == home:
-            return packets.ipv6(src, home, mobility.IPPROTO_MH, mh)
-        return packets.ipv6(src, care_of, mobility.IPPROTO_ROUTING,
-                            mobility.type2_routing_header(home, mobility.IPPROTO_MH) + mh)
+            return packets.ipv6(src, home, wire.IPPROTO_MH, mh)
+        return packets.ipv6(src, care_of, wire.IPPROTO_ROUTING,
+                            mobility.type2_routing_header(home, wire.IPPROTO_MH) + mh)
 
     def _binding_error(self, now, meta, status, home):
         """RFC 6275 §9.3.1: a Binding Error to the (unicast) source of ``meta``,
@@ -335,17 +284,17 @@ class HomeAgent:
             return []
         src = self._ha_source(meta)
         message = mobility.BindingError(status=status, home_address=home)
-        return [packets.ipv6(src, meta.ip_src, mobility.IPPROTO_MH,
+        return [packets.ipv6(src, meta.ip_src, wire.IPPROTO_MH,
                              mobility.serialize_mobility_header(message, src, meta.ip_src))]
 
     def _unrecognized(self, now, meta):
         """RFC 6275 §9.2: Binding Error status 2 for a message we do not recognise."""
-        return self._binding_error(now, meta, BE_UNRECOGNIZED_MH_TYPE,
-                                   meta.home_address_option or packets.UNSPECIFIED)
+        return self._binding_error(now, meta, mobility.BE_UNRECOGNIZED_MH_TYPE,
+                                   meta.home_address_option or wire.UNSPECIFIED)
 
     def _parameter_problem(self, now, meta, pointer):
-        error = packets.icmp_error(meta, self._ha_source(meta), packets.ICMPV6_PARAM_PROBLEM,
-                                   ICMPV6_PARAM_HEADER, pointer)
+        error = packets.icmp_error(meta, self._ha_source(meta), wire.ICMPV6_PARAM_PROBLEM,
+                                   wire.ICMPV6_PARAM_HEADER, pointer)
         return [error] if error is not None and self.error_allowed(now) else []
 
     # ------------------------------------------------------------------ ICMPv6 144, 146
@@ -356,7 +305,7 @@ class HomeAgent:
             # RFC 6275 §10.5: the HAs of the home prefix the anycast address names,
             # by preference (one HA per home link here); the reply goes to the source.
             link = next((l for l in self.home_links
-                         if meta.ip_dst == home_agents_anycast(l.prefix)), None)
+                         if meta.ip_dst == mobility.home_agents_anycast(l.prefix)), None)
             if link is None:
                 return []
             body = mobility.haad_reply(request.identifier, [link.home_agent])
@@ -377,9 +326,9 @@ class HomeAgent:
     def reroute_via_care_of(packet, care_of, home):
         """Send an IPv6 packet built for ``home`` to ``care_of`` with a type 2 routing
         header (the checksum already covers the final destination, RFC 6275 §6.4)."""
-        header, payload = packet[:packets.IPV6_HEADER_LEN], packet[packets.IPV6_HEADER_LEN:]
+        header, payload = packet[:wire.IPV6_HEADER_LEN], packet[wire.IPV6_HEADER_LEN:]
         src = ipaddress.IPv6Address(header[8:24])
-        return packets.ipv6(src, care_of, mobility.IPPROTO_ROUTING,
+        return packets.ipv6(src, care_of, wire.IPPROTO_ROUTING,
                             mobility.type2_routing_header(home, header[6]) + payload,
                             hop_limit=header[7])
 

@@ -8,7 +8,7 @@ time, the last to claim it.
 import dataclasses
 import logging
 
-from mipv6_sdn import ofmsg, packets
+from mipv6_sdn import ofmsg, wire
 from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie
 from mipv6_sdn.router_part import RouterPart
 
@@ -66,7 +66,7 @@ class HostTable(RouterPart):
     def _host_route(self, host, address):
         return ofmsg.flow_add(
             Table.ROUTING, Priority.HOST_ROUTE,
-            ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=str(address)),
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=str(address)),
             [ofmsg.apply([ofmsg.set_field(eth_src=self.links.config.router_mac),
                           ofmsg.set_field(eth_dst=host.mac), ofmsg.dec_nw_ttl(),
                           ofmsg.output(host.port)])], host.cookie)

@@ -4,7 +4,7 @@ RFC 4443 §2.4(f) limits the rate of ICMPv6 errors; RFC 6275 §9.3.3 limits Bind
 Errors the same way. One token bucket serves the router's errors and the Home Agent's
 Binding Errors and Parameter Problems together.
 """
-from mipv6_sdn import packets
+from mipv6_sdn import packets, wire
 
 ICMP_ERROR_RATE = 10.0  # RFC 4443 §2.4(f): errors per second, token bucket
 ICMP_ERROR_BURST = 10.0
@@ -52,7 +52,7 @@ class IcmpErrors:
         return self.delivery.answer(now, offending, origin, error)
 
     def time_exceeded(self, now, offending, origin):
-        return self.send(now, offending, origin, packets.ICMPV6_TIME_EXCEEDED, 0)
+        return self.send(now, offending, origin, wire.ICMPV6_TIME_EXCEEDED, 0)
 
     def unreachable(self, now, offending, origin, code):
-        return self.send(now, offending, origin, packets.ICMPV6_DST_UNREACH, code)
+        return self.send(now, offending, origin, wire.ICMPV6_DST_UNREACH, code)

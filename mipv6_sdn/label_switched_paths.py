@@ -5,7 +5,7 @@ path to it label-switches towards it, and every access switch pushes packets for
 another link's prefix onto that link's LSP (docs/pipeline.md). Core state grows with
 the number of access links, not hosts or bindings.
 """
-from mipv6_sdn import ofmsg, packets
+from mipv6_sdn import ofmsg, wire
 from mipv6_sdn.pipeline import METADATA_FROM_LSP, CookieKind, Priority, Table, cookie
 from mipv6_sdn.router_part import RouterPart
 from mipv6_sdn.topology import POP
@@ -21,7 +21,7 @@ def lsp_rules(label, hop, hairpin):
     reverse tunnelling), and OpenFlow only sends a packet back out of its ingress port
     when told so (OFPP_IN_PORT): hence the hairpin rule."""
     owner = cookie(CookieKind.LSP, label)
-    match = ofmsg.match(eth_type=packets.ETH_TYPE_MPLS, mpls_label=label)
+    match = ofmsg.match(eth_type=wire.ETH_TYPE_MPLS, mpls_label=label)
     if hop == POP:
         return [ofmsg.flow_add(Table.MPLS_IN, Priority.LSP, match, [
             ofmsg.apply([ofmsg.pop_mpls()]),
@@ -30,7 +30,7 @@ def lsp_rules(label, hop, hairpin):
     rules = [ofmsg.flow_add(Table.LSP, Priority.LSP, match, [
         ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(hop)])], owner)]
     if hairpin:
-        back = ofmsg.match(in_port=hop, eth_type=packets.ETH_TYPE_MPLS, mpls_label=label)
+        back = ofmsg.match(in_port=hop, eth_type=wire.ETH_TYPE_MPLS, mpls_label=label)
         rules.append(ofmsg.flow_add(Table.LSP, Priority.LSP_HAIRPIN, back, [
             ofmsg.apply([ofmsg.dec_mpls_ttl(), ofmsg.output(ofmsg.OFP.OFPP_IN_PORT)])],
             owner))
@@ -60,7 +60,7 @@ class LabelSwitchedPaths(RouterPart):
             return []
         rules = []
         for link in self.links.links:
-            match = ofmsg.match(eth_type=packets.ETH_TYPE_IPV6, ipv6_dst=(
+            match = ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=(
                 str(link.prefix.network_address), str(link.prefix.netmask)))
             if link.dpid == dpid:
                 instructions = [ofmsg.apply([ofmsg.to_controller()])]

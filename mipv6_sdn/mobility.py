@@ -4,15 +4,20 @@ Home Address option, the type 2 routing header, and ICMPv6 types 144-147.
 Ryu has no Mobility Header and mis-parses these extension headers, so they live here as
 pure code. :func:`parse_mobility_header` reads untrusted bytes and raises
 :class:`MobilityError`, whose ``kind`` names the reply that RFC 6275 §9.2 owes. It does
-not verify the checksum, which needs the pseudo-header: :func:`packets.parse_frame`
-does that first and records the result in ``PacketMeta.mobility`` or
-``PacketMeta.mobility_error``.
+not verify the checksum, which needs the pseudo-header:
+:func:`mipv6_sdn.packets.parse_frame` does that first and records the result in
+``PacketMeta.mobility`` or ``PacketMeta.mobility_error``.
 
 Parsed messages list their options in order without Pad1 and PadN; unrecognised option
 types are kept as :class:`UnknownOption` (§6.2.1: skipped, not rejected). Builders
 return bytes: a whole MH with its options aligned (§6.2, RFC 4283 §3, RFC 4285 §5-6),
 padded to a multiple of 8 octets and its checksum filled in; an extension header; or an
-ICMPv6 body for :func:`packets.icmpv6`.
+ICMPv6 body for :func:`mipv6_sdn.packets.icmpv6`.
+
+It also holds what both ends of home registration share: the Binding Acknowledgement
+and Binding Error status codes, lifetimes, RFC 4285 timestamps, SPIs and the MN-HA
+authentication check, and the home-agents anycast address. It imports only
+:mod:`mipv6_sdn.wire`.
 """
 import dataclasses
 import hashlib
@@ -21,12 +26,7 @@ import ipaddress
 import struct
 import typing
 
-from mipv6_sdn import packets
-
-IPPROTO_ROUTING = packets.IPPROTO_ROUTING  # RFC 8200 §4.4
-IPPROTO_NONE = 59  # RFC 8200 §4.7
-IPPROTO_DSTOPTS = packets.IPPROTO_DSTOPTS  # RFC 8200 §4.6
-IPPROTO_MH = 135  # RFC 6275 §6.1
+from mipv6_sdn import wire
 
 # RFC 6275 §6.1: MH Type values.
 BRR = 0
@@ -83,8 +83,34 @@ BU_FLAG_LINK_LOCAL = 0x2000  # L
 BU_FLAG_KEY_MANAGEMENT = 0x1000  # K
 BA_FLAG_KEY_MANAGEMENT = 0x80  # RFC 6275 §6.1.8 K
 
+# RFC 6275 §6.1.8 Binding Acknowledgement status; RFC 4285 §8 additions.
+ACCEPTED = 0
+ACCEPTED_PREFIX_DISCOVERY = 1
+REASON_UNSPECIFIED = 128
+ADMINISTRATIVELY_PROHIBITED = 129
+INSUFFICIENT_RESOURCES = 130
+HOME_REGISTRATION_NOT_SUPPORTED = 131
+NOT_HOME_SUBNET = 132
+NOT_HOME_AGENT_FOR_THIS_MN = 133
+DUPLICATE_ADDRESS_DETECTION_FAILED = 134
+SEQUENCE_OUT_OF_WINDOW = 135
+REGISTRATION_TYPE_CHANGE_DISALLOWED = 139
+MIPV6_ID_MISMATCH = 144      # RFC 4285 §6: replay protection timestamp not acceptable
+MIPV6_MESG_ID_REQD = 145     # RFC 4285 §6: replay protection option missing
+MIPV6_AUTH_FAIL = 146        # RFC 4285 §5: MN-HA authentication failed or missing
 
-class MobilityError(packets.PacketError):
+# RFC 6275 §6.1.9 Binding Error status.
+BE_UNKNOWN_BINDING_FOR_HAO = 1
+BE_UNRECOGNIZED_MH_TYPE = 2
+
+LIFETIME_UNIT = 4        # RFC 6275 §6.1.7: BU and BA lifetimes count units of 4 s
+MIN_SPI = 256  # RFC 4285 §5: SPI values 0-255 are reserved
+NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
+# RFC 2526 §2: the Mobile IPv6 Home-Agents anycast address of a /64 (anycast ID 0x7e).
+HOME_AGENTS_ANYCAST_IID = 0xFDFF_FFFF_FFFF_FFFE
+
+
+class MobilityError(wire.PacketError):
     """A Mobility Header that breaks RFC 6275. ``kind`` names the broken rule:
 
     "truncated" (shorter than its Header Len) and "checksum": silently discarded;
@@ -300,8 +326,8 @@ _LAST_AUTH_ALIGNMENT = (8, -(7 + AUTHENTICATOR_LEN) % 8)
 
 def _parse_options(raw, start):
     try:
-        found = packets.tlv_options(raw, start)
-    except packets.PacketError as exc:
+        found = wire.tlv_options(raw, start)
+    except wire.PacketError as exc:
         raise MobilityError(str(exc), "option", mh_type=raw[2]) from exc
     options = []
     for offset, option_type, data in found:
@@ -318,6 +344,11 @@ def _parse_options(raw, start):
                                 mh_type=raw[2])
         options.append(cls._unpack(data))
     return tuple(options)
+
+
+def find_option(message, option_type):
+    """The first option of class ``option_type`` in a parsed ``message``, or None."""
+    return next((o for o in message.options if isinstance(o, option_type)), None)
 
 
 # ---------------------------------------------------------------------- messages
@@ -498,7 +529,7 @@ def parse_mobility_header(data, offset_in_packet):
     if cls is None:
         raise MobilityError(f"unrecognised MH Type {mh_type}", "unknown_type",
                             mh_type=mh_type)
-    if payload_proto != IPPROTO_NONE:
+    if payload_proto != wire.IPPROTO_NONE:
         raise MobilityError(f"MH Payload Proto {payload_proto}, not 59", "payload_proto",
                             offset_in_packet + PAYLOAD_PROTO_OFFSET, mh_type)
     options_start = MH_HEADER_LEN + cls.fixed_len
@@ -538,12 +569,12 @@ def serialize_mobility_header(message, src, dst, auth=None):
                                             bytes(AUTHENTICATOR_LEN)).encode()
     if len(mh) > MH_MAX_LEN:
         raise ValueError("Mobility Header longer than Header Len can say")
-    mh[:MH_HEADER_LEN] = struct.pack("!BBBBH", IPPROTO_NONE, len(mh) // 8 - 1,
+    mh[:MH_HEADER_LEN] = struct.pack("!BBBBH", wire.IPPROTO_NONE, len(mh) // 8 - 1,
                                      message.mh_type, 0, 0)
     if auth is not None:
         mh[-AUTHENTICATOR_LEN:] = authenticator(key, care_of, home,
                                                 bytes(mh[:-AUTHENTICATOR_LEN]))
-    csum = packets.checksum(src, dst, IPPROTO_MH, bytes(mh))
+    csum = wire.checksum(src, dst, wire.IPPROTO_MH, bytes(mh))
     mh[CHECKSUM_OFFSET:CHECKSUM_OFFSET + 2] = struct.pack("!H", csum)
     return bytes(mh)
 
@@ -551,7 +582,7 @@ def serialize_mobility_header(message, src, dst, auth=None):
 def verify_authentication(mh, key, care_of, home):
     """RFC 4285 §5: whether ``mh`` ends with a Mobility Message Authentication option
     whose authenticator is right for ``key``, ``care_of`` and ``home``."""
-    found = packets.tlv_options(mh.raw, MH_HEADER_LEN + type(mh.message).fixed_len)
+    found = wire.tlv_options(mh.raw, MH_HEADER_LEN + type(mh.message).fixed_len)
     if not found:
         return False
     offset, option_type, data = found[-1]
@@ -560,6 +591,27 @@ def verify_authentication(mh, key, care_of, home):
     mh_data = bytearray(mh.raw[:offset + 7])  # up to and including the SPI
     mh_data[CHECKSUM_OFFSET:CHECKSUM_OFFSET + 2] = bytes(2)
     return hmac.compare_digest(data[5:], authenticator(key, care_of, home, bytes(mh_data)))
+
+
+def verify_mn_ha_authentication(mh, spi, key, care_of, home):
+    """RFC 4285 §5: whether the last option of ``mh`` is an MN-HA Mobility Message
+    Authentication option of ``spi`` whose authenticator is right for ``key``,
+    ``care_of`` and ``home``."""
+    options = mh.message.options
+    auth = options[-1] if options else None
+    return isinstance(auth, MobilityMessageAuthentication) \
+        and auth.subtype == AUTH_SUBTYPE_MN_HA and auth.spi == spi \
+        and verify_authentication(mh, key, care_of, home)
+
+
+def ntp_timestamp(now):
+    """RFC 4285 §6: a 64-bit NTP timestamp for Unix time ``now``."""
+    return int((now + NTP_UNIX_OFFSET) * 2 ** 32) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def unix_time(timestamp):
+    """The Unix time of a 64-bit NTP ``timestamp`` (RFC 4285 §6)."""
+    return timestamp / 2 ** 32 - NTP_UNIX_OFFSET
 
 
 # ---------------------------------------------------------------------- extension headers
@@ -583,6 +635,11 @@ def type2_routing_header(home_address, next_header):
 
 
 # ---------------------------------------------------------------------- ICMPv6 144-147
+
+
+def home_agents_anycast(prefix):
+    """RFC 2526 §2: the Mobile IPv6 Home-Agents anycast address of ``prefix`` (a /64)."""
+    return ipaddress.IPv6Address(int(prefix.network_address) | HOME_AGENTS_ANYCAST_IID)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -619,9 +676,9 @@ def mobile_prefix_advertisement(identifier, prefixes, managed=False, other=False
     flags = (MPA_FLAG_MANAGED if managed else 0) | (MPA_FLAG_OTHER if other else 0)
     body = struct.pack("!HH", identifier, flags)
     for prefix, valid, preferred in prefixes:
-        body += packets.nd_option(packets.OPT_PREFIX_INFO, struct.pack(
-            "!BBIII", prefix.prefixlen, packets.PI_FLAG_ON_LINK | packets.PI_FLAG_AUTONOMOUS,
-            valid, preferred, 0) + prefix.network_address.packed)
+        body += wire.prefix_information_option(wire.PrefixInformation(
+            prefix.prefixlen, wire.PI_FLAG_ON_LINK | wire.PI_FLAG_AUTONOMOUS, valid,
+            preferred, prefix.network_address))
     return body
 
 
@@ -629,25 +686,20 @@ def parse_dhaad_or_mps(icmp_type, body):
     """A :class:`DiscoveryMessage` for an ICMPv6 ``body`` (after type, code and checksum)
     of type 144-147, or PacketError."""
     if len(body) < 4:
-        raise packets.PacketError(f"truncated ICMPv6 type {icmp_type}")
+        raise wire.PacketError(f"truncated ICMPv6 type {icmp_type}")
     identifier, flags = struct.unpack_from("!HH", body)
     if icmp_type == HAAD_REPLY:
         addresses = body[4:]
         if len(addresses) % 16:
-            raise packets.PacketError("HAAD Reply addresses are not whole")
+            raise wire.PacketError("HAAD Reply addresses are not whole")
         return DiscoveryMessage(icmp_type, identifier, home_agents=tuple(
             ipaddress.IPv6Address(addresses[i:i + 16]) for i in range(0, len(addresses), 16)))
     if icmp_type == MPA:
         prefixes = []
-        for option_type, data in packets.nd_options(body[4:]):
-            if option_type != packets.OPT_PREFIX_INFO:
-                continue
-            if len(data) != 30 or data[0] > 128:
-                raise packets.PacketError("malformed Prefix Information option")
-            prefix_len, _, valid, preferred = struct.unpack_from("!BBII", data)
-            prefixes.append((ipaddress.IPv6Network(
-                (ipaddress.IPv6Address(data[14:30]), prefix_len), strict=False), valid,
-                preferred))
+        for option_type, data in wire.nd_options(body[4:]):
+            if option_type == wire.OPT_PREFIX_INFO:
+                info = wire.parse_prefix_information(data)
+                prefixes.append((info.prefix, info.valid_lifetime, info.preferred_lifetime))
         return DiscoveryMessage(icmp_type, identifier, prefixes=tuple(prefixes),
                                 managed=bool(flags & MPA_FLAG_MANAGED),
                                 other=bool(flags & MPA_FLAG_OTHER))

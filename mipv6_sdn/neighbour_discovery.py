@@ -5,12 +5,12 @@ that becomes a host port; neighbour solicitations for router addresses, and for 
 addresses the Home Agent defends (RFC 6275 §10.4.1), are answered; the rest of the
 hosts' ND is relayed within their link. Hosts are learned from the ND they perform.
 """
-from mipv6_sdn import ofmsg, packets
+from mipv6_sdn import ofmsg, packets, wire
 from mipv6_sdn.access_links import LINK_LOCAL, link_local_of
 from mipv6_sdn.config import ROUTER_LINK_LOCAL
 from mipv6_sdn.router_part import RouterPart
 
-ALL_NODES_MAC = packets.multicast_mac(packets.ALL_NODES)
+ALL_NODES_MAC = wire.multicast_mac(wire.ALL_NODES)
 
 
 class NeighbourDiscovery(RouterPart):
@@ -64,24 +64,24 @@ class NeighbourDiscovery(RouterPart):
     def receive(self, now, dpid, in_port, meta):
         """ND from a host port: learn, answer for the router, relay the rest."""
         link = self.links.of_switch(dpid)
-        source = meta.ip_src if meta.ip_src != packets.UNSPECIFIED else None
+        source = meta.ip_src if meta.ip_src != wire.UNSPECIFIED else None
         msgs = self._learn(now, dpid, in_port, meta.eth_src, source)
-        if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and meta.na_flags & \
-                packets.NA_FLAG_OVERRIDE:
+        if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT and meta.na_flags & \
+                wire.NA_FLAG_OVERRIDE:
             msgs += self._learn(now, dpid, in_port, meta.eth_src, meta.nd_target)
-        if meta.icmp_type == packets.ND_ROUTER_SOLICIT:
+        if meta.icmp_type == wire.ND_ROUTER_SOLICIT:
             if not self.config.ra_on_attachment:
                 return msgs  # periodic advertisements only (the benchmarks' baseline)
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_advert(link)))]
-        if meta.icmp_type == packets.ND_NEIGHBOR_SOLICIT and (
+        if meta.icmp_type == wire.ND_NEIGHBOR_SOLICIT and (
                 meta.nd_target in (link.router, ROUTER_LINK_LOCAL)
                 or link.is_home_link and self._proxied(link, meta.nd_target)):
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_na(meta)))]
-        if meta.icmp_type == packets.ND_NEIGHBOR_ADVERT and (
+        if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT and (
                 meta.eth_dst == self.config.router_mac
                 or meta.ip_dst in self.links.router_addresses):
             return msgs
-        if meta.icmp_type in (packets.ND_NEIGHBOR_SOLICIT, packets.ND_NEIGHBOR_ADVERT):
+        if meta.icmp_type in (wire.ND_NEIGHBOR_SOLICIT, wire.ND_NEIGHBOR_ADVERT):
             return msgs + self._relay(dpid, in_port, meta)
         return msgs  # RAs and redirects from hosts are dropped (hosts are not routers)
 
@@ -121,9 +121,9 @@ class NeighbourDiscovery(RouterPart):
         target = solicitation.nd_target
         is_router = target in self.links.router_addresses
         src = target if is_router else ROUTER_LINK_LOCAL
-        if solicitation.ip_src == packets.UNSPECIFIED:
+        if solicitation.ip_src == wire.UNSPECIFIED:
             return packets.neighbor_advert(
-                src_mac=mac, eth_dst=ALL_NODES_MAC, src=src, dst=packets.ALL_NODES,
+                src_mac=mac, eth_dst=ALL_NODES_MAC, src=src, dst=wire.ALL_NODES,
                 target=target, router=is_router, solicited=False)
         # RFC 4861 §7.2.4: a proxy answer leaves Override clear.
         return packets.neighbor_advert(
@@ -133,7 +133,7 @@ class NeighbourDiscovery(RouterPart):
     def _router_advert(self, link):
         config = self.config
         return packets.router_advert(
-            router_mac=config.router_mac, src=ROUTER_LINK_LOCAL, dst=packets.ALL_NODES,
+            router_mac=config.router_mac, src=ROUTER_LINK_LOCAL, dst=wire.ALL_NODES,
             mtu=config.mtu, prefix=link.prefix,
             valid_lifetime=config.prefix_valid_lifetime,
             preferred_lifetime=config.prefix_preferred_lifetime,

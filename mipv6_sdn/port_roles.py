@@ -7,7 +7,7 @@ The link's flood group (multicast within the link) follows the host ports.
 """
 import enum
 
-from mipv6_sdn import ofmsg, packets
+from mipv6_sdn import ofmsg, wire
 from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie
 from mipv6_sdn.router_part import RouterPart
 
@@ -28,7 +28,7 @@ def port_rules(port, role):
     if role == PortRole.TRUNK:
         rules.append(ofmsg.flow_add(
             Table.INGRESS, Priority.TRUNK_MPLS,
-            ofmsg.match(in_port=port, eth_type=packets.ETH_TYPE_MPLS),
+            ofmsg.match(in_port=port, eth_type=wire.ETH_TYPE_MPLS),
             [ofmsg.goto(Table.MPLS_IN)], owner))
     if role in (PortRole.TRUNK, PortRole.BLOCKED):
         rules.append(ofmsg.flow_add(Table.INGRESS, Priority.TRUNK_DROP,

@@ -12,7 +12,7 @@ part it is for.
 import logging
 import random
 
-from mipv6_sdn import mobility, packets
+from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.access_links import LINK_LOCAL, MULTICAST, AccessLinks
 from mipv6_sdn.address_resolution import AddressResolution
 from mipv6_sdn.base_rules import BaseRules
@@ -126,7 +126,7 @@ class Router:
         """A packet the switch ``dpid`` sent up; returns what to send in reply."""
         try:
             meta = packets.parse_frame(data)
-        except packets.PacketError as exc:
+        except wire.PacketError as exc:
             LOG.debug("dpid %d port %s: dropped: %s", dpid, in_port, exc)
             return []
         # Where the packet came from, when a host sent it straight to us: answers go
@@ -135,7 +135,7 @@ class Router:
         origin = (dpid, in_port) if on_link else None
         if invalid_ttl or meta.mpls_labels:
             return self.icmp.time_exceeded(now, meta, origin)
-        if meta.icmp_type in packets.ND_TYPES:
+        if meta.icmp_type in wire.ND_TYPES:
             return self.nd.receive(now, dpid, in_port, meta) if on_link else []
         if self._for_home_agent(meta):
             attachment = Attachment(dpid, in_port, meta.eth_src) if on_link else None
@@ -147,19 +147,19 @@ class Router:
                 return msgs + [m for reply in replies
                                for m in self.resolution.answer(now, meta, origin, reply)]
         if meta.ip_dst in self.links.router_addresses:
-            if meta.icmp_type == packets.ICMPV6_ECHO_REQUEST:
+            if meta.icmp_type == wire.ICMPV6_ECHO_REQUEST:
                 return self.resolution.answer(now, meta, origin, self._echo_reply(meta))
             return []
         if meta.ip_dst in LINK_LOCAL or meta.ip_dst in MULTICAST:
             return []
         if self.links.of_address(meta.ip_dst) is not None:
             return self._route_via_controller(now, meta, origin)
-        return self.icmp.unreachable(now, meta, origin, packets.UNREACH_NO_ROUTE)
+        return self.icmp.unreachable(now, meta, origin, wire.UNREACH_NO_ROUTE)
 
     def _for_home_agent(self, meta):
         """Mobility headers (wherever addressed), and what the HA's addresses receive
         from mobile nodes: DHAAD, prefix solicitations, packets with a HAO."""
-        if meta.next_header == mobility.IPPROTO_MH or meta.mobility_error is not None:
+        if meta.next_header == wire.IPPROTO_MH or meta.mobility_error is not None:
             return True
         return meta.ip_dst in self.home_agent.addresses() and (
             meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS)
@@ -171,7 +171,7 @@ class Router:
         home = request.home_address_option
         if home is None:
             return packets.echo_reply(request, request.ip_dst)
-        reply = packets.icmpv6(request.ip_dst, home, packets.ICMPV6_ECHO_REPLY, 0,
+        reply = packets.icmpv6(request.ip_dst, home, wire.ICMPV6_ECHO_REPLY, 0,
                                request.icmp_body)
         return self.home_agent.reroute_via_care_of(reply, request.ip_src, home)
 
@@ -193,7 +193,7 @@ class Router:
         retries, failures = self.resolution.retry(now)
         msgs += retries
         for offending, origin in failures:
-            msgs += self.icmp.unreachable(now, offending, origin, packets.UNREACH_ADDRESS)
+            msgs += self.icmp.unreachable(now, offending, origin, wire.UNREACH_ADDRESS)
         return msgs
 
     def view(self):

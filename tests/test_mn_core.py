@@ -15,7 +15,7 @@ from scapy.layers.inet6 import (HAO, ICMPv6HAADReply, ICMPv6HAADRequest, ICMPv6N
                                 MIP6MH_BU, MIP6OptMsgAuth, MIP6OptReplayProtection)
 from scapy.layers.l2 import Ether
 
-from mipv6_sdn import packets
+from mipv6_sdn import packets, wire
 from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.mn import core
 from tests.core_harness import CONFIG
@@ -54,7 +54,7 @@ def make_node(home_agent_address=HA, lifetime=420, **kwargs):
 def ra(prefix, router_lifetime=1800, interval=10, home=False):
     """A router advertisement as the controller sends it (anycast router)."""
     return packets.router_advert(
-        router_mac=ROUTER_MAC, src=ROUTER_LL, dst=packets.ALL_NODES, mtu=1496, prefix=prefix,
+        router_mac=ROUTER_MAC, src=ROUTER_LL, dst=wire.ALL_NODES, mtu=1496, prefix=prefix,
         valid_lifetime=86400, preferred_lifetime=14400, router_lifetime=router_lifetime,
         adv_interval_ms=int(interval * 1000), home_agent=HA if home else None,
         home_agent_lifetime=router_lifetime if home else 0)
@@ -655,7 +655,7 @@ def test_router_advertisement_fields():
 def test_a_router_advertisement_from_a_global_address_is_ignored():
     meta = packets.parse_frame(ra(VISIT_A))
     bogus = dataclasses.replace(meta, ip_src=A("2001:db8:a::1"))
-    with pytest.raises(packets.PacketError):
+    with pytest.raises(wire.PacketError):
         core.parse_router_advert(bogus)
 
 

@@ -49,7 +49,7 @@ from scapy.layers.inet6 import (HAO, ICMPv6HAADReply, ICMPv6HAADRequest, ICMPv6M
                                 RouterAlert)
 from scapy.layers.l2 import Ether
 
-from mipv6_sdn import mobility, packets
+from mipv6_sdn import mobility, packets, wire
 from tests.decoders import tshark_fields
 
 A = ipaddress.IPv6Address
@@ -106,22 +106,22 @@ def rfc_checksum_ok(src, dst, next_header, data):
 def from_mobile_node(message, auth=None):
     """A frame from the MN at its care-of address to the HA: HAO and MH (§11.7.1)."""
     mh = mobility.serialize_mobility_header(message, HOME, HA, auth=auth)
-    packet = packets.ipv6(CARE_OF, HA, mobility.IPPROTO_DSTOPTS,
-                          mobility.home_address_option(HOME, mobility.IPPROTO_MH) + mh)
+    packet = packets.ipv6(CARE_OF, HA, wire.IPPROTO_DSTOPTS,
+                          mobility.home_address_option(HOME, wire.IPPROTO_MH) + mh)
     return packets.ethernet(ROUTER_MAC, MN_MAC, packet)
 
 
 def to_mobile_node(message, auth=None):
     """A frame from the HA to the MN's care-of address: type 2 routing header and MH."""
     mh = mobility.serialize_mobility_header(message, HA, HOME, auth=auth)
-    packet = packets.ipv6(HA, CARE_OF, mobility.IPPROTO_ROUTING,
-                          mobility.type2_routing_header(HOME, mobility.IPPROTO_MH) + mh)
+    packet = packets.ipv6(HA, CARE_OF, wire.IPPROTO_ROUTING,
+                          mobility.type2_routing_header(HOME, wire.IPPROTO_MH) + mh)
     return packets.ethernet(MN_MAC, ROUTER_MAC, packet)
 
 
 def plain(message, src=CN, dst=HA):
     mh = mobility.serialize_mobility_header(message, src, dst)
-    return packets.ethernet(ROUTER_MAC, MN_MAC, packets.ipv6(src, dst, mobility.IPPROTO_MH, mh))
+    return packets.ethernet(ROUTER_MAC, MN_MAC, packets.ipv6(src, dst, wire.IPPROTO_MH, mh))
 
 
 def clean(fields):
@@ -136,7 +136,7 @@ def test_every_message_round_trips_through_parse_frame(name):
     message = MESSAGES[name]
     for frame in (plain(message), from_mobile_node(message), to_mobile_node(message)):
         meta = packets.parse_frame(frame)
-        assert meta.mobility_error is None and meta.next_header == mobility.IPPROTO_MH
+        assert meta.mobility_error is None and meta.next_header == wire.IPPROTO_MH
         assert meta.mobility.message == message
         assert meta.mobility.mh_type == message.mh_type and meta.mobility.payload_proto == 59
         assert meta.mobility.raw == meta.ipv6_packet[meta.upper_offset:]
@@ -155,7 +155,7 @@ def test_every_option_round_trips_at_its_alignment():
             parsed = mobility.parse_mobility_header(raw, 0).message
             expected = tuple(o for o in before if not isinstance(o, (mobility.Pad1, mobility.PadN)))
             assert parsed.options[:-1] == expected + (option,)
-            for offset, option_type, _ in packets.tlv_options(raw, 12):
+            for offset, option_type, _ in wire.tlv_options(raw, 12):
                 if option_type in alignments:
                     x, y = alignments[option_type]
                     assert offset % x == y, (option, offset)
@@ -165,7 +165,7 @@ def test_authentication_option_is_last_and_ends_the_header():
     for options in ((), ALL_OPTIONS, (mobility.Pad1(),), (mobility.NonceIndices(1, 2),)):
         raw = mobility.serialize_mobility_header(
             mobility.BindingUpdate(1, 2, options=options), HOME, HA, auth=(SPI, KEY, CARE_OF, HOME))
-        offset, option_type, data = packets.tlv_options(raw, 12)[-1]
+        offset, option_type, data = wire.tlv_options(raw, 12)[-1]
         assert option_type == mobility.OPT_AUTH and offset % 4 == 1
         assert offset + 2 + len(data) == len(raw) and len(raw) % 8 == 0
         assert len(data) == 5 + 12
@@ -173,9 +173,9 @@ def test_authentication_option_is_last_and_ends_the_header():
 
 def test_home_address_option_and_type2_routing_header_layout():
     """RFC 6275 §6.3: HAO at 8n+6 after a PadN; §6.4: Hdr Ext Len 2, Segments Left 1."""
-    hao = mobility.home_address_option(HOME, mobility.IPPROTO_MH)
+    hao = mobility.home_address_option(HOME, wire.IPPROTO_MH)
     assert hao == bytes([135, 2, 1, 2, 0, 0, 0xC9, 16]) + HOME.packed
-    rh2 = mobility.type2_routing_header(HOME, mobility.IPPROTO_MH)
+    rh2 = mobility.type2_routing_header(HOME, wire.IPPROTO_MH)
     assert rh2 == bytes([135, 2, 2, 1, 0, 0, 0, 0]) + HOME.packed
 
 
@@ -322,7 +322,7 @@ def test_icmpv6_checksum_with_home_address_option_and_routing_header():
     meta = packets.parse_frame(good)
     assert (meta.home_address_option, meta.icmp_type, meta.dhaad.identifier) == (HOME, 146, 9)
     bad = packets.icmpv6(CARE_OF, HA, mobility.MPS, 0, mobility.mobile_prefix_solicitation(9))
-    with pytest.raises(packets.PacketError, match="checksum"):
+    with pytest.raises(wire.PacketError, match="checksum"):
         packets.parse_frame(packets.ethernet(ROUTER_MAC, MN_MAC, packets.ipv6(
             CARE_OF, HA, 60, mobility.home_address_option(HOME, 58) + bad[40:])))
     advert = packets.icmpv6(HA, HOME, mobility.MPA, 0, mobility.mobile_prefix_advertisement(
@@ -527,7 +527,7 @@ def rewritten(frame, offset, value, src=HOME, dst=HA):
     frame[mh_start + 4:mh_start + 6] = b"\0\0"
     mh_end = mh_start + (frame[mh_start + 1] + 1) * 8
     if mh_end <= len(frame):
-        csum = packets.checksum(src, dst, 135, bytes(frame[mh_start:mh_end]))
+        csum = wire.checksum(src, dst, 135, bytes(frame[mh_start:mh_end]))
         frame[mh_start + 4:mh_start + 6] = struct.pack("!H", csum)
     return bytes(frame)
 
@@ -643,7 +643,7 @@ HAO_BYTES = bytes([0xC9, 16]) + HOME.packed
      "runs past the packet"),
 ])
 def test_malformed_extension_headers_are_rejected(frame, reason):
-    with pytest.raises(packets.PacketError, match=reason):
+    with pytest.raises(wire.PacketError, match=reason):
         packets.parse_frame(frame)
 
 
@@ -744,5 +744,5 @@ def test_discovery_messages_built_by_scapy_parse_with_the_same_values():
 ])
 def test_malformed_discovery_messages_are_rejected(icmp_type, body, reason):
     frame = packets.ethernet(ROUTER_MAC, MN_MAC, packets.icmpv6(CARE_OF, HA, icmp_type, 0, body))
-    with pytest.raises(packets.PacketError, match=reason):
+    with pytest.raises(wire.PacketError, match=reason):
         packets.parse_frame(frame)

@@ -21,7 +21,7 @@ from scapy.layers.inet6 import (HAO, ICMPv6HAADReply, ICMPv6MLReport, ICMPv6MPAd
                                 ICMPv6NDOptPrefixInfo, RouterAlert)
 from scapy.layers.l2 import Ether
 
-from mipv6_sdn import mobility, packets
+from mipv6_sdn import mobility, packets, wire
 
 A = ipaddress.IPv6Address
 HOME = A("2001:db8:1::100")
@@ -51,13 +51,13 @@ def ours(message, hao=False, rh2=False, auth=False):
     src, dst = (HOME if hao else CARE_OF), (HOME if rh2 else HA)
     mh = mobility.serialize_mobility_header(message, src, dst, auth=(
         256, KEY, CARE_OF, HOME) if auth else None)
-    headers, next_header = b"", mobility.IPPROTO_MH
+    headers, next_header = b"", wire.IPPROTO_MH
     if hao:
         headers = mobility.home_address_option(HOME, next_header)
-        next_header = mobility.IPPROTO_DSTOPTS
+        next_header = wire.IPPROTO_DSTOPTS
     if rh2:
         headers = mobility.type2_routing_header(HOME, next_header) + headers
-        next_header = mobility.IPPROTO_ROUTING
+        next_header = wire.IPPROTO_ROUTING
     return packets.ethernet(MAC, MAC, packets.ipv6(CARE_OF, HA, next_header, headers + mh))
 
 
@@ -99,7 +99,7 @@ def seed_corpus():
 
 def generated(rng):
     """A frame from a random chain of extension headers and a random upper layer."""
-    upper_protocol = rng.choice((mobility.IPPROTO_MH, 58, 59, 6))
+    upper_protocol = rng.choice((wire.IPPROTO_MH, 58, 59, 6))
     chain, next_header = [], upper_protocol
     kinds = [rng.choice(("hao", "rh2", "rh0", "dst", "hbh")) for _ in range(rng.randint(0, 3))]
     for kind in kinds:
@@ -118,7 +118,7 @@ def generated(rng):
             chain.append(bytes([next_header, len(body) // 8]) + body)
             next_header = 60 if kind == "dst" else 0
     chain.reverse()
-    if upper_protocol == mobility.IPPROTO_MH:
+    if upper_protocol == wire.IPPROTO_MH:
         message = dataclasses.replace(rng.choice(MESSAGES), options=tuple(
             rng.sample(OPTIONS, rng.randint(0, 4))))
         upper = mobility.serialize_mobility_header(
@@ -135,7 +135,7 @@ def mutated(rng, seed, seed_meta):
     headers and the first octets of the upper layer."""
     frame = bytearray(seed)
     ip_start = len(seed) - len(seed_meta.ipv6_packet)
-    headers = range(ip_start + packets.IPV6_HEADER_LEN, ip_start + seed_meta.upper_offset + 8)
+    headers = range(ip_start + wire.IPV6_HEADER_LEN, ip_start + seed_meta.upper_offset + 8)
     for _ in range(rng.randint(1, 4)):
         if len(frame) <= 14:
             break
@@ -166,16 +166,16 @@ def fix_checksum(frame, seed_meta):
     src = seed_meta.home_address_option or seed_meta.ip_src
     dst = seed_meta.routing_home_address or seed_meta.ip_dst
     frame = bytearray(frame)
-    if seed_meta.next_header == mobility.IPPROTO_MH and len(frame) >= start + 8:
+    if seed_meta.next_header == wire.IPPROTO_MH and len(frame) >= start + 8:
         end = start + (frame[start + 1] + 1) * 8
-        at, protocol = start + 4, mobility.IPPROTO_MH
+        at, protocol = start + 4, wire.IPPROTO_MH
     elif seed_meta.next_header == 58 and len(frame) >= start + 4:
         end, at, protocol = len(frame), start + 2, 58
     else:
         return bytes(frame)
     if end <= len(frame):
         frame[at:at + 2] = b"\0\0"
-        frame[at:at + 2] = struct.pack("!H", packets.checksum(src, dst, protocol,
+        frame[at:at + 2] = struct.pack("!H", wire.checksum(src, dst, protocol,
                                                               bytes(frame[start:end])))
     return bytes(frame)
 
@@ -192,7 +192,7 @@ def check(meta):
     if error is not None:
         assert error.kind in ERROR_KINDS
         if error.kind == "payload_proto":
-            assert meta.ipv6_packet[error.pointer] != mobility.IPPROTO_NONE
+            assert meta.ipv6_packet[error.pointer] != wire.IPPROTO_NONE
         if error.kind == "header_len":
             assert error.pointer == meta.upper_offset + 1
     assert (meta.dhaad is not None) == (meta.icmp_type in mobility.DISCOVERY_TYPES)
@@ -212,7 +212,7 @@ def test_parse_frame_survives_mobile_ipv6_fuzz():
                 frame = fix_checksum(frame, seed_meta)
         try:
             meta = packets.parse_frame(frame)
-        except packets.PacketError:
+        except wire.PacketError:
             outcomes["rejected"] = outcomes.get("rejected", 0) + 1
             continue
         except Exception as exc:  # pylint: disable=broad-except

@@ -10,7 +10,7 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 ICMPv6NDOptSrcLLAddr, ICMPv6TimeExceeded, IPv6)
 from scapy.layers.l2 import Ether
 
-from mipv6_sdn import packets
+from mipv6_sdn import packets, wire
 from tests.decoders import tshark_fields
 
 A = ipaddress.IPv6Address
@@ -20,7 +20,7 @@ HOST_MAC = "00:00:00:00:01:00"
 
 def router_advert(home):
     return packets.router_advert(
-        router_mac=ROUTER_MAC, src=A("fe80::1"), dst=packets.ALL_NODES, mtu=1496,
+        router_mac=ROUTER_MAC, src=A("fe80::1"), dst=wire.ALL_NODES, mtu=1496,
         prefix=ipaddress.IPv6Network("2001:db8:1::/64"), valid_lifetime=86400,
         preferred_lifetime=14400, router_lifetime=1800, adv_interval_ms=10000,
         home_agent=A("2001:db8:1::1") if home else None, home_agent_lifetime=1800)
@@ -97,7 +97,7 @@ def test_echo_reply_and_errors_in_scapy():
     assert scapy_checksum_ok(bytes(reply), ICMPv6EchoReply)
     assert (reply[ICMPv6EchoReply].id, reply[ICMPv6EchoReply].seq,
             reply[ICMPv6EchoReply].data) == (9, 3, b"abc")
-    error = packets.icmp_error(meta, A("2001:db8:c::1"), packets.ICMPV6_TIME_EXCEEDED, 0)
+    error = packets.icmp_error(meta, A("2001:db8:c::1"), wire.ICMPV6_TIME_EXCEEDED, 0)
     parsed = Ether(packets.ethernet(HOST_MAC, ROUTER_MAC, error))
     assert scapy_checksum_ok(bytes(parsed), ICMPv6TimeExceeded)
     assert bytes(parsed[ICMPv6TimeExceeded].payload) == meta.ipv6_packet
@@ -107,8 +107,8 @@ def test_error_is_cut_to_the_minimum_mtu_and_never_about_an_error():
     big = Ether() / IPv6(src="2001:db8:c::10", dst="2001:db8:77::1") / ICMPv6EchoRequest(
         data=b"z" * 1400)
     meta = packets.parse_frame(bytes(big))
-    error = packets.icmp_error(meta, A("2001:db8:c::1"), packets.ICMPV6_DST_UNREACH, 0)
-    assert len(error) == packets.ICMP_ERROR_MAX_LEN
+    error = packets.icmp_error(meta, A("2001:db8:c::1"), wire.ICMPV6_DST_UNREACH, 0)
+    assert len(error) == wire.ICMP_ERROR_MAX_LEN
     assert Ether(packets.ethernet(HOST_MAC, ROUTER_MAC, error))[ICMPv6DestUnreach].code == 0
     about_error = packets.parse_frame(packets.ethernet(HOST_MAC, ROUTER_MAC, error))
     assert packets.icmp_error(about_error, A("2001:db8:c::1"), 1, 0) is None
@@ -128,7 +128,7 @@ def test_parser_reads_what_scapy_builds():
         tgt="2001:db8:1::10", R=0, S=1, O=1) / ICMPv6NDOptDstLLAddr(lladdr=HOST_MAC)
     meta = packets.parse_frame(bytes(na))
     assert (meta.nd_target, meta.nd_lladdr, meta.na_flags) == (
-        A("2001:db8:1::10"), HOST_MAC, packets.NA_FLAG_SOLICITED | packets.NA_FLAG_OVERRIDE)
+        A("2001:db8:1::10"), HOST_MAC, wire.NA_FLAG_SOLICITED | wire.NA_FLAG_OVERRIDE)
     rs = Ether() / IPv6(src="fe80::2", dst="ff02::2", hlim=255) / ICMPv6ND_RS() / \
         ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC)
     assert packets.parse_frame(bytes(rs)).nd_lladdr == HOST_MAC
@@ -161,7 +161,7 @@ def nd(**kwargs):
     (bytes(Ether(type=0x86DD)) + b"\x40" + b"\0" * 39, "version"),
 ])
 def test_parser_rejects_what_breaks_the_rules(frame, reason):
-    with pytest.raises(packets.PacketError, match=reason):
+    with pytest.raises(wire.PacketError, match=reason):
         packets.parse_frame(frame)
 
 
@@ -187,6 +187,6 @@ def test_parser_survives_mutated_frames():
         try:
             packets.parse_frame(bytes(frame))
             outcomes["parsed"] += 1
-        except packets.PacketError:
+        except wire.PacketError:
             outcomes["rejected"] += 1
     assert outcomes["parsed"] > 0 and outcomes["rejected"] > 0

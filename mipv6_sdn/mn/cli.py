@@ -15,9 +15,8 @@ import signal
 import socket
 import sys
 
-from mipv6_sdn.config import MIN_SPI
-from mipv6_sdn.home_agent import is_unicast_routable
-from mipv6_sdn.mn import core
+from mipv6_sdn import mobility, wire
+from mipv6_sdn.mn import core, system
 
 PROG = "mipv6-mn"
 HOME_PREFIX_LEN = 64  # SLAAC (RFC 4862) and the home-agents anycast address (RFC 2526)
@@ -49,7 +48,8 @@ def _home_address(value):
         raise argparse.ArgumentTypeError(
             f"prefix length /{interface.network.prefixlen}: the home prefix must be a "
             f"/{HOME_PREFIX_LEN}")
-    if not is_unicast_routable(interface.ip) or interface.ip == interface.network.network_address:
+    if not wire.is_unicast_routable(interface.ip) \
+            or interface.ip == interface.network.network_address:
         raise argparse.ArgumentTypeError(f"{interface.ip} is not a global unicast address")
     return interface
 
@@ -59,7 +59,7 @@ def _home_agent(value):
         address = ipaddress.IPv6Address(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{value!r} is not an IPv6 address: {exc}") from None
-    if not is_unicast_routable(address):
+    if not wire.is_unicast_routable(address):
         raise argparse.ArgumentTypeError(f"{address} is not a global unicast address")
     return address
 
@@ -69,9 +69,9 @@ def _spi(value):
         spi = int(value, 0)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
-    if not MIN_SPI <= spi <= MAX_SPI:
+    if not mobility.MIN_SPI <= spi <= MAX_SPI:
         raise argparse.ArgumentTypeError(
-            f"{spi} out of range {MIN_SPI}..{MAX_SPI} (RFC 4285 §5: 0-255 are reserved)")
+            f"{spi} out of range {mobility.MIN_SPI}..{MAX_SPI} (RFC 4285 §5: 0-255 are reserved)")
     return spi
 
 
@@ -92,9 +92,9 @@ def _lifetime(value):
         lifetime = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
-    if not core.LIFETIME_UNIT <= lifetime <= core.MAX_LIFETIME:
+    if not mobility.LIFETIME_UNIT <= lifetime <= core.MAX_LIFETIME:
         raise argparse.ArgumentTypeError(
-            f"{lifetime} out of range {core.LIFETIME_UNIT}..{core.MAX_LIFETIME} seconds")
+            f"{lifetime} out of range {mobility.LIFETIME_UNIT}..{core.MAX_LIFETIME} seconds")
     return lifetime
 
 
@@ -114,8 +114,8 @@ def build_parser():
     parser.add_argument("--home-agent", type=_home_agent, metavar="ADDRESS",
                         help="the home agent; found by DHAAD when not given")
     parser.add_argument("--spi", required=True, type=_spi,
-                        help=f"RFC 4285 Mobility SPI of the MN-HA association ({MIN_SPI}.."
-                        f"{MAX_SPI})")
+                        help="RFC 4285 Mobility SPI of the MN-HA association "
+                        f"({mobility.MIN_SPI}..{MAX_SPI})")
     parser.add_argument("--key-hex", required=True, type=_key, metavar="HEX",
                         help=f"MN-HA key in hex, at least {MIN_KEY_OCTETS} octets")
     parser.add_argument("--lifetime", type=_lifetime, default=core.DEFAULT_LIFETIME,
@@ -162,8 +162,6 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    # Imported here: argument errors need neither pyroute2 nor root.
-    from mipv6_sdn.mn import system
     try:
         interface = system.Interface(args.interface)
     except (LookupError, OSError) as exc:

@@ -27,7 +27,7 @@ import ipaddress
 import logging
 import struct
 
-from mipv6_sdn import home_agent, mobility, packets
+from mipv6_sdn import mobility, packets, wire
 
 # RFC 6275 §12 protocol constants and §13 configuration variables.
 INITIAL_BINDACK_TIMEOUT_FIRST_REG = 1.5  # §13 InitialBindackTimeoutFirstReg (§11.7.1)
@@ -42,30 +42,28 @@ RTR_SOLICITATION_INTERVAL = 4.0
 MAX_RTR_SOLICITATION_INTERVAL = 60.0  # after MAX_RTR_SOLICITATIONS: doubling up to this
 MAX_NEIGHBOR_ADVERTISEMENT = 3  # unsolicited NAs on return home (RFC 4861 §7.2.6)
 RETRANS_TIMER = 1.0
-ALL_ROUTERS = ipaddress.IPv6Address("ff02::2")
 
-LIFETIME_UNIT = home_agent.LIFETIME_UNIT  # RFC 6275 §6.1.7: 4 seconds
-MAX_LIFETIME = LIFETIME_UNIT * 0xFFFF
+MAX_LIFETIME = mobility.LIFETIME_UNIT * 0xFFFF
 DEFAULT_LIFETIME = 420  # DESIGN.md §4: the MN asks for 420 s unless told
 REFRESH_FRACTION = 0.8  # re-register when 80% of the granted lifetime has passed
 MAX_IMMEDIATE_RETRIES = 2  # answers to 135/144 sent at once; after that, the backoff
 SLAAC_PREFIX_LEN = 64  # RFC 4862 with Ethernet interface identifiers
 
 STATUS_NAMES = {
-    home_agent.ACCEPTED: "accepted",
-    home_agent.ACCEPTED_PREFIX_DISCOVERY: "accepted, prefix discovery necessary",
-    home_agent.REASON_UNSPECIFIED: "reason unspecified",
-    home_agent.ADMINISTRATIVELY_PROHIBITED: "administratively prohibited",
-    home_agent.INSUFFICIENT_RESOURCES: "insufficient resources",
-    home_agent.HOME_REGISTRATION_NOT_SUPPORTED: "home registration not supported",
-    home_agent.NOT_HOME_SUBNET: "not home subnet",
-    home_agent.NOT_HOME_AGENT_FOR_THIS_MN: "not home agent for this mobile node",
-    home_agent.DUPLICATE_ADDRESS_DETECTION_FAILED: "duplicate address detection failed",
-    home_agent.SEQUENCE_OUT_OF_WINDOW: "sequence number out of window",
-    home_agent.REGISTRATION_TYPE_CHANGE_DISALLOWED: "registration type change disallowed",
-    home_agent.MIPV6_ID_MISMATCH: "MIPV6-ID-MISMATCH (timestamp)",
-    home_agent.MIPV6_MESG_ID_REQD: "MIPV6-MESG-ID-REQD",
-    home_agent.MIPV6_AUTH_FAIL: "MIPV6-AUTH-FAIL",
+    mobility.ACCEPTED: "accepted",
+    mobility.ACCEPTED_PREFIX_DISCOVERY: "accepted, prefix discovery necessary",
+    mobility.REASON_UNSPECIFIED: "reason unspecified",
+    mobility.ADMINISTRATIVELY_PROHIBITED: "administratively prohibited",
+    mobility.INSUFFICIENT_RESOURCES: "insufficient resources",
+    mobility.HOME_REGISTRATION_NOT_SUPPORTED: "home registration not supported",
+    mobility.NOT_HOME_SUBNET: "not home subnet",
+    mobility.NOT_HOME_AGENT_FOR_THIS_MN: "not home agent for this mobile node",
+    mobility.DUPLICATE_ADDRESS_DETECTION_FAILED: "duplicate address detection failed",
+    mobility.SEQUENCE_OUT_OF_WINDOW: "sequence number out of window",
+    mobility.REGISTRATION_TYPE_CHANGE_DISALLOWED: "registration type change disallowed",
+    mobility.MIPV6_ID_MISMATCH: "MIPV6-ID-MISMATCH (timestamp)",
+    mobility.MIPV6_MESG_ID_REQD: "MIPV6-MESG-ID-REQD",
+    mobility.MIPV6_AUTH_FAIL: "MIPV6-AUTH-FAIL",
 }
 
 
@@ -132,36 +130,33 @@ def parse_router_advert(meta):
     """A :class:`RouterAdvert` from a parsed RA (PacketMeta with ICMPv6 type 134; hop
     limit and code already checked), or PacketError (RFC 4861 §6.1.2)."""
     if not meta.ip_src.is_link_local:
-        raise packets.PacketError("router advertisement not from a link-local address")
+        raise wire.PacketError("router advertisement not from a link-local address")
     body = meta.icmp_body
     if len(body) < 12:
-        raise packets.PacketError("truncated router advertisement")
+        raise wire.PacketError("truncated router advertisement")
     _, flags, router_lifetime = struct.unpack_from("!BBH", body)
     router_mac, prefixes, interval = meta.eth_src, [], None
-    for option_type, data in packets.nd_options(body[12:]):
-        if option_type == packets.OPT_SOURCE_LLADDR and len(data) == 6:
-            router_mac = packets.mac_from_bytes(data)
-        elif option_type == packets.OPT_PREFIX_INFO:
-            if len(data) != 30 or data[0] > 128:
-                raise packets.PacketError("malformed Prefix Information option")
-            length, pi_flags, valid = struct.unpack_from("!BBI", data)
-            if pi_flags & packets.PI_FLAG_AUTONOMOUS and valid > 0:
-                prefixes.append(ipaddress.IPv6Network(
-                    (ipaddress.IPv6Address(data[14:30]), length), strict=False))
-        elif option_type == packets.OPT_ADV_INTERVAL and len(data) == 6:
+    for option_type, data in wire.nd_options(body[12:]):
+        if option_type == wire.OPT_SOURCE_LLADDR and len(data) == 6:
+            router_mac = wire.mac_from_bytes(data)
+        elif option_type == wire.OPT_PREFIX_INFO:
+            info = wire.parse_prefix_information(data)
+            if info.flags & wire.PI_FLAG_AUTONOMOUS and info.valid_lifetime > 0:
+                prefixes.append(info.prefix)
+        elif option_type == wire.OPT_ADV_INTERVAL and len(data) == 6:
             interval = struct.unpack_from("!I", data, 2)[0] / 1000
     return RouterAdvert(src=meta.ip_src, router_mac=router_mac,
                         router_lifetime=router_lifetime, prefixes=tuple(prefixes),
-                        home_agent=bool(flags & packets.RA_FLAG_HOME_AGENT),
+                        home_agent=bool(flags & wire.RA_FLAG_HOME_AGENT),
                         adv_interval=interval)
 
 
 def router_solicitation(mac):
     """RFC 4861 §4.1: an RS from the unspecified address (so without a Source
     Link-Layer Address option) to all-routers."""
-    packet = packets.icmpv6(packets.UNSPECIFIED, ALL_ROUTERS, packets.ND_ROUTER_SOLICIT, 0,
-                            bytes(4), packets.ND_HOP_LIMIT)
-    return packets.ethernet(packets.multicast_mac(ALL_ROUTERS), mac, packet)
+    packet = packets.icmpv6(wire.UNSPECIFIED, wire.ALL_ROUTERS, wire.ND_ROUTER_SOLICIT, 0,
+                            bytes(4), wire.ND_HOP_LIMIT)
+    return packets.ethernet(wire.multicast_mac(wire.ALL_ROUTERS), mac, packet)
 
 
 # ---------------------------------------------------------------------- state
@@ -242,10 +237,6 @@ class Announcement:
     remaining: int = MAX_NEIGHBOR_ADVERTISEMENT
 
 
-def _option(message, option_type):
-    return next((o for o in message.options if isinstance(o, option_type)), None)
-
-
 class MobileNode:
     """One mobile node: its home address, security association with the HA, and the
     state of RFC 6275 §11 (location, care-of address, Binding Update List)."""
@@ -258,14 +249,15 @@ class MobileNode:
         lifetime to request (seconds); ``sequence`` the last Binding Update sequence
         number used (the next is one more) and ``dhaad_identifier`` the first DHAAD
         identifier: random numbers from the caller."""
-        if not LIFETIME_UNIT <= lifetime <= MAX_LIFETIME:
-            raise ValueError(f"lifetime {lifetime} out of range {LIFETIME_UNIT}..{MAX_LIFETIME}")
+        if not mobility.LIFETIME_UNIT <= lifetime <= MAX_LIFETIME:
+            raise ValueError(f"lifetime {lifetime} out of range "
+                             f"{mobility.LIFETIME_UNIT}..{MAX_LIFETIME}")
         self.home_address = home_address.ip
         self.home_prefix = home_address.network
         self.mac = mac
         self.spi, self.key = spi, key
         self.home_agent = home_agent_address
-        self.lifetime = lifetime - lifetime % LIFETIME_UNIT
+        self.lifetime = lifetime - lifetime % mobility.LIFETIME_UNIT
         self.sequence = sequence & 0xFFFF
         self.dhaad_identifier = dhaad_identifier & 0xFFFF
         self.location = Location.UNKNOWN
@@ -319,9 +311,9 @@ class MobileNode:
         """A frame from the interface; anything not for the mobile node is ignored."""
         try:
             meta = packets.parse_frame(frame)
-            if meta.icmp_type == packets.ND_ROUTER_ADVERT:
+            if meta.icmp_type == wire.ND_ROUTER_ADVERT:
                 return self.router_advertisement(now, parse_router_advert(meta))
-        except packets.PacketError:
+        except wire.PacketError:
             return []
         if meta.icmp_type == mobility.HAAD_REPLY and meta.dhaad is not None:
             return self._dhaad_reply(now, meta)
@@ -489,7 +481,7 @@ class MobileNode:
         discovery = self.discovery
         if discovery is None or now < discovery.next_send or self.care_of is None:
             return []
-        anycast = home_agent.home_agents_anycast(self.home_prefix)
+        anycast = mobility.home_agents_anycast(self.home_prefix)
         packet = packets.icmpv6(self.care_of, anycast, mobility.HAAD_REQUEST, 0,
                                 mobility.haad_request(discovery.identifier))
         discovery.sent += 1
@@ -570,7 +562,7 @@ class MobileNode:
     def _timestamp(self, now):
         """RFC 4285 §6: now on the HA's clock (as far as known), newer than the last
         timestamp the HA accepted."""
-        stamp = home_agent.ntp_timestamp(now + self.clock_offset)
+        stamp = mobility.ntp_timestamp(now + self.clock_offset)
         return max(stamp, self.last_accepted_timestamp + 1)
 
     def _binding_update(self, now, registration):
@@ -579,19 +571,20 @@ class MobileNode:
         self.sequence = (self.sequence + 1) & 0xFFFF
         stamp = self._timestamp(now)
         update = mobility.BindingUpdate(
-            sequence=self.sequence, lifetime=registration.lifetime // LIFETIME_UNIT,
+            sequence=self.sequence,
+            lifetime=registration.lifetime // mobility.LIFETIME_UNIT,
             ack=True, home=True,
             options=(mobility.MobilityMessageReplayProtection(stamp),))
         mh = mobility.serialize_mobility_header(
             update, self.home_address, self.home_agent,
             auth=(self.spi, self.key, registration.care_of, self.home_address))
         if registration.care_of == self.home_address:
-            packet = packets.ipv6(self.home_address, self.home_agent, mobility.IPPROTO_MH, mh)
+            packet = packets.ipv6(self.home_address, self.home_agent, wire.IPPROTO_MH, mh)
         else:
             packet = packets.ipv6(registration.care_of, self.home_agent,
-                                  mobility.IPPROTO_DSTOPTS,
+                                  wire.IPPROTO_DSTOPTS,
                                   mobility.home_address_option(self.home_address,
-                                                               mobility.IPPROTO_MH) + mh)
+                                                               wire.IPPROTO_MH) + mh)
         return packets.ethernet(self.link.router_mac, self.mac, packet), self.sequence, stamp
 
     def _binding_ack(self, now, meta, ack):
@@ -608,31 +601,28 @@ class MobileNode:
         if not addressed:
             return [Log(f"BA to {meta.ip_dst} (home address {meta.routing_home_address}) "
                         "is not for this registration: ignored", logging.WARNING)]
-        auth = ack.options[-1] if ack.options else None
-        if not isinstance(auth, mobility.MobilityMessageAuthentication) \
-                or auth.subtype != mobility.AUTH_SUBTYPE_MN_HA or auth.spi != self.spi \
-                or not mobility.verify_authentication(meta.mobility, self.key, care_of,
-                                                      self.home_address):
+        if not mobility.verify_mn_ha_authentication(meta.mobility, self.spi, self.key,
+                                                    care_of, self.home_address):
             return [Log(f"BA seq {ack.sequence} fails MN-HA authentication: ignored",
                         logging.WARNING)]
-        replay = _option(ack, mobility.MobilityMessageReplayProtection)
-        if ack.status != home_agent.SEQUENCE_OUT_OF_WINDOW \
+        replay = mobility.find_option(ack, mobility.MobilityMessageReplayProtection)
+        if ack.status != mobility.SEQUENCE_OUT_OF_WINDOW \
                 and ack.sequence not in registration.sent:
             return [Log(f"BA seq {ack.sequence} matches no outstanding BU: ignored",
                         logging.WARNING)]
-        if replay is None or (ack.status != home_agent.MIPV6_ID_MISMATCH
+        if replay is None or (ack.status != mobility.MIPV6_ID_MISMATCH
                               and replay.timestamp not in registration.sent.values()):
             return [Log(f"BA seq {ack.sequence} does not echo a timestamp sent: ignored",
                         logging.WARNING)]
         name = STATUS_NAMES.get(ack.status, "unknown status")
-        if ack.status < home_agent.REASON_UNSPECIFIED:
+        if ack.status < mobility.REASON_UNSPECIFIED:
             return self._accepted(now, ack, replay, registration)
-        if ack.status == home_agent.SEQUENCE_OUT_OF_WINDOW:
+        if ack.status == mobility.SEQUENCE_OUT_OF_WINDOW:
             self.sequence = ack.sequence  # the HA's last accepted; the next BU is one more
             return self._retry_at_once(now, registration, f"BA status 135 ({name}): the HA "
                                        f"last accepted seq {ack.sequence}")
-        if ack.status == home_agent.MIPV6_ID_MISMATCH:
-            self.clock_offset = home_agent.unix_time(replay.timestamp) - now
+        if ack.status == mobility.MIPV6_ID_MISMATCH:
+            self.clock_offset = mobility.unix_time(replay.timestamp) - now
             return self._retry_at_once(now, registration, f"BA status 144 ({name}): clock "
                                        f"offset to the HA now {self.clock_offset:+.3f} s")
         return [Log(f"BA status {ack.status} ({name}) for seq {ack.sequence}: next try in "
@@ -652,7 +642,7 @@ class MobileNode:
     def _accepted(self, now, ack, replay, registration):
         self.registration = None
         self.last_accepted_timestamp = replay.timestamp
-        granted = ack.lifetime * LIFETIME_UNIT
+        granted = ack.lifetime * mobility.LIFETIME_UNIT
         tries = len(registration.sent)
         timing = f"{now - registration.first_sent:.3f} s after the first BU ({tries} sent)"
         if registration.movement:
@@ -674,7 +664,7 @@ class MobileNode:
         self.registered_until = now + granted
         actions = [Log(f"BA status {ack.status} seq {ack.sequence}: registered care-of "
                        f"{registration.care_of} for {granted} s, {timing}")]
-        if ack.status == home_agent.ACCEPTED_PREFIX_DISCOVERY:
+        if ack.status == mobility.ACCEPTED_PREFIX_DISCOVERY:
             actions.append(Log("status 1: the home prefix expires before the binding "
                                "(mobile prefix discovery is not done)", logging.WARNING))
         return actions
@@ -727,8 +717,8 @@ class MobileNode:
         if announcement.remaining <= 0:
             self.announcement = None
         frame = packets.neighbor_advert(
-            src_mac=self.mac, eth_dst=packets.multicast_mac(packets.ALL_NODES),
-            src=self.home_address, dst=packets.ALL_NODES, target=self.home_address,
+            src_mac=self.mac, eth_dst=wire.multicast_mac(wire.ALL_NODES),
+            src=self.home_address, dst=wire.ALL_NODES, target=self.home_address,
             router=False, solicited=False, override=True)
         return [Send(frame, "unsolicited neighbour advertisement"),
                 Log(f"unsolicited NA for {self.home_address} to all-nodes (override)")]

@@ -24,12 +24,12 @@ from pyroute2.netlink.rtnl.ifaddrmsg import (IFA_F_DADFAILED, IFA_F_NODAD,
                                              IFA_F_NOPREFIXROUTE, IFA_F_OPTIMISTIC,
                                              IFA_F_TENTATIVE)
 
-from mipv6_sdn import mobility, packets
+from mipv6_sdn import mobility, wire
 from mipv6_sdn.mn import core
 
 LOG = logging.getLogger("mipv6-mn")
 
-ETH_P_IPV6 = packets.ETH_TYPE_IPV6
+ETH_P_IPV6 = wire.ETH_TYPE_IPV6
 SOL_PACKET = 263  # linux/socket.h
 PACKET_IGNORE_OUTGOING = 23  # linux/if_packet.h (Linux 4.20)
 PACKET_OTHERHOST = 3
@@ -50,12 +50,12 @@ _LDH_ABS, _LDB_ABS, _JEQ_K, _RET_K = 0x28, 0x30, 0x15, 0x06
 _ACCEPT_LEN = 0x40000
 _FILTER = [
     ("ld", _LDH_ABS, 12), ("jeq", ETH_P_IPV6, None, "drop"),
-    ("ld", _LDB_ABS, 20), ("jeq", packets.IPPROTO_ICMPV6, "icmp", None),
-    ("jeq", mobility.IPPROTO_MH, "accept", None),
-    ("jeq", mobility.IPPROTO_DSTOPTS, "accept", None),
-    ("jeq", mobility.IPPROTO_ROUTING, "accept", "drop"),
+    ("ld", _LDB_ABS, 20), ("jeq", wire.IPPROTO_ICMPV6, "icmp", None),
+    ("jeq", wire.IPPROTO_MH, "accept", None),
+    ("jeq", wire.IPPROTO_DSTOPTS, "accept", None),
+    ("jeq", wire.IPPROTO_ROUTING, "accept", "drop"),
     ("icmp",), ("ld", _LDB_ABS, 54),
-    ("jeq", packets.ND_ROUTER_ADVERT, "accept", None),
+    ("jeq", wire.ND_ROUTER_ADVERT, "accept", None),
     ("jeq", mobility.HAAD_REPLY, "accept", "drop"),
     ("accept",), ("ret", _ACCEPT_LEN),
     ("drop",), ("ret", 0),

@@ -12,6 +12,7 @@ import logging
 
 from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.binding_cache import Binding, BindingCache, sequence_newer
+from mipv6_sdn.home_agent_discovery import HomeAgentDiscovery
 
 LOG = logging.getLogger(__name__)
 HOME_CACHE = "home"  # the Home Agent's binding cache in the store
@@ -39,6 +40,8 @@ class HomeAgent:
         self.cache = BindingCache(store, HOME_CACHE)
         self.error_allowed = error_allowed or (lambda now: True)
         self.home_links = [link for link in config.links if link.is_home_link]
+        self.discovery = HomeAgentDiscovery(config, self.home_links, self.home_link_of,
+                                            self.cache)
         self.nodes = {node.home_address: node for node in config.mobile_nodes}
         self.last_timestamp = {}  # home address -> last accepted RFC 4285 timestamp
 
@@ -78,7 +81,7 @@ class HomeAgent:
             replies, changed = self._mobility_header(now, meta, attachment, home_owner)
             return replies, msgs + changed
         if meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS):
-            return self._icmp_request(now, meta), msgs
+            return self.discovery.answer(meta), msgs
         if meta.home_address_option is not None:
             if self.bound_care_of(meta) is not None:
                 return None, msgs
@@ -296,41 +299,6 @@ class HomeAgent:
         error = packets.icmp_error(meta, self._ha_source(meta), wire.ICMPV6_PARAM_PROBLEM,
                                    wire.ICMPV6_PARAM_HEADER, pointer)
         return [error] if error is not None and self.error_allowed(now) else []
-
-    # ------------------------------------------------------------------ ICMPv6 144, 146
-
-    def _icmp_request(self, now, meta):
-        request = meta.dhaad
-        if meta.icmp_type == mobility.HAAD_REQUEST:
-            # RFC 6275 §10.5: the HAs of the home prefix the anycast address names,
-            # by preference (one HA per home link here); the reply goes to the source.
-            link = next((l for l in self.home_links
-                         if meta.ip_dst == mobility.home_agents_anycast(l.prefix)), None)
-            if link is None:
-                return []
-            body = mobility.haad_reply(request.identifier, [link.home_agent])
-            return [packets.icmpv6(link.home_agent, meta.ip_src, mobility.HAAD_REPLY, 0, body)]
-        # RFC 6275 §10.6: Mobile Prefix Advertisement to a registered MN.
-        home = meta.home_address_option
-        binding = self.cache.get(home) if home is not None else None
-        link = self.home_link_of(home) if home is not None else None
-        if binding is None or link is None or binding.care_of_address != meta.ip_src:
-            return []
-        body = mobility.mobile_prefix_advertisement(request.identifier, [(
-            link.prefix, self.config.prefix_valid_lifetime,
-            self.config.prefix_preferred_lifetime)])
-        packet = packets.icmpv6(link.home_agent, home, mobility.MPA, 0, body)
-        return [self.reroute_via_care_of(packet, binding.care_of_address, home)]
-
-    @staticmethod
-    def reroute_via_care_of(packet, care_of, home):
-        """Send an IPv6 packet built for ``home`` to ``care_of`` with a type 2 routing
-        header (the checksum already covers the final destination, RFC 6275 §6.4)."""
-        header, payload = packet[:wire.IPV6_HEADER_LEN], packet[wire.IPV6_HEADER_LEN:]
-        src = ipaddress.IPv6Address(header[8:24])
-        return packets.ipv6(src, care_of, wire.IPPROTO_ROUTING,
-                            mobility.type2_routing_header(home, header[6]) + payload,
-                            hop_limit=header[7])
 
     # ------------------------------------------------------------------ time
 

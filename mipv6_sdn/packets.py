@@ -213,6 +213,15 @@ def ipv6(src, dst, next_header, payload, hop_limit=wire.DEFAULT_HOP_LIMIT):
         src.packed + dst.packed + payload
 
 
+def via_care_of(packet, care_of, home):
+    """An IPv6 packet built for ``home`` sent to ``care_of`` with a type 2 routing
+    header (the checksum already covers the final destination, RFC 6275 §6.4)."""
+    header, payload = packet[:wire.IPV6_HEADER_LEN], packet[wire.IPV6_HEADER_LEN:]
+    src = ipaddress.IPv6Address(header[8:24])
+    return ipv6(src, care_of, wire.IPPROTO_ROUTING,
+                mobility.type2_routing_header(home, header[6]) + payload, hop_limit=header[7])
+
+
 def icmpv6(src, dst, icmp_type, code, body, hop_limit=wire.DEFAULT_HOP_LIMIT):
     """An IPv6 packet carrying an ICMPv6 message with its checksum filled in."""
     message = struct.pack("!BBH", icmp_type, code, 0) + body

@@ -173,7 +173,7 @@ class Router:
             return packets.echo_reply(request, request.ip_dst)
         reply = packets.icmpv6(request.ip_dst, home, wire.ICMPV6_ECHO_REPLY, 0,
                                request.icmp_body)
-        return self.home_agent.reroute_via_care_of(reply, request.ip_src, home)
+        return packets.via_care_of(reply, request.ip_src, home)
 
     def _route_via_controller(self, now, meta, origin):
         """A packet for a host of our links that the switches could not deliver yet."""

@@ -18,6 +18,8 @@ from scapy.layers.l2 import Ether
 from mipv6_sdn import packets, wire
 from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.mn import core
+from mipv6_sdn.mn.actions import (AssignHomeAddress, DefaultRoute, Log, RemoveAddress,
+                                  RemoveOnLinkRoute, Send)
 from tests.core_harness import CONFIG
 from tests.mipv6_frames import (HOME_AGENT, MN1_HOME, MN1_KEY, MN1_MAC, MN1_SPI,
                                 ROUTER_MAC, ntp, rfc4285_authenticator, sign)
@@ -62,7 +64,7 @@ def ra(prefix, router_lifetime=1800, interval=10, home=False):
 
 def sent(actions):
     """The frames among ``actions``, decoded by Scapy."""
-    return [Ether(a.frame) for a in actions if isinstance(a, core.Send)]
+    return [Ether(a.frame) for a in actions if isinstance(a, Send)]
 
 
 def of_type(actions, kind):
@@ -185,7 +187,7 @@ def test_an_address_of_the_kernel_before_the_advertisement_is_taken_too():
 
 def system_changes(actions):
     """The address and route changes among ``actions`` (no logs, no frames)."""
-    return [a for a in actions if not isinstance(a, (core.Log, core.Send))]
+    return [a for a in actions if not isinstance(a, (Log, Send))]
 
 
 def test_leaving_home_makes_the_home_address_a_128_and_the_home_prefix_off_link():
@@ -193,9 +195,8 @@ def test_leaving_home_makes_the_home_address_a_128_and_the_home_prefix_off_link(
     at_home(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_A))
     changes = system_changes(actions)
-    assert changes == [core.AssignHomeAddress(I((HOA, 128))), core.RemoveAddress(SLAAC_HOME),
-                       core.RemoveOnLinkRoute(HOME_PREFIX),
-                       core.DefaultRoute(ROUTER_LL, HOA)]
+    assert changes == [AssignHomeAddress(I((HOA, 128))), RemoveAddress(SLAAC_HOME),
+                       RemoveOnLinkRoute(HOME_PREFIX), DefaultRoute(ROUTER_LL, HOA)]
 
 
 def test_moving_on_drops_the_old_care_of_address_and_its_prefix():
@@ -203,23 +204,23 @@ def test_moving_on_drops_the_old_care_of_address_and_its_prefix():
     registered(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_B))
     changes = system_changes(actions)
-    assert changes == [core.RemoveAddress(I((COA_A, 64))), core.RemoveOnLinkRoute(VISIT_A),
-                       core.DefaultRoute(ROUTER_LL, HOA)]
+    assert changes == [RemoveAddress(I((COA_A, 64))), RemoveOnLinkRoute(VISIT_A),
+                       DefaultRoute(ROUTER_LL, HOA)]
 
 
 def test_at_home_the_home_address_stays_a_64():
     clock, node = Clock(), make_node()
     actions = at_home(node, clock)
-    assert of_type(actions, core.AssignHomeAddress) == [core.AssignHomeAddress(I(f"{MN1_HOME}/64"))]
-    assert of_type(actions, core.DefaultRoute) == [core.DefaultRoute(ROUTER_LL, HOA)]
-    assert bus(actions) == [] and not of_type(actions, core.RemoveOnLinkRoute)
+    assert of_type(actions, AssignHomeAddress) == [AssignHomeAddress(I(f"{MN1_HOME}/64"))]
+    assert of_type(actions, DefaultRoute) == [DefaultRoute(ROUTER_LL, HOA)]
+    assert bus(actions) == [] and not of_type(actions, RemoveOnLinkRoute)
 
 
 def test_the_first_router_advertisement_away_from_home_moves_the_node_away():
     clock, node = Clock(), make_node()
     node.start(clock.now)
     actions = move(node, clock, VISIT_A, COA_A)
-    assert core.AssignHomeAddress(I((HOA, 128))) in actions
+    assert AssignHomeAddress(I((HOA, 128))) in actions
     assert len(bus(actions)) == 1
 
 
@@ -281,7 +282,7 @@ def test_status_0_binds_for_the_granted_lifetime_and_stops_retransmitting():
     assert node.bul.care_of == COA_A and node.bul.lifetime == 300
     assert node.bul.expires == pytest.approx(clock.now + 300)
     assert any("registered care-of" in a.message and "0.020 s after attachment" in a.message
-               for a in of_type(actions, core.Log))
+               for a in of_type(actions, Log))
     assert bu_times(node, clock, clock.now + 100) == []
 
 
@@ -341,7 +342,7 @@ def test_other_statuses_are_logged_and_backed_off(status):
     actions = node.frame_received(clock.now, binding_ack(bu, status=status, lifetime=0))
     assert bus(actions) == [] and node.bul is None
     assert any(f"status {status}" in a.message and a.level == logging.WARNING
-               for a in of_type(actions, core.Log))
+               for a in of_type(actions, Log))
     assert [round(t - T0, 3) for t, _, _ in bu_times(node, clock, T0 + 5)] == [1.5, 4.5]
 
 
@@ -456,7 +457,7 @@ def test_returning_home_deregisters_from_the_home_address_without_a_home_address
     assert bu[MIP6OptMsgAuth].authdata == rfc4285_authenticator(MN1_KEY, str(HOA), str(HOA),
                                                                  zeroed)
     # The home address is taken back only after the acknowledgement.
-    assert not of_type(actions, core.AssignHomeAddress)
+    assert not of_type(actions, AssignHomeAddress)
 
 
 def test_after_the_deregistration_is_acknowledged_the_home_address_is_announced():
@@ -467,8 +468,8 @@ def test_after_the_deregistration_is_acknowledged_the_home_address_is_announced(
     clock.now += 0.01
     actions = node.frame_received(clock.now, binding_ack(dereg, lifetime=0, to_home=True))
     changes = system_changes(actions)
-    assert changes == [core.AssignHomeAddress(I(f"{MN1_HOME}/64")),
-                       core.DefaultRoute(ROUTER_LL, HOA)]
+    assert changes == [AssignHomeAddress(I(f"{MN1_HOME}/64")),
+                       DefaultRoute(ROUTER_LL, HOA)]
     [na] = sent(actions)
     assert na[Ether].dst == "33:33:00:00:00:01" and na[IPv6].dst == "ff02::1"
     assert na[IPv6].src == str(HOA) and na[IPv6].hlim == 255
@@ -492,8 +493,8 @@ def test_an_unacknowledged_deregistration_retransmits_then_gives_up_when_the_bin
     ticks = run_until(node, clock, start + 40)
     dereg_times = [round(t - start, 3) for t, a in ticks for _ in bus(a)]
     assert dereg_times == [1, 3, 7, 15]  # 1 s doubling, until the binding is over at 30 s
-    assert [core.AssignHomeAddress(I(f"{MN1_HOME}/64"))] == [
-        a for _, acts in ticks for a in of_type(acts, core.AssignHomeAddress)]
+    assert [AssignHomeAddress(I(f"{MN1_HOME}/64"))] == [
+        a for _, acts in ticks for a in of_type(acts, AssignHomeAddress)]
 
 
 def test_returning_home_without_any_registration_announces_at_once():
@@ -502,7 +503,7 @@ def test_returning_home_without_any_registration_announces_at_once():
     node.frame_received(clock.now, ra(VISIT_A))  # no care-of address ever came
     actions = node.frame_received(clock.now, ra(HOME_PREFIX, home=True))
     assert bus(actions) == []
-    assert core.AssignHomeAddress(I(f"{MN1_HOME}/64")) in actions
+    assert AssignHomeAddress(I(f"{MN1_HOME}/64")) in actions
     assert ICMPv6ND_NA in sent(actions)[0]
 
 
@@ -587,7 +588,7 @@ def test_no_advertisement_within_the_interval_starts_solicitations_then_the_rout
     ticks = run_until(node, clock, T0 + 30)
     rs_times = [round(t - T0, 3) for t, a in ticks for f in sent(a) if ICMPv6ND_RS in f]
     assert rs_times[:3] == [10, 14, 18]  # Advertisement Interval 10 s, then RFC 4861
-    lost = [t - T0 for t, a in ticks for x in of_type(a, core.Log) if "lost" in x.message]
+    lost = [t - T0 for t, a in ticks for x in of_type(a, Log) if "lost" in x.message]
     assert lost == [pytest.approx(22)]
 
 
@@ -600,7 +601,7 @@ def test_against_the_controllers_home_agent_core():
 
     def exchange(actions):
         out = []
-        for action in of_type(actions, core.Send):
+        for action in of_type(actions, Send):
             meta = packets.parse_frame(action.frame)
             for reply in ha.receive(clock.now, meta):
                 out += node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC,
@@ -616,14 +617,14 @@ def test_against_the_controllers_home_agent_core():
     clock.now += 100
     actions = exchange(node.frame_received(clock.now, ra(HOME_PREFIX, home=True)))
     assert ha.cache.get(HOA) is None and node.bul is None
-    assert core.AssignHomeAddress(I(f"{MN1_HOME}/64")) in actions
+    assert AssignHomeAddress(I(f"{MN1_HOME}/64")) in actions
     assert ICMPv6ND_NA in sent(actions)[0]
 
 
 def test_dhaad_against_the_controllers_home_agent_core():
     clock, node, ha = Clock(), make_node(home_agent_address=None), HomeAgent(CONFIG)
     at_home(node, clock)
-    [request] = of_type(move(node, clock, VISIT_A, COA_A), core.Send)
+    [request] = of_type(move(node, clock, VISIT_A, COA_A), Send)
     [reply] = ha.receive(clock.now, packets.parse_frame(request.frame))
     actions = node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC, reply))
     assert node.home_agent == HA and len(bus(actions)) == 1
@@ -632,11 +633,11 @@ def test_dhaad_against_the_controllers_home_agent_core():
 def test_a_clock_an_hour_slow_is_resynchronised_by_the_home_agent():
     clock, node, ha = Clock(), make_node(), HomeAgent(CONFIG)
     at_home(node, clock)
-    [bu] = of_type(move(node, clock, VISIT_A, COA_A), core.Send)
+    [bu] = of_type(move(node, clock, VISIT_A, COA_A), Send)
     ha_now = clock.now + 3600
     [reply] = ha.receive(ha_now, packets.parse_frame(bu.frame))
     [again] = of_type(node.frame_received(clock.now, packets.ethernet(
-        MN1_MAC, ROUTER_MAC, reply)), core.Send)
+        MN1_MAC, ROUTER_MAC, reply)), Send)
     [accepted] = ha.receive(ha_now, packets.parse_frame(again.frame))
     node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC, accepted))
     assert node.bul is not None and ha.cache.get(HOA).care_of_address == COA_A

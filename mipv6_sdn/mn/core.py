@@ -2,14 +2,9 @@
 
 :class:`MobileNode` never reads a clock, opens a socket or changes an address. Each
 public method takes ``now`` (wall-clock seconds: RFC 4285 timestamps are wall-clock
-time) and one plain event, and returns a list of actions for the effectful side
-(:mod:`mipv6_sdn.mn.system`) to carry out in order:
-
-- :class:`Send`: an Ethernet frame for the packet socket (Binding Updates with the
-  Home Address option, DHAAD requests, router solicitations, neighbour advertisements);
-- :class:`AssignHomeAddress`, :class:`RemoveAddress`, :class:`RemoveOnLinkRoute`,
-  :class:`DefaultRoute`: changes to the interface's addresses and routes;
-- :class:`Log`: a line for the log.
+time) and one plain event, and returns a list of actions
+(:mod:`mipv6_sdn.mn.actions`) for the effectful side (:mod:`mipv6_sdn.mn.system`) to
+carry out in order.
 
 Events: :meth:`~MobileNode.start`, :meth:`~MobileNode.frame_received` (any frame from
 the interface; router advertisements, Binding Acknowledgements, Binding Refresh
@@ -28,6 +23,8 @@ import logging
 import struct
 
 from mipv6_sdn import mobility, packets, wire
+from mipv6_sdn.mn.actions import (AssignHomeAddress, DefaultRoute, Log, RemoveAddress,
+                                  RemoveOnLinkRoute, Send)
 
 # RFC 6275 §12 protocol constants and §13 configuration variables.
 INITIAL_BINDACK_TIMEOUT_FIRST_REG = 1.5  # §13 InitialBindackTimeoutFirstReg (§11.7.1)
@@ -65,51 +62,6 @@ STATUS_NAMES = {
     mobility.MIPV6_MESG_ID_REQD: "MIPV6-MESG-ID-REQD",
     mobility.MIPV6_AUTH_FAIL: "MIPV6-AUTH-FAIL",
 }
-
-
-# ---------------------------------------------------------------------- actions
-
-
-@dataclasses.dataclass(frozen=True)
-class Send:
-    """Send ``frame`` (Ethernet) out of the interface; ``what`` names it for debugging."""
-    frame: bytes
-    what: str
-
-
-@dataclasses.dataclass(frozen=True)
-class AssignHomeAddress:
-    """Put the home address on the interface as ``address``: /64 with its prefix route
-    at home, /128 without DAD or prefix route while away (the home prefix is then not
-    on-link). Replaces the other form."""
-    address: ipaddress.IPv6Interface
-
-
-@dataclasses.dataclass(frozen=True)
-class RemoveAddress:
-    """Remove ``address`` from the interface (a stale care-of address, or a SLAAC
-    address in the home prefix while away)."""
-    address: ipaddress.IPv6Interface
-
-
-@dataclasses.dataclass(frozen=True)
-class RemoveOnLinkRoute:
-    """Remove the interface's routes to ``prefix`` (a link the node has left)."""
-    prefix: ipaddress.IPv6Network
-
-
-@dataclasses.dataclass(frozen=True)
-class DefaultRoute:
-    """Route everything not on-link via ``gateway`` (the router's link-local address)
-    with ``source`` preferred: the node's own traffic leaves from its home address."""
-    gateway: ipaddress.IPv6Address
-    source: ipaddress.IPv6Address
-
-
-@dataclasses.dataclass(frozen=True)
-class Log:
-    message: str
-    level: int = logging.INFO
 
 
 # ---------------------------------------------------------------------- router advertisements

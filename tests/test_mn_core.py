@@ -20,6 +20,7 @@ from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.mn import core
 from mipv6_sdn.mn.actions import (AssignHomeAddress, DefaultRoute, Log, RemoveAddress,
                                   RemoveOnLinkRoute, Send)
+from mipv6_sdn.mn.movement import Location, RouterAdvert, parse_router_advert
 from tests.core_harness import CONFIG
 from tests.mipv6_frames import (HOME_AGENT, MN1_HOME, MN1_KEY, MN1_MAC, MN1_SPI,
                                 ROUTER_MAC, ntp, rfc4285_authenticator, sign)
@@ -67,6 +68,11 @@ def sent(actions):
     return [Ether(a.frame) for a in actions if isinstance(a, Send)]
 
 
+def binding(node):
+    """The home agent's entry of the node's Binding Update List, or None."""
+    return node.home_registration.binding
+
+
 def of_type(actions, kind):
     return [a for a in actions if isinstance(a, kind)]
 
@@ -79,7 +85,7 @@ def at_home(node, clock):
     actions = node.start(clock.now)
     actions += node.addresses_changed(clock.now, [I(f"{MN1_HOME}/64"), SLAAC_HOME])
     actions += node.frame_received(clock.now, ra(HOME_PREFIX, home=True))
-    assert node.location is core.Location.HOME
+    assert node.movement.location is Location.HOME
     return actions
 
 
@@ -127,7 +133,7 @@ def registered(node, clock, prefix=VISIT_A, care_of=COA_A):
     at_home(node, clock)
     [bu] = bus(move(node, clock, prefix, care_of))
     node.frame_received(clock.now, binding_ack(bu))
-    assert node.bul is not None
+    assert binding(node) is not None
     return bu
 
 
@@ -279,8 +285,8 @@ def test_status_0_binds_for_the_granted_lifetime_and_stops_retransmitting():
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     clock.now += 0.02
     actions = node.frame_received(clock.now, binding_ack(bu, lifetime=300))
-    assert node.bul.care_of == COA_A and node.bul.lifetime == 300
-    assert node.bul.expires == pytest.approx(clock.now + 300)
+    assert binding(node).care_of == COA_A and binding(node).lifetime == 300
+    assert binding(node).expires == pytest.approx(clock.now + 300)
     assert any("registered care-of" in a.message and "0.020 s after attachment" in a.message
                for a in of_type(actions, Log))
     assert bu_times(node, clock, clock.now + 100) == []
@@ -291,7 +297,7 @@ def test_status_1_binds_too():
     at_home(node, clock)
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, status=1, lifetime=200))
-    assert node.bul.lifetime == 200 and node.registration is None
+    assert binding(node).lifetime == 200 and node.home_registration.pending is None
 
 
 def test_status_135_resends_at_once_with_the_sequence_after_the_has():
@@ -303,7 +309,7 @@ def test_status_135_resends_at_once_with_the_sequence_after_the_has():
     [again] = bus(actions)
     assert again[MIP6MH_BU].seq == 5001
     node.frame_received(clock.now, binding_ack(again))
-    assert node.bul is not None and node.bul.sequence == 5001
+    assert binding(node) is not None and binding(node).sequence == 5001
 
 
 def test_status_144_resynchronises_the_clock_and_retries():
@@ -316,7 +322,7 @@ def test_status_144_resynchronises_the_clock_and_retries():
     [again] = bus(actions)
     assert again[MIP6MH_BU].seq == FIRST_SEQ + 1
     assert again[MIP6OptReplayProtection].timestamp == pytest.approx(ntp(ha_time), abs=2 ** 20)
-    assert node.clock_offset == pytest.approx(3600)
+    assert node.home_registration.sender.clock_offset == pytest.approx(3600)
 
 
 def test_repeated_rejections_fall_back_to_the_backoff():
@@ -340,7 +346,7 @@ def test_other_statuses_are_logged_and_backed_off(status):
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     clock.now += 0.1
     actions = node.frame_received(clock.now, binding_ack(bu, status=status, lifetime=0))
-    assert bus(actions) == [] and node.bul is None
+    assert bus(actions) == [] and binding(node) is None
     assert any(f"status {status}" in a.message and a.level == logging.WARNING
                for a in of_type(actions, Log))
     assert [round(t - T0, 3) for t, _, _ in bu_times(node, clock, T0 + 5)] == [1.5, 4.5]
@@ -352,7 +358,7 @@ def test_a_binding_acknowledgement_with_a_wrong_authenticator_is_ignored():
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, key=bytes(20)))
     node.frame_received(clock.now, binding_ack(bu, spi=MN1_SPI + 1))
-    assert node.bul is None and node.registration is not None
+    assert binding(node) is None and node.home_registration.pending is not None
 
 
 def test_a_binding_acknowledgement_for_another_sequence_number_is_ignored():
@@ -360,7 +366,7 @@ def test_a_binding_acknowledgement_for_another_sequence_number_is_ignored():
     at_home(node, clock)
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, seq=FIRST_SEQ + 7))
-    assert node.bul is None
+    assert binding(node) is None
 
 
 def test_a_binding_acknowledgement_that_does_not_echo_our_timestamp_is_ignored():
@@ -368,7 +374,7 @@ def test_a_binding_acknowledgement_that_does_not_echo_our_timestamp_is_ignored()
     at_home(node, clock)
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, stamp=ntp(T0 - 100)))
-    assert node.bul is None
+    assert binding(node) is None
 
 
 def test_a_binding_acknowledgement_for_another_home_address_is_ignored():
@@ -376,7 +382,7 @@ def test_a_binding_acknowledgement_for_another_home_address_is_ignored():
     at_home(node, clock)
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, home=A("2001:db8:1::101")))
-    assert node.bul is None
+    assert binding(node) is None
 
 
 def test_an_answer_to_an_earlier_transmission_is_accepted():
@@ -385,7 +391,7 @@ def test_an_answer_to_an_earlier_transmission_is_accepted():
     [first] = bus(move(node, clock, VISIT_A, COA_A))
     bu_times(node, clock, T0 + 2)  # one retransmission
     node.frame_received(clock.now, binding_ack(first))
-    assert node.bul is not None and node.bul.sequence == FIRST_SEQ
+    assert binding(node) is not None and binding(node).sequence == FIRST_SEQ
 
 
 def test_no_more_than_three_binding_updates_a_second():
@@ -394,9 +400,9 @@ def test_no_more_than_three_binding_updates_a_second():
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, status=135, seq=10, lifetime=0))
     node.frame_received(clock.now, binding_ack(bu, status=135, seq=20, lifetime=0))
-    assert len(node.sent_times) == 3
+    assert len(node.home_registration.sender.sent_times) == 3
     # A fourth BU in the same second waits for the second to pass (RFC 6275 §11.8).
-    node.registration.next_send = clock.now
+    node.home_registration.pending.next_send = clock.now
     assert bus(node.tick(clock.now + 0.5)) == []
     assert len(bus(node.tick(clock.now + 1.0))) == 1
 
@@ -436,7 +442,7 @@ def test_an_unrefreshed_binding_expires():
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, lifetime=40))
     run_until(node, clock, T0 + 41)
-    assert node.bul is None
+    assert binding(node) is None
 
 
 # ---------------------------------------------------------------------- return home
@@ -476,7 +482,7 @@ def test_after_the_deregistration_is_acknowledged_the_home_address_is_announced(
     advert = na[ICMPv6ND_NA]
     assert advert.tgt == str(HOA) and (advert.R, advert.S, advert.O) == (0, 0, 1)
     assert na[ICMPv6NDOptDstLLAddr].lladdr == MN1_MAC
-    assert node.bul is None
+    assert binding(node) is None
     acked = clock.now
     repeats = [t - acked for t, a in run_until(node, clock, acked + 5) if sent(a)]
     assert [round(t, 3) for t in repeats] == [1.0, 2.0]  # MAX_NEIGHBOR_ADVERTISEMENT in all
@@ -538,7 +544,7 @@ def test_dhaad_reply_gives_the_home_agent_and_registration_follows():
         ICMPv6HAADReply(id=7, R=0, addresses=[str(HA)])
     clock.now += 0.01
     [bu] = bus(node.frame_received(clock.now, bytes(reply)))
-    assert node.home_agent == HA and bu[IPv6].dst == str(HA)
+    assert node.home_registration.home_agent == HA and bu[IPv6].dst == str(HA)
 
 
 def test_a_dhaad_reply_with_another_identifier_is_ignored():
@@ -547,7 +553,8 @@ def test_a_dhaad_reply_with_another_identifier_is_ignored():
     move(node, clock, VISIT_A, COA_A)
     reply = Ether(src=ROUTER_MAC, dst=MN1_MAC) / IPv6(src=str(HA), dst=str(COA_A)) / \
         ICMPv6HAADReply(id=8, R=0, addresses=[str(HA)])
-    assert node.frame_received(clock.now, bytes(reply)) == [] and node.home_agent is None
+    assert node.frame_received(clock.now, bytes(reply)) == []
+    assert node.home_registration.home_agent is None
 
 
 # ---------------------------------------------------------------------- movement detection
@@ -570,14 +577,14 @@ def test_the_same_prefix_again_is_no_movement():
     registered(node, clock)
     clock.now += 5
     assert node.frame_received(clock.now, ra(VISIT_A)) == []
-    assert node.link.last_ra == clock.now
+    assert node.movement.link.last_ra == clock.now
 
 
 def test_router_lifetime_0_means_the_router_is_lost():
     clock, node = Clock(), make_node()
     registered(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_A, router_lifetime=0))
-    assert node.link.lost and ICMPv6ND_RS in sent(actions)[0]
+    assert node.movement.link.lost and ICMPv6ND_RS in sent(actions)[0]
     clock.now += 1
     assert bus(move(node, clock, VISIT_B, COA_B))  # the next link's RA: movement
 
@@ -610,13 +617,13 @@ def test_against_the_controllers_home_agent_core():
 
     exchange(at_home(node, clock))
     exchange(move(node, clock, VISIT_A, COA_A))
-    assert ha.cache.get(HOA).care_of_address == COA_A and node.bul.lifetime == 420
+    assert ha.cache.get(HOA).care_of_address == COA_A and binding(node).lifetime == 420
     clock.now += 100
     exchange(move(node, clock, VISIT_B, COA_B))
-    assert ha.cache.get(HOA).care_of_address == COA_B and node.bul.care_of == COA_B
+    assert ha.cache.get(HOA).care_of_address == COA_B and binding(node).care_of == COA_B
     clock.now += 100
     actions = exchange(node.frame_received(clock.now, ra(HOME_PREFIX, home=True)))
-    assert ha.cache.get(HOA) is None and node.bul is None
+    assert ha.cache.get(HOA) is None and binding(node) is None
     assert AssignHomeAddress(I(f"{MN1_HOME}/64")) in actions
     assert ICMPv6ND_NA in sent(actions)[0]
 
@@ -627,7 +634,7 @@ def test_dhaad_against_the_controllers_home_agent_core():
     [request] = of_type(move(node, clock, VISIT_A, COA_A), Send)
     [reply] = ha.receive(clock.now, packets.parse_frame(request.frame))
     actions = node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC, reply))
-    assert node.home_agent == HA and len(bus(actions)) == 1
+    assert node.home_registration.home_agent == HA and len(bus(actions)) == 1
 
 
 def test_a_clock_an_hour_slow_is_resynchronised_by_the_home_agent():
@@ -640,27 +647,27 @@ def test_a_clock_an_hour_slow_is_resynchronised_by_the_home_agent():
         MN1_MAC, ROUTER_MAC, reply)), Send)
     [accepted] = ha.receive(ha_now, packets.parse_frame(again.frame))
     node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC, accepted))
-    assert node.bul is not None and ha.cache.get(HOA).care_of_address == COA_A
+    assert binding(node) is not None and ha.cache.get(HOA).care_of_address == COA_A
 
 
 # ---------------------------------------------------------------------- router advertisements
 
 
 def test_router_advertisement_fields():
-    advert = core.parse_router_advert(packets.parse_frame(ra(HOME_PREFIX, home=True)))
-    assert advert == core.RouterAdvert(src=ROUTER_LL, router_mac=ROUTER_MAC,
-                                       router_lifetime=1800, prefixes=(HOME_PREFIX,),
-                                       home_agent=True, adv_interval=10.0)
+    advert = parse_router_advert(packets.parse_frame(ra(HOME_PREFIX, home=True)))
+    assert advert == RouterAdvert(src=ROUTER_LL, router_mac=ROUTER_MAC,
+                                  router_lifetime=1800, prefixes=(HOME_PREFIX,),
+                                  home_agent=True, adv_interval=10.0)
 
 
 def test_a_router_advertisement_from_a_global_address_is_ignored():
     meta = packets.parse_frame(ra(VISIT_A))
     bogus = dataclasses.replace(meta, ip_src=A("2001:db8:a::1"))
     with pytest.raises(wire.PacketError):
-        core.parse_router_advert(bogus)
+        parse_router_advert(bogus)
 
 
 def test_lifetime_out_of_range_is_refused():
     with pytest.raises(ValueError):
         make_node(lifetime=2)
-    assert make_node(lifetime=421).lifetime == 420
+    assert make_node(lifetime=421).home_registration.lifetime == 420

@@ -17,6 +17,7 @@ import sys
 
 from mipv6_sdn import mobility, wire
 from mipv6_sdn.mn import core, system
+from mipv6_sdn.mn.home_registration import DEFAULT_LIFETIME, MAX_LIFETIME
 
 PROG = "mipv6-mn"
 HOME_PREFIX_LEN = 64  # SLAAC (RFC 4862) and the home-agents anycast address (RFC 2526)
@@ -92,9 +93,9 @@ def _lifetime(value):
         lifetime = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
-    if not mobility.LIFETIME_UNIT <= lifetime <= core.MAX_LIFETIME:
+    if not mobility.LIFETIME_UNIT <= lifetime <= MAX_LIFETIME:
         raise argparse.ArgumentTypeError(
-            f"{lifetime} out of range {mobility.LIFETIME_UNIT}..{core.MAX_LIFETIME} seconds")
+            f"{lifetime} out of range {mobility.LIFETIME_UNIT}..{MAX_LIFETIME} seconds")
     return lifetime
 
 
@@ -118,9 +119,9 @@ def build_parser():
                         f"({mobility.MIN_SPI}..{MAX_SPI})")
     parser.add_argument("--key-hex", required=True, type=_key, metavar="HEX",
                         help=f"MN-HA key in hex, at least {MIN_KEY_OCTETS} octets")
-    parser.add_argument("--lifetime", type=_lifetime, default=core.DEFAULT_LIFETIME,
+    parser.add_argument("--lifetime", type=_lifetime, default=DEFAULT_LIFETIME,
                         metavar="SECONDS", help="binding lifetime to request (default "
-                        f"{core.DEFAULT_LIFETIME}; rounded down to a multiple of 4)")
+                        f"{DEFAULT_LIFETIME}; rounded down to a multiple of 4)")
     parser.add_argument("--verbose", action="store_true", help="log every frame sent")
     return parser
 

@@ -65,15 +65,20 @@ def _home_agent(value):
     return address
 
 
-def _spi(value):
+def _integer(value, low, high, base=10, unit=""):
+    """``value`` as an integer in ``low``..``high``, or ArgumentTypeError."""
     try:
-        spi = int(value, 0)
+        number = int(value, base)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
-    if not mobility.MIN_SPI <= spi <= MAX_SPI:
-        raise argparse.ArgumentTypeError(
-            f"{spi} out of range {mobility.MIN_SPI}..{MAX_SPI} (RFC 4285 §5: 0-255 are reserved)")
-    return spi
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"{number} out of range {low}..{high}{unit}")
+    return number
+
+
+def _spi(value):
+    return _integer(value, mobility.MIN_SPI, MAX_SPI, base=0,
+                    unit=" (RFC 4285 §5: 0-255 are reserved)")
 
 
 def _key(value):
@@ -89,14 +94,7 @@ def _key(value):
 
 
 def _lifetime(value):
-    try:
-        lifetime = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
-    if not mobility.LIFETIME_UNIT <= lifetime <= MAX_LIFETIME:
-        raise argparse.ArgumentTypeError(
-            f"{lifetime} out of range {mobility.LIFETIME_UNIT}..{MAX_LIFETIME} seconds")
-    return lifetime
+    return _integer(value, mobility.LIFETIME_UNIT, MAX_LIFETIME, unit=" seconds")
 
 
 def _interface(value):

@@ -18,6 +18,9 @@ from scapy.layers.l2 import Ether
 from mipv6_sdn import packets, wire
 from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.mn import core
+from mipv6_sdn.mn.actions import (AssignHomeAddress, DefaultRoute, Log, RemoveAddress,
+                                  RemoveOnLinkRoute, Send)
+from mipv6_sdn.mn.movement import Location, RouterAdvert, parse_router_advert
 from tests.core_harness import CONFIG
 from tests.mipv6_frames import (HOME_AGENT, MN1_HOME, MN1_KEY, MN1_MAC, MN1_SPI,
                                 ROUTER_MAC, ntp, rfc4285_authenticator, sign)
@@ -62,7 +65,12 @@ def ra(prefix, router_lifetime=1800, interval=10, home=False):
 
 def sent(actions):
     """The frames among ``actions``, decoded by Scapy."""
-    return [Ether(a.frame) for a in actions if isinstance(a, core.Send)]
+    return [Ether(a.frame) for a in actions if isinstance(a, Send)]
+
+
+def binding(node):
+    """The home agent's entry of the node's Binding Update List, or None."""
+    return node.home_registration.binding
 
 
 def of_type(actions, kind):
@@ -77,7 +85,7 @@ def at_home(node, clock):
     actions = node.start(clock.now)
     actions += node.addresses_changed(clock.now, [I(f"{MN1_HOME}/64"), SLAAC_HOME])
     actions += node.frame_received(clock.now, ra(HOME_PREFIX, home=True))
-    assert node.location is core.Location.HOME
+    assert node.movement.location is Location.HOME
     return actions
 
 
@@ -125,7 +133,7 @@ def registered(node, clock, prefix=VISIT_A, care_of=COA_A):
     at_home(node, clock)
     [bu] = bus(move(node, clock, prefix, care_of))
     node.frame_received(clock.now, binding_ack(bu))
-    assert node.bul is not None
+    assert binding(node) is not None
     return bu
 
 
@@ -185,7 +193,7 @@ def test_an_address_of_the_kernel_before_the_advertisement_is_taken_too():
 
 def system_changes(actions):
     """The address and route changes among ``actions`` (no logs, no frames)."""
-    return [a for a in actions if not isinstance(a, (core.Log, core.Send))]
+    return [a for a in actions if not isinstance(a, (Log, Send))]
 
 
 def test_leaving_home_makes_the_home_address_a_128_and_the_home_prefix_off_link():
@@ -193,9 +201,8 @@ def test_leaving_home_makes_the_home_address_a_128_and_the_home_prefix_off_link(
     at_home(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_A))
     changes = system_changes(actions)
-    assert changes == [core.AssignHomeAddress(I((HOA, 128))), core.RemoveAddress(SLAAC_HOME),
-                       core.RemoveOnLinkRoute(HOME_PREFIX),
-                       core.DefaultRoute(ROUTER_LL, HOA)]
+    assert changes == [AssignHomeAddress(I((HOA, 128))), RemoveAddress(SLAAC_HOME),
+                       RemoveOnLinkRoute(HOME_PREFIX), DefaultRoute(ROUTER_LL, HOA)]
 
 
 def test_moving_on_drops_the_old_care_of_address_and_its_prefix():
@@ -203,23 +210,23 @@ def test_moving_on_drops_the_old_care_of_address_and_its_prefix():
     registered(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_B))
     changes = system_changes(actions)
-    assert changes == [core.RemoveAddress(I((COA_A, 64))), core.RemoveOnLinkRoute(VISIT_A),
-                       core.DefaultRoute(ROUTER_LL, HOA)]
+    assert changes == [RemoveAddress(I((COA_A, 64))), RemoveOnLinkRoute(VISIT_A),
+                       DefaultRoute(ROUTER_LL, HOA)]
 
 
 def test_at_home_the_home_address_stays_a_64():
     clock, node = Clock(), make_node()
     actions = at_home(node, clock)
-    assert of_type(actions, core.AssignHomeAddress) == [core.AssignHomeAddress(I(f"{MN1_HOME}/64"))]
-    assert of_type(actions, core.DefaultRoute) == [core.DefaultRoute(ROUTER_LL, HOA)]
-    assert bus(actions) == [] and not of_type(actions, core.RemoveOnLinkRoute)
+    assert of_type(actions, AssignHomeAddress) == [AssignHomeAddress(I(f"{MN1_HOME}/64"))]
+    assert of_type(actions, DefaultRoute) == [DefaultRoute(ROUTER_LL, HOA)]
+    assert bus(actions) == [] and not of_type(actions, RemoveOnLinkRoute)
 
 
 def test_the_first_router_advertisement_away_from_home_moves_the_node_away():
     clock, node = Clock(), make_node()
     node.start(clock.now)
     actions = move(node, clock, VISIT_A, COA_A)
-    assert core.AssignHomeAddress(I((HOA, 128))) in actions
+    assert AssignHomeAddress(I((HOA, 128))) in actions
     assert len(bus(actions)) == 1
 
 
@@ -278,10 +285,10 @@ def test_status_0_binds_for_the_granted_lifetime_and_stops_retransmitting():
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     clock.now += 0.02
     actions = node.frame_received(clock.now, binding_ack(bu, lifetime=300))
-    assert node.bul.care_of == COA_A and node.bul.lifetime == 300
-    assert node.bul.expires == pytest.approx(clock.now + 300)
+    assert binding(node).care_of == COA_A and binding(node).lifetime == 300
+    assert binding(node).expires == pytest.approx(clock.now + 300)
     assert any("registered care-of" in a.message and "0.020 s after attachment" in a.message
-               for a in of_type(actions, core.Log))
+               for a in of_type(actions, Log))
     assert bu_times(node, clock, clock.now + 100) == []
 
 
@@ -290,7 +297,7 @@ def test_status_1_binds_too():
     at_home(node, clock)
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, status=1, lifetime=200))
-    assert node.bul.lifetime == 200 and node.registration is None
+    assert binding(node).lifetime == 200 and node.home_registration.pending is None
 
 
 def test_status_135_resends_at_once_with_the_sequence_after_the_has():
@@ -302,7 +309,7 @@ def test_status_135_resends_at_once_with_the_sequence_after_the_has():
     [again] = bus(actions)
     assert again[MIP6MH_BU].seq == 5001
     node.frame_received(clock.now, binding_ack(again))
-    assert node.bul is not None and node.bul.sequence == 5001
+    assert binding(node) is not None and binding(node).sequence == 5001
 
 
 def test_status_144_resynchronises_the_clock_and_retries():
@@ -315,7 +322,7 @@ def test_status_144_resynchronises_the_clock_and_retries():
     [again] = bus(actions)
     assert again[MIP6MH_BU].seq == FIRST_SEQ + 1
     assert again[MIP6OptReplayProtection].timestamp == pytest.approx(ntp(ha_time), abs=2 ** 20)
-    assert node.clock_offset == pytest.approx(3600)
+    assert node.home_registration.sender.clock_offset == pytest.approx(3600)
 
 
 def test_repeated_rejections_fall_back_to_the_backoff():
@@ -339,9 +346,9 @@ def test_other_statuses_are_logged_and_backed_off(status):
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     clock.now += 0.1
     actions = node.frame_received(clock.now, binding_ack(bu, status=status, lifetime=0))
-    assert bus(actions) == [] and node.bul is None
+    assert bus(actions) == [] and binding(node) is None
     assert any(f"status {status}" in a.message and a.level == logging.WARNING
-               for a in of_type(actions, core.Log))
+               for a in of_type(actions, Log))
     assert [round(t - T0, 3) for t, _, _ in bu_times(node, clock, T0 + 5)] == [1.5, 4.5]
 
 
@@ -351,7 +358,7 @@ def test_a_binding_acknowledgement_with_a_wrong_authenticator_is_ignored():
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, key=bytes(20)))
     node.frame_received(clock.now, binding_ack(bu, spi=MN1_SPI + 1))
-    assert node.bul is None and node.registration is not None
+    assert binding(node) is None and node.home_registration.pending is not None
 
 
 def test_a_binding_acknowledgement_for_another_sequence_number_is_ignored():
@@ -359,7 +366,7 @@ def test_a_binding_acknowledgement_for_another_sequence_number_is_ignored():
     at_home(node, clock)
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, seq=FIRST_SEQ + 7))
-    assert node.bul is None
+    assert binding(node) is None
 
 
 def test_a_binding_acknowledgement_that_does_not_echo_our_timestamp_is_ignored():
@@ -367,7 +374,7 @@ def test_a_binding_acknowledgement_that_does_not_echo_our_timestamp_is_ignored()
     at_home(node, clock)
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, stamp=ntp(T0 - 100)))
-    assert node.bul is None
+    assert binding(node) is None
 
 
 def test_a_binding_acknowledgement_for_another_home_address_is_ignored():
@@ -375,7 +382,7 @@ def test_a_binding_acknowledgement_for_another_home_address_is_ignored():
     at_home(node, clock)
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, home=A("2001:db8:1::101")))
-    assert node.bul is None
+    assert binding(node) is None
 
 
 def test_an_answer_to_an_earlier_transmission_is_accepted():
@@ -384,7 +391,7 @@ def test_an_answer_to_an_earlier_transmission_is_accepted():
     [first] = bus(move(node, clock, VISIT_A, COA_A))
     bu_times(node, clock, T0 + 2)  # one retransmission
     node.frame_received(clock.now, binding_ack(first))
-    assert node.bul is not None and node.bul.sequence == FIRST_SEQ
+    assert binding(node) is not None and binding(node).sequence == FIRST_SEQ
 
 
 def test_no_more_than_three_binding_updates_a_second():
@@ -393,9 +400,9 @@ def test_no_more_than_three_binding_updates_a_second():
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, status=135, seq=10, lifetime=0))
     node.frame_received(clock.now, binding_ack(bu, status=135, seq=20, lifetime=0))
-    assert len(node.sent_times) == 3
+    assert len(node.home_registration.sender.sent_times) == 3
     # A fourth BU in the same second waits for the second to pass (RFC 6275 §11.8).
-    node.registration.next_send = clock.now
+    node.home_registration.pending.next_send = clock.now
     assert bus(node.tick(clock.now + 0.5)) == []
     assert len(bus(node.tick(clock.now + 1.0))) == 1
 
@@ -435,7 +442,7 @@ def test_an_unrefreshed_binding_expires():
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, lifetime=40))
     run_until(node, clock, T0 + 41)
-    assert node.bul is None
+    assert binding(node) is None
 
 
 # ---------------------------------------------------------------------- return home
@@ -456,7 +463,7 @@ def test_returning_home_deregisters_from_the_home_address_without_a_home_address
     assert bu[MIP6OptMsgAuth].authdata == rfc4285_authenticator(MN1_KEY, str(HOA), str(HOA),
                                                                  zeroed)
     # The home address is taken back only after the acknowledgement.
-    assert not of_type(actions, core.AssignHomeAddress)
+    assert not of_type(actions, AssignHomeAddress)
 
 
 def test_after_the_deregistration_is_acknowledged_the_home_address_is_announced():
@@ -467,15 +474,15 @@ def test_after_the_deregistration_is_acknowledged_the_home_address_is_announced(
     clock.now += 0.01
     actions = node.frame_received(clock.now, binding_ack(dereg, lifetime=0, to_home=True))
     changes = system_changes(actions)
-    assert changes == [core.AssignHomeAddress(I(f"{MN1_HOME}/64")),
-                       core.DefaultRoute(ROUTER_LL, HOA)]
+    assert changes == [AssignHomeAddress(I(f"{MN1_HOME}/64")),
+                       DefaultRoute(ROUTER_LL, HOA)]
     [na] = sent(actions)
     assert na[Ether].dst == "33:33:00:00:00:01" and na[IPv6].dst == "ff02::1"
     assert na[IPv6].src == str(HOA) and na[IPv6].hlim == 255
     advert = na[ICMPv6ND_NA]
     assert advert.tgt == str(HOA) and (advert.R, advert.S, advert.O) == (0, 0, 1)
     assert na[ICMPv6NDOptDstLLAddr].lladdr == MN1_MAC
-    assert node.bul is None
+    assert binding(node) is None
     acked = clock.now
     repeats = [t - acked for t, a in run_until(node, clock, acked + 5) if sent(a)]
     assert [round(t, 3) for t in repeats] == [1.0, 2.0]  # MAX_NEIGHBOR_ADVERTISEMENT in all
@@ -492,8 +499,8 @@ def test_an_unacknowledged_deregistration_retransmits_then_gives_up_when_the_bin
     ticks = run_until(node, clock, start + 40)
     dereg_times = [round(t - start, 3) for t, a in ticks for _ in bus(a)]
     assert dereg_times == [1, 3, 7, 15]  # 1 s doubling, until the binding is over at 30 s
-    assert [core.AssignHomeAddress(I(f"{MN1_HOME}/64"))] == [
-        a for _, acts in ticks for a in of_type(acts, core.AssignHomeAddress)]
+    assert [AssignHomeAddress(I(f"{MN1_HOME}/64"))] == [
+        a for _, acts in ticks for a in of_type(acts, AssignHomeAddress)]
 
 
 def test_returning_home_without_any_registration_announces_at_once():
@@ -502,7 +509,7 @@ def test_returning_home_without_any_registration_announces_at_once():
     node.frame_received(clock.now, ra(VISIT_A))  # no care-of address ever came
     actions = node.frame_received(clock.now, ra(HOME_PREFIX, home=True))
     assert bus(actions) == []
-    assert core.AssignHomeAddress(I(f"{MN1_HOME}/64")) in actions
+    assert AssignHomeAddress(I(f"{MN1_HOME}/64")) in actions
     assert ICMPv6ND_NA in sent(actions)[0]
 
 
@@ -537,7 +544,7 @@ def test_dhaad_reply_gives_the_home_agent_and_registration_follows():
         ICMPv6HAADReply(id=7, R=0, addresses=[str(HA)])
     clock.now += 0.01
     [bu] = bus(node.frame_received(clock.now, bytes(reply)))
-    assert node.home_agent == HA and bu[IPv6].dst == str(HA)
+    assert node.home_registration.home_agent == HA and bu[IPv6].dst == str(HA)
 
 
 def test_a_dhaad_reply_with_another_identifier_is_ignored():
@@ -546,7 +553,8 @@ def test_a_dhaad_reply_with_another_identifier_is_ignored():
     move(node, clock, VISIT_A, COA_A)
     reply = Ether(src=ROUTER_MAC, dst=MN1_MAC) / IPv6(src=str(HA), dst=str(COA_A)) / \
         ICMPv6HAADReply(id=8, R=0, addresses=[str(HA)])
-    assert node.frame_received(clock.now, bytes(reply)) == [] and node.home_agent is None
+    assert node.frame_received(clock.now, bytes(reply)) == []
+    assert node.home_registration.home_agent is None
 
 
 # ---------------------------------------------------------------------- movement detection
@@ -569,14 +577,14 @@ def test_the_same_prefix_again_is_no_movement():
     registered(node, clock)
     clock.now += 5
     assert node.frame_received(clock.now, ra(VISIT_A)) == []
-    assert node.link.last_ra == clock.now
+    assert node.movement.link.last_ra == clock.now
 
 
 def test_router_lifetime_0_means_the_router_is_lost():
     clock, node = Clock(), make_node()
     registered(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_A, router_lifetime=0))
-    assert node.link.lost and ICMPv6ND_RS in sent(actions)[0]
+    assert node.movement.link.lost and ICMPv6ND_RS in sent(actions)[0]
     clock.now += 1
     assert bus(move(node, clock, VISIT_B, COA_B))  # the next link's RA: movement
 
@@ -587,7 +595,7 @@ def test_no_advertisement_within_the_interval_starts_solicitations_then_the_rout
     ticks = run_until(node, clock, T0 + 30)
     rs_times = [round(t - T0, 3) for t, a in ticks for f in sent(a) if ICMPv6ND_RS in f]
     assert rs_times[:3] == [10, 14, 18]  # Advertisement Interval 10 s, then RFC 4861
-    lost = [t - T0 for t, a in ticks for x in of_type(a, core.Log) if "lost" in x.message]
+    lost = [t - T0 for t, a in ticks for x in of_type(a, Log) if "lost" in x.message]
     assert lost == [pytest.approx(22)]
 
 
@@ -600,7 +608,7 @@ def test_against_the_controllers_home_agent_core():
 
     def exchange(actions):
         out = []
-        for action in of_type(actions, core.Send):
+        for action in of_type(actions, Send):
             meta = packets.parse_frame(action.frame)
             for reply in ha.receive(clock.now, meta)[0]:
                 out += node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC,
@@ -609,57 +617,57 @@ def test_against_the_controllers_home_agent_core():
 
     exchange(at_home(node, clock))
     exchange(move(node, clock, VISIT_A, COA_A))
-    assert ha.cache.get(HOA).care_of_address == COA_A and node.bul.lifetime == 420
+    assert ha.cache.get(HOA).care_of_address == COA_A and binding(node).lifetime == 420
     clock.now += 100
     exchange(move(node, clock, VISIT_B, COA_B))
-    assert ha.cache.get(HOA).care_of_address == COA_B and node.bul.care_of == COA_B
+    assert ha.cache.get(HOA).care_of_address == COA_B and binding(node).care_of == COA_B
     clock.now += 100
     actions = exchange(node.frame_received(clock.now, ra(HOME_PREFIX, home=True)))
-    assert ha.cache.get(HOA) is None and node.bul is None
-    assert core.AssignHomeAddress(I(f"{MN1_HOME}/64")) in actions
+    assert ha.cache.get(HOA) is None and binding(node) is None
+    assert AssignHomeAddress(I(f"{MN1_HOME}/64")) in actions
     assert ICMPv6ND_NA in sent(actions)[0]
 
 
 def test_dhaad_against_the_controllers_home_agent_core():
     clock, node, ha = Clock(), make_node(home_agent_address=None), HomeAgent(CONFIG)
     at_home(node, clock)
-    [request] = of_type(move(node, clock, VISIT_A, COA_A), core.Send)
+    [request] = of_type(move(node, clock, VISIT_A, COA_A), Send)
     [reply], _ = ha.receive(clock.now, packets.parse_frame(request.frame))
     actions = node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC, reply))
-    assert node.home_agent == HA and len(bus(actions)) == 1
+    assert node.home_registration.home_agent == HA and len(bus(actions)) == 1
 
 
 def test_a_clock_an_hour_slow_is_resynchronised_by_the_home_agent():
     clock, node, ha = Clock(), make_node(), HomeAgent(CONFIG)
     at_home(node, clock)
-    [bu] = of_type(move(node, clock, VISIT_A, COA_A), core.Send)
+    [bu] = of_type(move(node, clock, VISIT_A, COA_A), Send)
     ha_now = clock.now + 3600
     [reply], _ = ha.receive(ha_now, packets.parse_frame(bu.frame))
     [again] = of_type(node.frame_received(clock.now, packets.ethernet(
-        MN1_MAC, ROUTER_MAC, reply)), core.Send)
+        MN1_MAC, ROUTER_MAC, reply)), Send)
     [accepted], _ = ha.receive(ha_now, packets.parse_frame(again.frame))
     node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC, accepted))
-    assert node.bul is not None and ha.cache.get(HOA).care_of_address == COA_A
+    assert binding(node) is not None and ha.cache.get(HOA).care_of_address == COA_A
 
 
 # ---------------------------------------------------------------------- router advertisements
 
 
 def test_router_advertisement_fields():
-    advert = core.parse_router_advert(packets.parse_frame(ra(HOME_PREFIX, home=True)))
-    assert advert == core.RouterAdvert(src=ROUTER_LL, router_mac=ROUTER_MAC,
-                                       router_lifetime=1800, prefixes=(HOME_PREFIX,),
-                                       home_agent=True, adv_interval=10.0)
+    advert = parse_router_advert(packets.parse_frame(ra(HOME_PREFIX, home=True)))
+    assert advert == RouterAdvert(src=ROUTER_LL, router_mac=ROUTER_MAC,
+                                  router_lifetime=1800, prefixes=(HOME_PREFIX,),
+                                  home_agent=True, adv_interval=10.0)
 
 
 def test_a_router_advertisement_from_a_global_address_is_ignored():
     meta = packets.parse_frame(ra(VISIT_A))
     bogus = dataclasses.replace(meta, ip_src=A("2001:db8:a::1"))
     with pytest.raises(wire.PacketError):
-        core.parse_router_advert(bogus)
+        parse_router_advert(bogus)
 
 
 def test_lifetime_out_of_range_is_refused():
     with pytest.raises(ValueError):
         make_node(lifetime=2)
-    assert make_node(lifetime=421).lifetime == 420
+    assert make_node(lifetime=421).home_registration.lifetime == 420

@@ -17,6 +17,7 @@ import sys
 
 from mipv6_sdn import mobility, wire
 from mipv6_sdn.mn import core, system
+from mipv6_sdn.mn.home_registration import DEFAULT_LIFETIME, MAX_LIFETIME
 
 PROG = "mipv6-mn"
 HOME_PREFIX_LEN = 64  # SLAAC (RFC 4862) and the home-agents anycast address (RFC 2526)
@@ -64,15 +65,20 @@ def _home_agent(value):
     return address
 
 
-def _spi(value):
+def _integer(value, low, high, base=10, unit=""):
+    """``value`` as an integer in ``low``..``high``, or ArgumentTypeError."""
     try:
-        spi = int(value, 0)
+        number = int(value, base)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
-    if not mobility.MIN_SPI <= spi <= MAX_SPI:
-        raise argparse.ArgumentTypeError(
-            f"{spi} out of range {mobility.MIN_SPI}..{MAX_SPI} (RFC 4285 §5: 0-255 are reserved)")
-    return spi
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"{number} out of range {low}..{high}{unit}")
+    return number
+
+
+def _spi(value):
+    return _integer(value, mobility.MIN_SPI, MAX_SPI, base=0,
+                    unit=" (RFC 4285 §5: 0-255 are reserved)")
 
 
 def _key(value):
@@ -88,14 +94,7 @@ def _key(value):
 
 
 def _lifetime(value):
-    try:
-        lifetime = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
-    if not mobility.LIFETIME_UNIT <= lifetime <= core.MAX_LIFETIME:
-        raise argparse.ArgumentTypeError(
-            f"{lifetime} out of range {mobility.LIFETIME_UNIT}..{core.MAX_LIFETIME} seconds")
-    return lifetime
+    return _integer(value, mobility.LIFETIME_UNIT, MAX_LIFETIME, unit=" seconds")
 
 
 def _interface(value):
@@ -118,9 +117,9 @@ def build_parser():
                         f"({mobility.MIN_SPI}..{MAX_SPI})")
     parser.add_argument("--key-hex", required=True, type=_key, metavar="HEX",
                         help=f"MN-HA key in hex, at least {MIN_KEY_OCTETS} octets")
-    parser.add_argument("--lifetime", type=_lifetime, default=core.DEFAULT_LIFETIME,
+    parser.add_argument("--lifetime", type=_lifetime, default=DEFAULT_LIFETIME,
                         metavar="SECONDS", help="binding lifetime to request (default "
-                        f"{core.DEFAULT_LIFETIME}; rounded down to a multiple of 4)")
+                        f"{DEFAULT_LIFETIME}; rounded down to a multiple of 4)")
     parser.add_argument("--verbose", action="store_true", help="log every frame sent")
     return parser
 

@@ -25,7 +25,8 @@ from pyroute2.netlink.rtnl.ifaddrmsg import (IFA_F_DADFAILED, IFA_F_NODAD,
                                              IFA_F_TENTATIVE)
 
 from mipv6_sdn import mobility, wire
-from mipv6_sdn.mn import core
+from mipv6_sdn.mn.actions import (AssignHomeAddress, DefaultRoute, Log, RemoveAddress,
+                                  RemoveOnLinkRoute, Send)
 
 LOG = logging.getLogger("mipv6-mn")
 
@@ -176,18 +177,18 @@ class Interface:
                 LOG.warning("%s failed: %s", type(action).__name__, exc)
 
     def _apply(self, action):
-        if isinstance(action, core.Log):
+        if isinstance(action, Log):
             LOG.log(action.level, "%s", action.message)
-        elif isinstance(action, core.Send):
+        elif isinstance(action, Send):
             LOG.debug("send %s (%d octets)", action.what, len(action.frame))
             self.sock.send(action.frame)
-        elif isinstance(action, core.AssignHomeAddress):
+        elif isinstance(action, AssignHomeAddress):
             self._assign_home_address(action.address)
-        elif isinstance(action, core.RemoveAddress):
+        elif isinstance(action, RemoveAddress):
             self._remove_address(action.address)
-        elif isinstance(action, core.RemoveOnLinkRoute):
+        elif isinstance(action, RemoveOnLinkRoute):
             self._remove_routes(action.prefix)
-        elif isinstance(action, core.DefaultRoute):
+        elif isinstance(action, DefaultRoute):
             self._default_route(action.gateway, action.source)
         else:
             raise TypeError(f"unknown action {action!r}")

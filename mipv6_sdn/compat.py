@@ -5,8 +5,10 @@ module is imported, and no eventlet release that runs on Python 3.11 defines tha
 name (eventlet >= 0.30 tracks "already handled" in ``WSGI_LOCAL`` instead). Ryu's
 manager imports ``ryu.app.wsgi`` before it loads any application, so the name must
 exist before that import. :func:`install` adds a meta-path finder that sets the
-attribute right after ``eventlet.wsgi`` is first imported; set-up places a ``.pth``
-file in the venv that calls it, so plain ``ryu-manager`` works too.
+attribute right after ``eventlet.wsgi`` is first imported. Importing this module
+installs it, so a module that imports ``mipv6_sdn.compat`` before anything of Ryu's
+needs nothing more; set-up places a ``.pth`` file in the venv that imports it, so plain
+``ryu-manager`` works too.
 
 The value only matters to Ryu's websocket responses, which this project does not use;
 eventlet's server ignores the body of a response it was told is already handled.
@@ -55,3 +57,6 @@ def install():
         return
     if not any(isinstance(f, _EventletWsgiFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _EventletWsgiFinder())
+
+
+install()

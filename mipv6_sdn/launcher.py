@@ -1,16 +1,19 @@
 """``mipv6-controller --config FILE [ryu-manager args]``: ryu-manager with our app.
 
-Checks the configuration first (one clear line and exit status 2 if it is bad),
-applies the Python 3.11 fix of :mod:`mipv6_sdn.compat`, then runs Ryu's manager with
-the project's application and every other argument passed through.
+Checks the configuration first (one clear line and exit status 2 if it is bad), then
+runs Ryu's manager (with the Python 3.11 fix of :mod:`mipv6_sdn.compat`) with the
+project's application and every other argument passed through.
 """
 import argparse
 import os
 import pathlib
 import sys
 
-from mipv6_sdn import compat
+# mipv6_sdn.compat installs the Python 3.11 fix when imported: before Ryu's manager,
+# which imports ryu.app.wsgi.
+from mipv6_sdn import compat  # noqa: F401  pylint: disable=unused-import
 from mipv6_sdn.config import ConfigError, load_config
+from ryu.cmd import manager
 
 APP = pathlib.Path(__file__).resolve().parent.parent / "apps" / "mipv6_controller.py"
 
@@ -27,8 +30,6 @@ def main(argv=None):
         print(f"mipv6-controller: configuration error: {exc}", file=sys.stderr)
         return 2
     os.environ["MIPV6_SDN_CONFIG"] = os.path.abspath(args.config)
-    compat.install()
-    from ryu.cmd import manager  # after compat.install(): it imports ryu.app.wsgi
     manager.main(args=[*ryu_args, str(APP)])
     return 0
 

@@ -30,7 +30,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
   site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   # Plain ryu-manager gets the eventlet fix through this .pth (see mipv6_sdn/compat.py).
-  echo "import mipv6_sdn.compat; mipv6_sdn.compat.install()" > "$site/mipv6_sdn_compat.pth"
+  echo "import mipv6_sdn.compat" > "$site/mipv6_sdn_compat.pth"
   # Debian's Mininet module, and only it, into the venv.
   ln -sfn /usr/lib/python3/dist-packages/mininet "$site/mininet"
   echo "$want" > "$stamp"

@@ -57,3 +57,20 @@ METADATA_FROM_LSP = 1
 
 def cookie(kind, owner=0):
     return (int(kind) << COOKIE_KIND_SHIFT) | (owner & ((1 << COOKIE_KIND_SHIFT) - 1))
+
+
+def flow_identity(table, priority, match):
+    """What identifies a flow entry in a table (OpenFlow 1.3 §6.4). A mask of all ones
+    is no mask: OVS reports such a field unmasked."""
+    fields = []
+    for name, value in match.items():
+        if isinstance(value, tuple) and _all_ones(value[1]):
+            value = value[0]
+        fields.append((name, str(value)))
+    return int(table), int(priority), tuple(sorted(fields))
+
+
+def _all_ones(mask):
+    if isinstance(mask, int):
+        return mask != 0 and (mask + 1) & mask == 0 and mask.bit_length() % 8 == 0
+    return set(mask.replace(":", "").lower()) == {"f"}

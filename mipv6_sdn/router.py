@@ -23,7 +23,7 @@ from mipv6_sdn.config import ROUTER_LINK_LOCAL
 from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.handover import Placement, plan_handover
 from mipv6_sdn.pipeline import (COOKIE_KIND_SHIFT, METADATA_FROM_LSP, CookieKind, Priority,
-                                Table, cookie)
+                                Table, cookie, flow_identity)
 from mipv6_sdn.topology import POP, Topology
 
 LOG = logging.getLogger(__name__)
@@ -39,23 +39,6 @@ ICMP_ERROR_BURST = 10.0
 # The domain is one router hop: the hop limit is decremented once, at the egress. The
 # MPLS TTL only guards against forwarding loops while paths reconverge.
 LSP_TTL = 255
-
-
-def rule_key(table, priority, match):
-    """What identifies a flow entry in a table (OpenFlow 1.3 §6.4). A mask of all ones
-    is no mask: OVS reports such a field unmasked."""
-    fields = []
-    for name, value in match.items():
-        if isinstance(value, tuple) and _all_ones(value[1]):
-            value = value[0]
-        fields.append((name, str(value)))
-    return int(table), int(priority), tuple(sorted(fields))
-
-
-def _all_ones(mask):
-    if isinstance(mask, int):
-        return mask != 0 and (mask + 1) & mask == 0 and mask.bit_length() % 8 == 0
-    return set(mask.replace(":", "").lower()) == {"f"}
 
 
 def link_local_of(address):
@@ -181,10 +164,10 @@ class Router:
         and path rules: after a restart a neighbour may still be reconnecting, and the
         switches keep forwarding through it; they are replaced as paths are learned."""
         ours = {int(kind) for kind in CookieKind} - {CookieKind.TRUNK, CookieKind.LSP}
-        present = {rule_key(table, priority, match): (table, priority, match, owner)
+        present = {flow_identity(table, priority, match): (table, priority, match, owner)
                    for table, priority, match, owner in flows
                    if owner >> COOKIE_KIND_SHIFT in ours}
-        desired = {rule_key(r.table_id, r.priority, r.match): r
+        desired = {flow_identity(r.table_id, r.priority, r.match): r
                    for r in self.desired_rules(dpid)
                    if r.cookie >> COOKIE_KIND_SHIFT in ours}
         msgs = [(dpid, ofmsg.flow_delete_strict(*present[key]))

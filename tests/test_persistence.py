@@ -3,8 +3,8 @@ import ipaddress
 
 from mipv6_sdn.binding_cache import Attachment, Binding, BindingEvent
 from mipv6_sdn.journal import BindingJournal
-from mipv6_sdn.pipeline import CookieKind, cookie
-from mipv6_sdn.router import Router, rule_key
+from mipv6_sdn.pipeline import CookieKind, cookie, flow_identity as rule_key
+from mipv6_sdn.router import Router
 from tests import mipv6_frames as frames
 from tests.core_harness import CONFIG, PORTS, TRUNKS, Harness, routed
 

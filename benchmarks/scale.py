@@ -6,8 +6,8 @@
 Pure core, no Ryu runtime, no root. Three measurements:
 
 1. Controller memory per binding. A router on the reference graph
-   (tests/core_harness.py) configured with N mobile nodes (one ``[[mobile_node_range]]``)
-   registers all N, each from a care-of address on visit-a or visit-b, by authenticated
+   (mipv6_sdn/testing/core_harness.py) configured with N mobile nodes (one
+   ``[[mobile_node_range]]``) registers all N, each from a care-of address on visit-a or visit-b, by authenticated
    BUs through ``Router.packet_in`` (frames built beforehand). Python heap growth of the
    process over the registrations (tracemalloc, after a garbage collection, with the
    replies dropped) divided by N is the controller's state per binding: binding cache
@@ -22,8 +22,8 @@ Pure core, no Ryu runtime, no root. Three measurements:
    the N registrations) is applied to a model of the switches' tables: entries keyed by
    (table, priority, match) as OpenFlow 1.3 §6.4 identifies them, deleted by cookie; the
    entries with a cookie of kind BINDING (6) are counted per binding, and all entries
-   per switch. tests/fakeoftable.FakeNetwork re-scans a table on every add (quadratic), so
-   it holds the first ``--fake-cap`` bindings (default 2,000) and the model must agree
+   per switch. mipv6_sdn.testing.fake_switch.FakeNetwork re-scans a table on every add
+   (quadratic), so it holds the first ``--fake-cap`` bindings (default 2,000) and the model must agree
    with it exactly there (checked; the run stops otherwise).
 3. Flow-mods per handover. On generated star topologies of 4, 16 and 64 access links
    (mininet_topos/roaming.py ``access_plan`` and ``access_config_toml``; the core switch
@@ -51,9 +51,9 @@ from mipv6_sdn import home_agent
 from mipv6_sdn.config import parse_config
 from mipv6_sdn.pipeline import COOKIE_KIND_SHIFT, CookieKind
 from mipv6_sdn.router import Router
+from mipv6_sdn.testing.fake_switch import FakeNetwork
 from ryu.ofproto import ofproto_v1_3 as ofp
 from ryu.ofproto import ofproto_v1_3_parser as parser
-from tests.fakeoftable import FakeNetwork
 
 from benchmarks import core
 
@@ -80,7 +80,7 @@ class RuleLedger:
     """The flow entries of every switch as the messages leave them: ADD replaces the
     entry of the same (table, priority, match) (OpenFlow 1.3 §6.4), DELETE and
     DELETE_STRICT remove by cookie under its mask. The same semantics as
-    tests/fakeoftable.FakeSwitch, with an index, so 100,000 bindings fit."""
+    mipv6_sdn.testing.fake_switch.FakeSwitch, with an index, so 100,000 bindings fit."""
 
     def __init__(self):
         self.entries = {}  # dpid -> {(table, priority, match items): cookie}
@@ -201,9 +201,9 @@ def measure_bindings(count, fake_cap=2000):
     # The model must agree with the fake switches on the bindings both hold.
     sampled = set(fake_counts)
     if len(sampled) != sample or any(ledger_counts.get(c) != n for c, n in fake_counts.items()):
-        raise RuntimeError("rule model and tests/fakeoftable disagree on binding entries")
+        raise RuntimeError("rule model and fake switches disagree on binding entries")
     if sample == count and ledger.per_switch() != fake_per_switch(net):
-        raise RuntimeError("rule model and tests/fakeoftable disagree on entries per switch")
+        raise RuntimeError("rule model and fake switches disagree on entries per switch")
     per_binding = sorted(set(ledger_counts.values()))
     return {
         "bindings": count,
@@ -368,7 +368,7 @@ def main(argv=None):
                          help="access links of the generated topologies (4 16 64)")
     parser_.add_argument("--handovers", type=int, default=6, help="handovers per topology")
     parser_.add_argument("--fake-cap", type=int, default=2000,
-                         help="bindings also applied to tests/fakeoftable (2000)")
+                         help="bindings also applied to mipv6_sdn.testing.fake_switch (2000)")
     parser_.add_argument("--quick", action="store_true",
                          help="200 and 400 bindings, 4 handovers: a few seconds")
     parser_.add_argument("--json", metavar="PATH", help="write the figures as JSON")

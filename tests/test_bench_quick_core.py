@@ -44,7 +44,7 @@ def test_scale_quick_gives_memory_rules_and_constant_handover_cost(tmp_path, cap
 
 
 def test_rule_model_agrees_with_the_fake_switches_when_they_hold_everything():
-    # fake_cap above the count: the model and tests/fakeoftable are compared per switch.
+    # fake_cap above the count: the model and the fake switches are compared per switch.
     row = scale.measure_bindings(50, fake_cap=100)
     assert row["fakeoftable_checked_bindings"] == 50
     assert row["flow_entries_per_binding"] == 3

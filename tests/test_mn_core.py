@@ -18,7 +18,7 @@ from scapy.layers.l2 import Ether
 from mipv6_sdn import packets
 from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.mn import core
-from tests.core_harness import CONFIG
+from mipv6_sdn.testing.core_harness import CONFIG
 from tests.mipv6_frames import (HOME_AGENT, MN1_HOME, MN1_KEY, MN1_MAC, MN1_SPI,
                                 ROUTER_MAC, ntp, rfc4285_authenticator, sign)
 from tests.test_mobility_codec import rfc_checksum_ok

@@ -5,8 +5,8 @@ from mipv6_sdn.binding_cache import Attachment, Binding, BindingEvent
 from mipv6_sdn.journal import BindingJournal
 from mipv6_sdn.pipeline import CookieKind, cookie, flow_identity as rule_key
 from mipv6_sdn.router import Router
+from mipv6_sdn.testing.core_harness import CONFIG, PORTS, TRUNKS, Harness, routed
 from tests import mipv6_frames as frames
-from tests.core_harness import CONFIG, PORTS, TRUNKS, Harness, routed
 
 HOME = ipaddress.IPv6Address(frames.MN1_HOME)
 CARE_OF = "2001:db8:a:0:200:ff:fe00:100"

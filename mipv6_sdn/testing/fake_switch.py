@@ -41,7 +41,7 @@ def _field_matches(name, wanted, pkt, in_port):
         return pkt.get("metadata", 0) & (mask if mask is not None else ~0) == value
     if name in ("ip_proto", "icmpv6_type"):
         return not pkt.get("mpls") and pkt.get(name) == value
-    raise AssertionError(f"fakeoftable: match field {name} not simulated")
+    raise AssertionError(f"fake switch: match field {name} not simulated")
 
 
 def pkt_eth_type(pkt):
@@ -103,7 +103,7 @@ class FakeSwitch:
                 (msg.table_id == ofp.OFPTT_ALL or e.table == msg.table_id)
                 and e.cookie & msg.cookie_mask == msg.cookie & msg.cookie_mask)]
         else:
-            raise AssertionError(f"fakeoftable: flow-mod command {msg.command}")
+            raise AssertionError(f"fake switch: flow-mod command {msg.command}")
 
     def _group_mod(self, msg):
         if msg.command == ofp.OFPGC_DELETE:
@@ -184,7 +184,7 @@ class FakeSwitch:
             else:
                 pkt[name] = value
         else:
-            raise AssertionError(f"fakeoftable: action {action} not simulated")
+            raise AssertionError(f"fake switch: action {action} not simulated")
         return True
 
 

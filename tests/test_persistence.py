@@ -1,9 +1,10 @@
 """Nothing the controller accepted is lost: the journal, restore, and reconciliation."""
 import ipaddress
 
+from mipv6_sdn import ofmsg
 from mipv6_sdn.binding_cache import Attachment, Binding, BindingEvent
 from mipv6_sdn.journal import BindingJournal
-from mipv6_sdn.pipeline import CookieKind, cookie, flow_identity as rule_key
+from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie, flow_identity as rule_key
 from mipv6_sdn.router import Router
 from mipv6_sdn.testing.core_harness import CONFIG, PORTS, TRUNKS, Harness, routed
 from tests import mipv6_frames as frames
@@ -67,8 +68,9 @@ def test_restarted_controller_restores_bindings_and_reconciles_the_switches(tmp_
         care_of=CARE_OF, seq=3, timestamp=stamp)))
     # A stale rule the old controller left behind, and one the switch lost.
     stale = cookie(CookieKind.BINDING, 0xDEAD)
-    before.net.switch(1).entries.append(type(before.net.switch(1).entries[0])(
-        2, 2500, before.net.switch(1).entries[0].match, [], stale))
+    before.net.switch(1).apply(ofmsg.flow_add(Table.ROUTING, Priority.BINDING, ofmsg.match(
+        eth_type=0x86DD, ipv6_dst="2001:db8:1::dead"), [], stale))
+    assert any(e.cookie == stale for e in before.net.switch(1).entries)
     # The controller restarts (SIGKILL); the switches keep their rules.
     router = Router(CONFIG, journal=BindingJournal(path))
     router.restore(before.now + 5)

@@ -1,4 +1,4 @@
-"""Core benchmark (issue 5, suite 3): Binding Update processing of the pure core.
+"""Core benchmark: Binding Update processing of the pure core.
 
     .venv/bin/python -m benchmarks.core [--count 10000] [--quick] [--profile] [--json PATH]
 

@@ -82,7 +82,7 @@ class Priority(enum.IntEnum):
     NO_ROUTE = 0             # anything else: Destination Unreachable
 
 
-# A cookie names what owns a rule (DESIGN.md §6): the kind in the top byte, the owner
+# A cookie names what owns a rule (docs/pipeline.md): the kind in the top byte, the owner
 # below. Rules are deleted by cookie, never by guessing their match.
 COOKIE_KIND_SHIFT = 56
 COOKIE_MASK_ALL = 0xFFFFFFFFFFFFFFFF

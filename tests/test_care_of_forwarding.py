@@ -1,4 +1,4 @@
-"""Care-of forwarding driven by the binding cache, on fake switches (DESIGN.md §6)."""
+"""Care-of forwarding driven by the binding cache, on fake switches (docs/pipeline.md)."""
 import pytest
 
 from mipv6_sdn.pipeline import CookieKind

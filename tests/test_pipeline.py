@@ -1,6 +1,7 @@
 """Each table declares what its rules may use (mipv6_sdn/pipeline.py), the core keeps to
 it, and the fake switches reject a rule that does not."""
 import dataclasses
+import pathlib
 
 import pytest
 
@@ -98,3 +99,20 @@ def test_the_declarations_are_what_the_core_installs_on_the_reference_network():
     assert binding_entries == 3
     assert {table: TableDeclaration(**parts) for table, parts in used.items()} == \
         TABLE_DECLARATIONS
+
+
+def names(cell):
+    """The comma-separated names of a cell of docs/pipeline.md ("—" for none)."""
+    return set() if cell.strip() == "—" else {name.strip() for name in cell.split(",")}
+
+
+def test_docs_pipeline_lists_the_declarations():
+    docs = (pathlib.Path(__file__).parent.parent / "docs" / "pipeline.md").read_text()
+    section = docs.split("## What each table accepts")[1].split("\n## ")[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines()
+            if line.startswith("| ") and line.split("|")[1].strip()[:1].isdigit()]
+    documented = {Table(int(row[0].split()[0])): TableDeclaration(
+        match=names(row[1]), instructions=names(row[2]), actions=names(row[3]),
+        set_fields=names(row[4]), next_tables={int(n) for n in names(row[5])})
+        for row in rows}
+    assert documented == TABLE_DECLARATIONS

@@ -1,11 +1,11 @@
-"""Core benchmark (issue 5, suite 3): Binding Update processing of the pure core.
+"""Core benchmark: Binding Update processing of the pure core.
 
     .venv/bin/python -m benchmarks.core [--count 10000] [--quick] [--profile] [--json PATH]
 
 Authenticated home-registration BUs (RFC 6275 §11.7.1 with the RFC 4285 MN-HA
 authentication and replay-protection options) from ``count`` distinct mobile nodes are
 fed through :meth:`mipv6_sdn.router.Router.packet_in` on the reference graph of
-tests/core_harness.py (switches and links up), with a :class:`SqliteBindingStore` in a
+mipv6_sdn/testing/core_harness.py (switches and links up), with a :class:`SqliteBindingStore` in a
 temporary directory, so one measured BU covers: parse, validate, authenticate, update
 the binding cache and write it through to the SQLite journal (binding and replay
 state), plan the rule changes, and build the BA (and, for a first registration, the
@@ -77,6 +77,7 @@ from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.config import derived_key, parse_config
 from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.router import Router
+from mipv6_sdn.testing.core_harness import Harness
 from ryu.ofproto import ofproto_v1_3_parser as parser
 
 NOW = 1_800_000_000.0
@@ -86,7 +87,7 @@ FIRST_HOME = ipaddress.IPv6Address("2001:db8:1::1:0")
 FIRST_SPI = 4096
 SECRET = bytes(range(32))
 LIFETIME = 420
-# The care-of switches of the reference graph (tests/core_harness.py): visit-a on
+# The care-of switches of the reference graph (mipv6_sdn/testing/core_harness.py): visit-a on
 # dpid 2, visit-b on dpid 3, host port 1 on both.
 VISITED = [(2, 1, ipaddress.IPv6Network("2001:db8:a::/64")),
            (3, 1, ipaddress.IPv6Network("2001:db8:b::/64"))]
@@ -148,8 +149,7 @@ def build_frames(count, sequence, now, first=0):
 
 def make_router(config, journal=None, now=NOW):
     """A router on the reference graph with every switch and link up, and the fake
-    network that holds the rules it installed (tests/core_harness.py)."""
-    from tests.core_harness import Harness
+    network that holds the rules it installed (mipv6_sdn/testing/core_harness.py)."""
     harness = Harness(now=now, router=Router(config, store=journal))
     return harness.router, harness.net
 

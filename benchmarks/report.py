@@ -113,7 +113,7 @@ def throughput_section(figures):
              f"{figures['count']:,} distinct mobile nodes send authenticated BUs from a Mininet "
              f"host through the switches (window {figures['window']} outstanding). Ceiling, "
              "same run and path: a minimal Ryu app answering each packet-in with the same "
-             "number and kind of messages (apps/bench_ceiling.py).", "",
+             "number and kind of messages (benchmarks/ceiling_app.py).", "",
              "| controller | phase | BAs/s | lost | p50 | p95 | p99 |", "|---|---|---|---|---|---|---|"]
     for name in ("ours", "ceiling"):
         for phase, r in figures[name]["phases"].items():

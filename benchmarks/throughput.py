@@ -1,4 +1,4 @@
-"""Signalling-throughput benchmark (issue 5, suite 2): BUs per second, ours vs Ryu's ceiling.
+"""Signalling-throughput benchmark: BUs per second, ours vs Ryu's ceiling.
 
     .venv/bin/python -m benchmarks.throughput [--count 10000] [--quick] [--window 64]
         [--timeout 2] [--repeat N] [--json PATH] [--profile DIR]
@@ -10,7 +10,7 @@ their care-of address (hh1's SLAAC address on visit-a) with the home agent, then
 refresh it. Closed loop: ``window`` BUs outstanding at most; a BU unanswered after
 ``timeout`` seconds counts lost.
 
-Same run, same network, same path, same generator: the baseline, apps/bench_ceiling.py,
+Same run, same network, same path, same generator: the baseline, benchmarks/ceiling_app.py,
 a minimal Ryu app answering each BU with the same number and kind of OpenFlow messages
 (first registration: BA packet-out, NA packet-out on the home switch, 3 flow-mods;
 refresh: BA packet-out) without any Mobile IPv6 work: the ceiling of the framework on
@@ -43,7 +43,7 @@ from mininet_topos import harness, roaming
 ROOT = harness.ROOT
 VENV_PYTHON = harness.LAUNCHER.parent / "python"
 RYU_MANAGER = harness.LAUNCHER.parent / "ryu-manager"
-CEILING_APP = ROOT / "apps" / "bench_ceiling.py"
+CEILING_APP = ROOT / "benchmarks" / "ceiling_app.py"
 PY_SPY = os.environ.get("PY_SPY", str(pathlib.Path(sys.executable).parent / "py-spy"))
 GENERATOR_HOST = "hh1"
 VISITED_SWITCH = "s2"
@@ -171,7 +171,7 @@ def _ceiling_ready(switch):
 
 
 def measure_ceiling(count, window, timeout, care_of, profile_dir=None):
-    """apps/bench_ceiling.py on the same network and path; the generator's result."""
+    """benchmarks/ceiling_app.py on the same network and path; the generator's result."""
     port = harness.free_port()
     topo = roaming.RoamingTopo()
     log_path = tempfile.NamedTemporaryFile(prefix="bench-ceiling-", suffix=".log",

@@ -1,7 +1,9 @@
-"""The flow-table pipeline as data: table ids, priorities and cookies.
+"""The flow-table pipeline as data: table ids, what each table accepts, priorities and
+cookies.
 
 docs/pipeline.md draws the same pipeline; keep the two together.
 """
+import dataclasses
 import enum
 
 
@@ -11,6 +13,51 @@ class Table(enum.IntEnum):
     MPLS_IN = 1   # a labelled packet from a trunk: pop our own label, else on to LSP
     ROUTING = 2   # IPv6 unicast routing: host delivery, prefix LSPs, controller
     LSP = 3       # label switching towards the LSP's egress
+
+
+@dataclasses.dataclass(frozen=True)
+class TableDeclaration:
+    """What the rules of one table may use, in the terms of OpenFlow 1.3 table features:
+    match fields, instructions (§5.9) and actions (§5.12) by their spec names in lower
+    case (OFPIT_GOTO_TABLE is "goto_table", OFPAT_DEC_NW_TTL "dec_nw_ttl"), the fields
+    set_field may write, and the tables goto_table may reach (later ones only, §5.1)."""
+    match: frozenset
+    instructions: frozenset
+    actions: frozenset = frozenset()
+    set_fields: frozenset = frozenset()
+    next_tables: frozenset = frozenset()
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            object.__setattr__(self, field.name, frozenset(getattr(self, field.name)))
+
+
+# What each table accepts: what the core installs there (mipv6_sdn/router.py,
+# mipv6_sdn/handover.py), table by table as in docs/pipeline.md. The fake switches of
+# mipv6_sdn/testing reject any other flow-mod.
+TABLE_DECLARATIONS = {
+    Table.INGRESS: TableDeclaration(
+        match={"in_port", "eth_type", "eth_dst", "ip_proto", "icmpv6_type"},
+        instructions={"apply_actions", "goto_table"},
+        actions={"output", "group"},
+        next_tables={Table.MPLS_IN, Table.ROUTING}),
+    Table.MPLS_IN: TableDeclaration(
+        match={"eth_type", "mpls_label"},
+        instructions={"apply_actions", "write_metadata", "goto_table"},
+        actions={"pop_mpls"},
+        next_tables={Table.ROUTING, Table.LSP}),
+    Table.ROUTING: TableDeclaration(
+        match={"in_port", "eth_src", "eth_type", "ip_proto", "ipv6_src", "ipv6_dst",
+               "metadata"},
+        instructions={"apply_actions", "goto_table"},
+        actions={"push_mpls", "set_field", "set_mpls_ttl", "dec_nw_ttl", "output"},
+        set_fields={"eth_src", "eth_dst", "mpls_label"},
+        next_tables={Table.LSP}),
+    Table.LSP: TableDeclaration(
+        match={"in_port", "eth_type", "mpls_label"},
+        instructions={"apply_actions"},
+        actions={"dec_mpls_ttl", "output"}),
+}
 
 
 class Priority(enum.IntEnum):
@@ -35,7 +82,7 @@ class Priority(enum.IntEnum):
     NO_ROUTE = 0             # anything else: Destination Unreachable
 
 
-# A cookie names what owns a rule (DESIGN.md §6): the kind in the top byte, the owner
+# A cookie names what owns a rule (docs/pipeline.md): the kind in the top byte, the owner
 # below. Rules are deleted by cookie, never by guessing their match.
 COOKIE_KIND_SHIFT = 56
 COOKIE_MASK_ALL = 0xFFFFFFFFFFFFFFFF

@@ -2,8 +2,8 @@
 import pytest
 
 from mipv6_sdn.pipeline import CookieKind
+from mipv6_sdn.testing.core_harness import ROUTER_MAC, Harness, routed
 from tests import mipv6_frames as frames
-from tests.core_harness import ROUTER_MAC, Harness, routed
 
 MN1_MAC = frames.MN1_MAC
 AWAY = {"visit-a": (2, 5), "visit-b": (3, 5)}

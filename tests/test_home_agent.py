@@ -18,8 +18,8 @@ from scapy.layers.l2 import Ether
 
 from mipv6_sdn.binding_cache import Binding
 from mipv6_sdn.config import parse_config
+from mipv6_sdn.testing.core_harness import CONFIG, ROUTER_MAC, Harness
 from tests import mipv6_frames as frames
-from tests.core_harness import CONFIG, ROUTER_MAC, Harness
 
 CARE_OF = "2001:db8:a:0:200:ff:fe00:100"
 VISIT_A = (2, 1)  # where mn1 sits while away: s2 port 1

@@ -8,8 +8,8 @@ authenticator or replays a timestamp already used).
 import os
 import random
 
+from mipv6_sdn.testing.core_harness import Harness
 from tests import mipv6_frames as frames
-from tests.core_harness import Harness
 
 CARE_OF = "2001:db8:a:0:200:ff:fe00:100"
 COUNT = int(os.environ.get("MIPV6_FUZZ_COUNT", "100000"))

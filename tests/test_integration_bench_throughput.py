@@ -1,7 +1,7 @@
-"""Quick mode of the signalling-throughput benchmark (issue 5, suite 2).
+"""Quick mode of the signalling-throughput benchmark (benchmarks/throughput.py).
 
 Proves the harness works end to end: our controller and the ceiling app
-(apps/bench_ceiling.py) both answer the load generator's BUs in both phases, and the
+(benchmarks/ceiling_app.py) both answer the load generator's BUs in both phases, and the
 result has the keys the report reads. Nothing is asserted about speed.
 """
 import pytest

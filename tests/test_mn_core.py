@@ -21,7 +21,7 @@ from mipv6_sdn.mn import core
 from mipv6_sdn.mn.actions import (AssignHomeAddress, DefaultRoute, Log, RemoveAddress,
                                   RemoveOnLinkRoute, Send)
 from mipv6_sdn.mn.movement import Location, RouterAdvert, parse_router_advert
-from tests.core_harness import CONFIG
+from mipv6_sdn.testing.core_harness import CONFIG
 from tests.mipv6_frames import (HOME_AGENT, MN1_HOME, MN1_KEY, MN1_MAC, MN1_SPI,
                                 ROUTER_MAC, ntp, rfc4285_authenticator, sign)
 from tests.test_mobility_codec import rfc_checksum_ok

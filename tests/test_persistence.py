@@ -2,12 +2,13 @@
 import ipaddress
 import sqlite3
 
+from mipv6_sdn import ofmsg
 from mipv6_sdn.binding_cache import Attachment, Binding
 from mipv6_sdn.journal import SqliteBindingStore
-from mipv6_sdn.pipeline import CookieKind, cookie, flow_identity as rule_key
+from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie, flow_identity
 from mipv6_sdn.router import Router
+from mipv6_sdn.testing.core_harness import CONFIG, PORTS, TRUNKS, Harness, routed
 from tests import mipv6_frames as frames
-from tests.core_harness import CONFIG, PORTS, TRUNKS, Harness, routed
 
 HOME = ipaddress.IPv6Address(frames.MN1_HOME)
 CARE_OF = "2001:db8:a:0:200:ff:fe00:100"
@@ -96,8 +97,9 @@ def test_restarted_controller_restores_bindings_and_reconciles_the_switches(tmp_
         care_of=CARE_OF, seq=3, timestamp=stamp)))
     # A stale rule the old controller left behind, and one the switch lost.
     stale = cookie(CookieKind.BINDING, 0xDEAD)
-    before.net.switch(1).entries.append(type(before.net.switch(1).entries[0])(
-        2, 2500, before.net.switch(1).entries[0].match, [], stale))
+    before.net.switch(1).apply(ofmsg.flow_add(Table.ROUTING, Priority.BINDING, ofmsg.match(
+        eth_type=0x86DD, ipv6_dst="2001:db8:1::dead"), [], stale))
+    assert any(e.cookie == stale for e in before.net.switch(1).entries)
     # The controller restarts (SIGKILL); the switches keep their rules.
     router = Router(CONFIG, store=SqliteBindingStore(path))
     router.restore(before.now + 5)
@@ -113,9 +115,9 @@ def test_restarted_controller_restores_bindings_and_reconciles_the_switches(tmp_
     assert where == "mn1@visit-a"  # forwarding never depended on the dead controller
     for dpid in PORTS:
         before.run(router.reconcile(before.now, dpid, before.net.switch(dpid).flows()))
-        ours = {rule_key(t, p, m) for t, p, m, c in before.net.switch(dpid).flows()
+        ours = {flow_identity(t, p, m) for t, p, m, c in before.net.switch(dpid).flows()
                 if c >> 56 in {int(k) for k in CookieKind}}
-        assert ours == {rule_key(r.table_id, r.priority, r.match)
+        assert ours == {flow_identity(r.table_id, r.priority, r.match)
                         for r in router.desired_rules(dpid)}
     assert router.reconcile(before.now, 1, before.net.switch(1).flows()) == []
     assert all(e.cookie != stale for e in before.net.switch(1).entries)
@@ -131,16 +133,16 @@ def test_a_mask_of_all_ones_is_no_mask_as_ovs_reports_it():
     from ryu.ofproto import ofproto_v1_3_parser as parser
     exact = parser.OFPMatch(eth_type=0x86DD, ipv6_dst="2001:db8:1::1")
     masked = parser.OFPMatch(eth_type=0x86DD, ipv6_dst=("2001:db8:1::1", "ffff:" * 7 + "ffff"))
-    assert rule_key(2, 3000, exact) == rule_key(2, 3000, masked)
+    assert flow_identity(2, 3000, exact) == flow_identity(2, 3000, masked)
     half = parser.OFPMatch(eth_type=0x86DD, ipv6_dst=("2001:db8:1::", "ffff:ffff:ffff:ffff::"))
-    assert rule_key(2, 3000, half) != rule_key(2, 3000, exact)
+    assert flow_identity(2, 3000, half) != flow_identity(2, 3000, exact)
 
 
 def test_reconciliation_leaves_trunk_and_path_rules_to_topology(tmp_path):
     harness = Harness()
 
     def trunk_rules():
-        return {rule_key(e.table, e.priority, e.match) for e in harness.net.switch(5).entries
+        return {flow_identity(e.table, e.priority, e.match) for e in harness.net.switch(5).entries
                 if e.cookie >> 56 == CookieKind.TRUNK}
     before = trunk_rules()
     router = Router(CONFIG)  # restarted: knows no link yet

@@ -12,8 +12,8 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
 from scapy.layers.l2 import Ether
 
 from mipv6_sdn.pipeline import CookieKind
-from tests.core_harness import (CONFIG, LABEL, ROUTER_MAC, Harness, echo_request,
-                                neighbour_solicit, routed)
+from mipv6_sdn.testing.core_harness import (CONFIG, LABEL, ROUTER_MAC, Harness,
+                                             echo_request, neighbour_solicit, routed)
 
 
 @pytest.fixture

@@ -2,14 +2,19 @@
 
 It applies the flow-mods and group-mods the core returns, then walks a packet (a dict
 of header fields) through the tables of one switch and across the links of a network.
-It implements only the matches and actions the project uses, and fails loudly on any
-other, so a new kind of rule cannot pass unseen.
+Every rule added is checked against its table's declaration in mipv6_sdn/pipeline.py
+(:mod:`mipv6_sdn.testing.flow_mod_check`). It implements only the matches and actions
+the project uses, and fails loudly on any other, so a new kind of rule cannot pass
+unseen.
 """
 import dataclasses
 import ipaddress
 
 from ryu.ofproto import ofproto_v1_3 as ofp
 from ryu.ofproto import ofproto_v1_3_parser as parser
+
+from mipv6_sdn.pipeline import COOKIE_MASK_ALL, flow_identity
+from mipv6_sdn.testing.flow_mod_check import check_flow_add
 
 ETH_TYPE_MPLS = 0x8847
 
@@ -41,7 +46,11 @@ def _field_matches(name, wanted, pkt, in_port):
         return pkt.get("metadata", 0) & (mask if mask is not None else ~0) == value
     if name in ("ip_proto", "icmpv6_type"):
         return not pkt.get("mpls") and pkt.get(name) == value
-    raise AssertionError(f"fakeoftable: match field {name} not simulated")
+    raise AssertionError(f"fake switch: match field {name} not simulated")
+
+
+def _cookie_matches(cookie, msg):
+    return cookie & msg.cookie_mask == msg.cookie & msg.cookie_mask
 
 
 def pkt_eth_type(pkt):
@@ -62,12 +71,21 @@ class Entry:
 
 
 class FakeSwitch:
-    """The flow tables and groups of one switch."""
+    """The flow tables and groups of one switch. Entries are indexed by their identity
+    (:func:`mipv6_sdn.pipeline.flow_identity`) and by cookie, so applying N flow-mods
+    takes time about linear in N."""
 
     def __init__(self, dpid):
         self.dpid = dpid
-        self.entries = []
         self.groups = {}
+        self._entries = {}    # flow identity -> Entry, in the order added
+        self._by_cookie = {}  # cookie -> {flow identity: None}
+        self._tables = None   # table id -> entries by priority; None after a change
+
+    @property
+    def entries(self):
+        """Every entry, in the order added (an entry replaced by an ADD counts as new)."""
+        return list(self._entries.values())
 
     def apply(self, msg):
         if isinstance(msg, parser.OFPFlowMod):
@@ -77,33 +95,49 @@ class FakeSwitch:
 
     def _flow_mod(self, msg):
         if msg.command == ofp.OFPFC_ADD:
-            assert msg.table_id < 254
-            self.entries = [e for e in self.entries if not (
-                e.table == msg.table_id and e.priority == msg.priority
-                and list(e.match.items()) == list(msg.match.items()))]
+            check_flow_add(msg)
             for inst in msg.instructions:
-                if isinstance(inst, parser.OFPInstructionGotoTable):
-                    assert inst.table_id > msg.table_id, "goto_table must jump forward"
-                    continue
-                if isinstance(inst, parser.OFPInstructionWriteMetadata):
-                    continue
-                for action in inst.actions:
+                for action in getattr(inst, "actions", ()):
                     if isinstance(action, parser.OFPActionGroup):
                         assert action.group_id in self.groups, "flow refers to a missing group"
-            self.entries.append(Entry(msg.table_id, msg.priority, msg.match,
-                                      msg.instructions, msg.cookie))
+            self._add(Entry(msg.table_id, msg.priority, msg.match, msg.instructions,
+                            msg.cookie))
         elif msg.command == ofp.OFPFC_DELETE_STRICT:
-            self.entries = [e for e in self.entries if not (
-                e.table == msg.table_id and e.priority == msg.priority
-                and list(e.match.items()) == list(msg.match.items())
-                and e.cookie & msg.cookie_mask == msg.cookie & msg.cookie_mask)]
+            identity = flow_identity(msg.table_id, msg.priority, msg.match)
+            entry = self._entries.get(identity)
+            if entry is not None and _cookie_matches(entry.cookie, msg):
+                self._remove(identity)
         elif msg.command == ofp.OFPFC_DELETE:
             assert not list(msg.match.items()), "only deletes by cookie are simulated"
-            self.entries = [e for e in self.entries if not (
-                (msg.table_id == ofp.OFPTT_ALL or e.table == msg.table_id)
-                and e.cookie & msg.cookie_mask == msg.cookie & msg.cookie_mask)]
+            if msg.cookie_mask == COOKIE_MASK_ALL:
+                candidates = list(self._by_cookie.get(msg.cookie, ()))
+            else:
+                candidates = list(self._entries)
+            for identity in candidates:
+                entry = self._entries[identity]
+                if (msg.table_id == ofp.OFPTT_ALL or entry.table == msg.table_id) \
+                        and _cookie_matches(entry.cookie, msg):
+                    self._remove(identity)
         else:
-            raise AssertionError(f"fakeoftable: flow-mod command {msg.command}")
+            raise AssertionError(f"fake switch: flow-mod command {msg.command}")
+
+    def _add(self, entry):
+        """OpenFlow 1.3 §6.4: an ADD replaces the entry of the same identity."""
+        identity = flow_identity(entry.table, entry.priority, entry.match)
+        self._remove(identity)
+        self._entries[identity] = entry
+        self._by_cookie.setdefault(entry.cookie, {})[identity] = None
+        self._tables = None
+
+    def _remove(self, identity):
+        entry = self._entries.pop(identity, None)
+        if entry is None:
+            return
+        owned = self._by_cookie[entry.cookie]
+        del owned[identity]
+        if not owned:
+            del self._by_cookie[entry.cookie]
+        self._tables = None
 
     def _group_mod(self, msg):
         if msg.command == ofp.OFPGC_DELETE:
@@ -118,11 +152,17 @@ class FakeSwitch:
 
     def flows(self):
         """The switch's rules as a flow-stats reply gives them to the controller."""
-        return [(e.table, e.priority, e.match, e.cookie) for e in self.entries]
+        return [(e.table, e.priority, e.match, e.cookie) for e in self._entries.values()]
 
     def table(self, table_id):
-        return sorted((e for e in self.entries if e.table == table_id),
-                      key=lambda e: -e.priority)
+        """The entries of one table, highest priority first (ties in the order added)."""
+        if self._tables is None:
+            tables = {}
+            for entry in self._entries.values():
+                tables.setdefault(entry.table, []).append(entry)
+            self._tables = {table: tuple(sorted(entries, key=lambda e: -e.priority))
+                            for table, entries in tables.items()}
+        return self._tables.get(table_id, ())
 
     def process(self, in_port, pkt):
         """[(port or "controller", packet)] for a packet arriving on ``in_port``."""
@@ -184,7 +224,7 @@ class FakeSwitch:
             else:
                 pkt[name] = value
         else:
-            raise AssertionError(f"fakeoftable: action {action} not simulated")
+            raise AssertionError(f"fake switch: action {action} not simulated")
         return True
 
 
@@ -202,7 +242,10 @@ class FakeNetwork:
         self.hosts = dict(hosts)
 
     def switch(self, dpid):
-        return self.switches.setdefault(dpid, FakeSwitch(dpid))
+        switch = self.switches.get(dpid)
+        if switch is None:
+            switch = self.switches[dpid] = FakeSwitch(dpid)
+        return switch
 
     def apply(self, msgs):
         """Apply the core's (dpid, message) pairs; return the packet-outs among them."""

@@ -1,6 +1,6 @@
-"""Baseline Ryu app of the signalling-throughput benchmark (issue 5, suite 2).
+"""Baseline Ryu app of the signalling-throughput benchmark (benchmarks/throughput.py).
 
-    [BENCH_CEILING_MODE=auto|register|refresh] ryu-manager apps/bench_ceiling.py \
+    [BENCH_CEILING_MODE=auto|register|refresh] ryu-manager benchmarks/ceiling_app.py \
         --ofp-tcp-listen-port PORT
 
 The ceiling of the framework on this machine: a minimal OpenFlow 1.3 app that punts

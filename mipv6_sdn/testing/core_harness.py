@@ -1,4 +1,7 @@
-"""A routing core on the reference graph with fake switches, and Scapy-built host packets."""
+"""A routing core on the reference graph with fake switches, and Scapy-built host packets.
+
+The configuration is the reference network's, mininet_topos/roaming.toml of the source
+checkout."""
 import pathlib
 
 from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6
@@ -6,9 +9,10 @@ from scapy.layers.l2 import Ether
 
 from mipv6_sdn.config import load_config
 from mipv6_sdn.router import Router
-from tests.fakeoftable import FakeNetwork
+from mipv6_sdn.testing.fake_switch import FakeNetwork
 
-CONFIG = load_config(pathlib.Path(__file__).parent.parent / "mininet_topos" / "roaming.toml")
+CONFIG = load_config(pathlib.Path(__file__).resolve().parents[2] / "mininet_topos" /
+                     "roaming.toml")
 ROUTER_MAC = "02:00:00:00:00:01"
 LABEL = {link.name: link.label for link in CONFIG.links}
 # The reference graph with fixed port numbers: (dpid, port, dpid, port).

@@ -108,7 +108,7 @@ def placed_entries(net, count):
         owner = cookie(CookieKind.BINDING, int(home))
         shapes.add((where.pop((HOME_DPID, owner), 0), where.pop((care_of_dpid, owner), 0)))
     if where:
-        raise RuntimeError(f"binding entries at switches where no binding was placed: "
+        raise RuntimeError("binding entries at switches where no binding was placed: "
                            f"{sorted(where)[:5]}")
     return shapes
 

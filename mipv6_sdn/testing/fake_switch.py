@@ -84,7 +84,8 @@ class FakeSwitch:
 
     @property
     def entries(self):
-        """Every entry, in the order added (an entry replaced by an ADD counts as new)."""
+        """Every entry, in the order added (an entry an ADD replaced counts as new), as a
+        new list: changing it changes nothing, apply flow-mods instead."""
         return list(self._entries.values())
 
     def apply(self, msg):

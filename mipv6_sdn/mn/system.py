@@ -278,9 +278,8 @@ def run(node, interface, stopping, clock=time.time):
     while not stopping():
         readable = select.select(interface.fileno_list(), [], [], TICK)[0]
         now = clock()
-        if interface.sock in readable:
-            for frame in interface.receive_frames():
-                interface.apply(node.frame_received(now, frame))
+        # Carrier and address changes first: a frame read in the same round (the new
+        # link's RA) arrived after the carrier came up.
         if interface.monitor in readable or now >= next_poll:
             interface.drain_netlink()
             next_poll = now + NETLINK_POLL
@@ -292,4 +291,7 @@ def run(node, interface, stopping, clock=time.time):
             if set(current) != set(addresses):
                 addresses = current
                 interface.apply(node.addresses_changed(now, current))
+        if interface.sock in readable:
+            for frame in interface.receive_frames():
+                interface.apply(node.frame_received(now, frame))
         interface.apply(node.tick(now))

@@ -1,4 +1,4 @@
-"""Binding Update load generator for the signalling-throughput benchmark (issue 5, suite 2).
+"""Binding Update load generator for the signalling-throughput benchmark (benchmarks/README.md).
 
 Runs inside a Mininet host with the project's venv python::
 

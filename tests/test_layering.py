@@ -81,3 +81,10 @@ def test_the_import_graph_sees_a_cycle_and_a_late_import(tmp_path, monkeypatch):
     graph, late = import_graph()
     assert ["mipv6_sdn.a", "mipv6_sdn.b"] in [sorted(c) for c in networkx.simple_cycles(graph)]
     assert late == ["mipv6_sdn.b:2", "mipv6_sdn.b:3"]
+
+
+def test_the_core_never_imports_the_test_tooling():
+    graph, _ = import_graph()
+    users = {module for module, dep in graph.edges
+             if dep.startswith("mipv6_sdn.testing") and not module.startswith("mipv6_sdn.testing")}
+    assert users == set()

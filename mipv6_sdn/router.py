@@ -137,15 +137,20 @@ class Router:
             return self.icmp.time_exceeded(now, meta, origin)
         if meta.icmp_type in wire.ND_TYPES:
             return self.nd.receive(now, dpid, in_port, meta) if on_link else []
-        if self._for_home_agent(meta):
-            attachment = Attachment(dpid, in_port, meta.eth_src) if on_link else None
-            replies, msgs = self.home_agent.receive(
-                now, meta, attachment, lambda address: self.hosts.owner_on_link(
-                    address, self.home_agent.home_link_of(address)))
-            if replies is not None:
-                # The rules first, so forwarding is in place when the MN gets its BA.
-                return msgs + [m for reply in replies
-                               for m in self.resolution.answer(now, meta, origin, reply)]
+        if not self._for_home_agent(meta):
+            return self._as_router(now, meta, origin)
+        attachment = Attachment(dpid, in_port, meta.eth_src) if on_link else None
+        replies, msgs = self.home_agent.receive(
+            now, meta, attachment, lambda address: self.hosts.owner_on_link(
+                address, self.home_agent.home_link_of(address)))
+        # The rules first, so forwarding is in place when the MN gets its BA.
+        if replies is None:  # from a registered MN: answered as if from its home address
+            return msgs + self._as_router(now, meta, origin)
+        return msgs + [m for reply in replies
+                       for m in self.resolution.answer(now, meta, origin, reply)]
+
+    def _as_router(self, now, meta, origin):
+        """What the router owes a packet that is not for the Home Agent."""
         if meta.ip_dst in self.links.router_addresses:
             if meta.icmp_type == wire.ICMPV6_ECHO_REQUEST:
                 return self.resolution.answer(now, meta, origin, self._echo_reply(meta))

@@ -16,8 +16,9 @@ from scapy.layers.inet6 import (HAO, ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6H
                                 MIP6OptReplayProtection)
 from scapy.layers.l2 import Ether
 
-from mipv6_sdn.binding_cache import Binding
+from mipv6_sdn.binding_cache import Attachment, Binding
 from mipv6_sdn.config import parse_config
+from mipv6_sdn.pipeline import CookieKind, cookie
 from mipv6_sdn.testing.core_harness import CONFIG, ROUTER_MAC, Harness
 from tests import mipv6_frames as frames
 
@@ -271,6 +272,30 @@ def test_echo_from_a_registered_mobile_node_is_answered_through_its_care_of_addr
     assert (dpid, ports, reply[IPv6].dst) == (2, [1], CARE_OF)
     assert reply[IPv6ExtHdrRouting].addresses == [frames.MN1_HOME]
     assert reply[ICMPv6EchoReply].id == 3
+
+
+def test_an_expiry_noticed_by_a_packet_from_a_registered_node_removes_its_rules(harness):
+    """The Home Agent expires bindings whenever it sees a packet; the flow-mods of an
+    expiry go out with whatever answers that packet, here an echo from mn1."""
+    only_ack(send(harness, bu(harness, 7)))
+    other = Binding(home_address=ipaddress.IPv6Address("2001:db8:1::200"),
+                    care_of_address=ipaddress.IPv6Address("2001:db8:a::200"), sequence=1,
+                    lifetime=8, expires=harness.now + 8, home_registration=True,
+                    attachment=Attachment(2, 1, "00:00:00:00:02:00"))
+    harness.run(harness.router.home_agent.cache.put(harness.now, other))
+    owner = cookie(CookieKind.BINDING, int(other.home_address) & (2 ** 56 - 1))
+
+    def rules_of_other():
+        return [e for dpid in (1, 2) for e in harness.net.switch(dpid).entries
+                if e.cookie == owner]
+    assert len(rules_of_other()) == 3  # control: the other binding's rules are there
+    harness.now += 9
+    echo = Ether(src=frames.MN1_MAC, dst=ROUTER_MAC) / IPv6(src=CARE_OF, dst=frames.HOME_AGENT) \
+        / IPv6ExtHdrDestOpt(options=[HAO(hoa=frames.MN1_HOME)]) / ICMPv6EchoRequest(id=4)
+    [(_, _, reply)] = send(harness, echo)
+    assert reply[ICMPv6EchoReply].id == 4
+    assert harness.router.home_agent.cache.get(other.home_address) is None
+    assert rules_of_other() == []
 
 
 def test_binding_errors_are_rate_limited(harness):

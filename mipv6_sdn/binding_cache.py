@@ -12,6 +12,7 @@ import ipaddress
 
 from mipv6_sdn.binding_store import EphemeralStore
 
+HOME_CACHE = "home"  # the name of the Home Agent's binding cache in its store
 SEQUENCE_MODULUS = 2 ** 16
 SEQUENCE_WINDOW = 2 ** 15  # RFC 6275 §9.5.1: "less than 2**15 units" ahead is newer
 
@@ -62,7 +63,7 @@ class BindingCache:
     Subscribers are called with (event, binding, now) for each change and return the
     messages it calls for; each change returns what its subscribers returned."""
 
-    def __init__(self, store=None, name="home"):
+    def __init__(self, name, store=None):
         self.store = store if store is not None else EphemeralStore()
         self.name = name
         self.entries = {}

@@ -13,7 +13,7 @@ import contextlib
 import ipaddress
 import sqlite3
 
-from mipv6_sdn.binding_cache import Attachment, Binding
+from mipv6_sdn.binding_cache import HOME_CACHE, Attachment, Binding
 from mipv6_sdn.binding_store import BindingStore
 
 SCHEMA = """
@@ -36,9 +36,8 @@ CREATE TABLE IF NOT EXISTS state (
     PRIMARY KEY (cache, key)
 );
 """
-# The first journal format (one Home Agent cache; replay timestamps shifted into
+# The first journal format (the Home Agent's cache alone; replay timestamps shifted into
 # SQLite's signed 64-bit integers) is carried over once, then dropped.
-FIRST_FORMAT_CACHE = "home"
 FIRST_FORMAT_TIMESTAMP_SHIFT = 2 ** 63
 
 
@@ -70,13 +69,16 @@ class SqliteBindingStore(BindingStore):
         tables = {name for (name,) in self.db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "binding" in tables:
-            self.db.execute("INSERT OR REPLACE INTO bindings SELECT ?, * FROM binding",
-                            (FIRST_FORMAT_CACHE,))
+            # What the new tables already hold is newer: it is kept.
+            self.db.execute("INSERT OR IGNORE INTO bindings SELECT ?, * FROM binding",
+                            (HOME_CACHE,))
             self.db.execute("DROP TABLE binding")
         if "replay" in tables:
+            kept = self.load_state(HOME_CACHE)
             for home, shifted in list(self.db.execute("SELECT * FROM replay")):
-                self.save_state(FIRST_FORMAT_CACHE, home, (
-                    shifted + FIRST_FORMAT_TIMESTAMP_SHIFT).to_bytes(8, "big"))
+                timestamp = (shifted + FIRST_FORMAT_TIMESTAMP_SHIFT).to_bytes(8, "big")
+                if home not in kept or kept[home] < timestamp:  # never backwards
+                    self.save_state(HOME_CACHE, home, timestamp)
             self.db.execute("DROP TABLE replay")
 
     def save(self, cache, binding):

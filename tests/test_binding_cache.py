@@ -3,7 +3,8 @@ import ipaddress
 
 import pytest
 
-from mipv6_sdn.binding_cache import Binding, BindingCache, BindingEvent, sequence_newer
+from mipv6_sdn.binding_cache import (HOME_CACHE, Binding, BindingCache, BindingEvent,
+                                     sequence_newer)
 
 HOME = ipaddress.IPv6Address("2001:db8:1::100")
 
@@ -23,7 +24,7 @@ def test_sequence_newer_is_modulo_2_16_with_a_window_of_2_15(candidate, previous
 
 
 def test_every_change_is_announced_in_order_and_returns_what_subscribers_return():
-    cache, events = BindingCache(), []
+    cache, events = BindingCache(HOME_CACHE), []
 
     def subscriber(event, binding, now):
         events.append((event, binding.sequence, now))
@@ -38,7 +39,7 @@ def test_every_change_is_announced_in_order_and_returns_what_subscribers_return(
 
 
 def test_expiry_removes_only_what_ran_out_and_skips_refreshed_deadlines():
-    cache = BindingCache()
+    cache = BindingCache(HOME_CACHE)
     cache.subscribe(lambda event, binding, now: [(event, binding.home_address,
                                                   binding.sequence)])
     other = ipaddress.IPv6Address("2001:db8:1::101")

@@ -3,7 +3,7 @@ import ipaddress
 import sqlite3
 
 from mipv6_sdn import ofmsg
-from mipv6_sdn.binding_cache import Attachment, Binding
+from mipv6_sdn.binding_cache import HOME_CACHE, Attachment, Binding
 from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie, flow_identity
 from mipv6_sdn.router import Router
@@ -43,10 +43,8 @@ def test_journal_forgets_removed_and_expired_bindings(tmp_path):
     assert store.load("home", now=100.0) == []
 
 
-def test_a_journal_of_the_first_format_is_carried_over(tmp_path):
-    """A journal written before the store held several caches keeps its bindings and
-    replay timestamps (shifted into SQLite's signed integers then)."""
-    path = tmp_path / "j.sqlite"
+def first_format_journal(path, timestamp):
+    """A journal as the first format wrote it: mn1 away, and its replay timestamp."""
     db = sqlite3.connect(path)
     db.executescript("""
         CREATE TABLE binding (home_address TEXT PRIMARY KEY, care_of_address TEXT NOT NULL,
@@ -56,13 +54,33 @@ def test_a_journal_of_the_first_format_is_carried_over(tmp_path):
         CREATE TABLE replay (home_address TEXT PRIMARY KEY, timestamp INTEGER NOT NULL);""")
     db.execute("INSERT INTO binding VALUES (?, ?, 4, 420, 500.0, 1, 1, 2, 5, ?)",
                (str(HOME), CARE_OF, frames.MN1_MAC))
-    db.execute("INSERT INTO replay VALUES (?, ?)", (str(HOME), 2 ** 63 - 1))
+    db.execute("INSERT INTO replay VALUES (?, ?)", (str(HOME), timestamp - 2 ** 63))
     db.commit()
     db.close()
-    router = Router(CONFIG, store=SqliteBindingStore(path))
+
+
+def test_a_journal_of_the_first_format_is_carried_over(tmp_path):
+    """A journal written before the store held several caches keeps its bindings and
+    replay timestamps (shifted into SQLite's signed integers then)."""
+    first_format_journal(tmp_path / "j.sqlite", 2 ** 64 - 1)
+    router = Router(CONFIG, store=SqliteBindingStore(tmp_path / "j.sqlite"))
     router.restore(100.0)
     assert router.home_agent.cache.get(HOME) == a_binding()
     assert router.home_agent.last_timestamp[HOME] == 2 ** 64 - 1
+
+
+def test_carrying_over_never_replaces_newer_state(tmp_path):
+    """Old tables beside new ones (an older build ran in between): the newer binding and
+    the later replay timestamp win, so the replay window never reopens."""
+    path = tmp_path / "j.sqlite"
+    store = SqliteBindingStore(path)
+    store.save(HOME_CACHE, a_binding(sequence=9))
+    store.save_state(HOME_CACHE, str(HOME), (2 ** 40).to_bytes(8, "big"))
+    store.close()
+    first_format_journal(path, 2 ** 30)
+    store = SqliteBindingStore(path)
+    assert store.load(HOME_CACHE, now=100.0) == [a_binding(sequence=9)]
+    assert store.load_state(HOME_CACHE) == {str(HOME): (2 ** 40).to_bytes(8, "big")}
 
 
 def away_harness(store):

@@ -68,3 +68,50 @@ def test_the_program_packs_as_struct_sock_filter():
     packed = b"".join(struct.pack("HBBI", *insn) for insn in program)
     assert len(packed) == 8 * len(program)
     assert all(0 <= jt < 256 and 0 <= jf < 256 for _, jt, jf, _ in program)
+
+
+class RecordingNode:
+    """A mobile-node core that records the order of what the loop hands it."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        def record(now, *args):
+            self.calls.append(name)
+            return []
+        return record
+
+
+class ReadyInterface:
+    """An interface whose carrier came up while a frame (the new link's RA) arrived."""
+    sock, monitor = "packet socket", "netlink"
+
+    def __init__(self):
+        self.up = False
+
+    def fileno_list(self):
+        return [self.sock, self.monitor]
+
+    def receive_frames(self):
+        return [b"router advertisement"]
+
+    def drain_netlink(self):
+        self.up = True
+
+    def carrier(self):
+        return self.up
+
+    def usable_addresses(self):
+        return []
+
+    def apply(self, actions):
+        pass
+
+
+def test_a_carrier_change_is_handled_before_the_frames_of_the_same_round(monkeypatch):
+    node, rounds = RecordingNode(), iter([False, True])
+    monkeypatch.setattr(system.select, "select", lambda read, *_: (read, [], []))
+    system.run(node, ReadyInterface(), lambda: next(rounds), clock=lambda: 100.0)
+    loop = node.calls[node.calls.index("addresses_changed") + 1:]
+    assert loop == ["link_changed", "frame_received", "tick"]

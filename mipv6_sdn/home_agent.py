@@ -11,12 +11,12 @@ import ipaddress
 import logging
 
 from mipv6_sdn import mobility, packets, wire
-from mipv6_sdn.binding_cache import Binding, BindingCache, sequence_newer
+from mipv6_sdn.binding_cache import HOME_CACHE, Binding, BindingCache, sequence_newer
 from mipv6_sdn.home_agent_discovery import HomeAgentDiscovery
 
 LOG = logging.getLogger(__name__)
-HOME_CACHE = "home"  # the Home Agent's binding cache in the store
 TIMESTAMP_LEN = 8     # RFC 4285 §6: the 64-bit NTP timestamp of the replay option
+
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
@@ -37,9 +37,12 @@ class HomeAgent:
         (RFC 4443 §2.4(f), RFC 6275 §9.3.3)."""
         self.config = config
         self.policy = config.home_agent
-        self.cache = BindingCache(store, HOME_CACHE)
+        self.cache = BindingCache(HOME_CACHE, store)
         self.error_allowed = error_allowed or (lambda now: True)
         self.home_links = [link for link in config.links if link.is_home_link]
+        self.own_addresses = frozenset(
+            address for link in self.home_links
+            for address in (link.home_agent, mobility.home_agents_anycast(link.prefix)))
         self.discovery = HomeAgentDiscovery(config, self.home_links, self.home_link_of,
                                             self.cache)
         self.nodes = {node.home_address: node for node in config.mobile_nodes}
@@ -49,10 +52,7 @@ class HomeAgent:
 
     def addresses(self):
         """Addresses the HA answers on: HA addresses and home-agents anycast addresses."""
-        found = set()
-        for link in self.home_links:
-            found |= {link.home_agent, mobility.home_agents_anycast(link.prefix)}
-        return found
+        return self.own_addresses
 
     def home_link_of(self, address):
         return next((link for link in self.home_links if address in link.prefix), None)

@@ -54,10 +54,11 @@ class NeighbourDiscovery(RouterPart):
         return self.advertise(dpid, ports)
 
     def advertise(self, dpid, ports):
+        """An RA out of ``ports`` (sorted) of access switch ``dpid``."""
         link = self.links.of_switch(dpid)
         if link is None or not ports:
             return []
-        return [(dpid, ofmsg.packet_out(sorted(ports), self._router_advert(link)))]
+        return [(dpid, ofmsg.packet_out(ports, self._router_advert(link)))]
 
     # ------------------------------------------------------------------ packets
 
@@ -87,7 +88,9 @@ class NeighbourDiscovery(RouterPart):
 
     def _learn(self, now, dpid, port, mac, address):
         msgs, bound = self.hosts.learn(now, dpid, port, mac, address)
-        return msgs + self.resolution.resolved(now, address) if bound else msgs
+        if bound:
+            msgs += self.resolution.resolved(now, address)
+        return msgs
 
     def _relay(self, dpid, in_port, meta):
         """Pass a host's NS or NA on to the link: to the addressed host, else flood."""

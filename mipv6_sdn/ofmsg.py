@@ -98,7 +98,8 @@ def group_delete_all():
 
 
 def packet_out(ports, data):
-    """Send ``data`` out of explicit ``ports`` (never OFPP_TABLE: the punt rules would loop it, docs/pipeline.md)."""
+    """Send ``data`` out of explicit ``ports`` (never OFPP_TABLE: the punt rules would
+    loop it, docs/pipeline.md)."""
     return parser.OFPPacketOut(
         datapath=None, buffer_id=ofp.OFP_NO_BUFFER, in_port=ofp.OFPP_CONTROLLER,
         actions=[output(port) for port in ports], data=data)

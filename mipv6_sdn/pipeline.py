@@ -32,7 +32,7 @@ class TableDeclaration:
             object.__setattr__(self, field.name, frozenset(getattr(self, field.name)))
 
 
-# What each table accepts: what the core installs there (mipv6_sdn/router.py,
+# What each table accepts: what the core installs there (the router's parts and
 # mipv6_sdn/handover.py), table by table as in docs/pipeline.md. The fake switches of
 # mipv6_sdn/testing reject any other flow-mod.
 TABLE_DECLARATIONS = {

@@ -1,4 +1,4 @@
-"""The Binding Update List (RFC 6275 §11.1): one entry a peer the node registers with.
+"""The Binding Update List (RFC 6275 §11.1): one entry per peer the node registers with.
 
 The home agent is the only peer today; correspondent registrations (RFC 6275 §11.7.2)
 would add an entry for each correspondent node. Besides the acknowledged bindings it

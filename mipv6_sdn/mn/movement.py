@@ -2,8 +2,8 @@
 reachability, router solicitation, the link and its prefix, and the care-of address.
 
 :class:`Movement` owns where the node is. It changes the home address form and the
-routes when the node leaves home or moves on, and tells the other parts with the notes MOVED_AWAY,
-CARE_OF_ADDRESS, CARE_OF_ADDRESS_LOST and RETURNED_HOME
+routes when the node leaves home or moves on, and tells the other parts with the notes
+MOVED_AWAY, CARE_OF_ADDRESS, CARE_OF_ADDRESS_LOST and RETURNED_HOME
 (:class:`mipv6_sdn.mn.part.Event`); they read its link and care-of address.
 """
 import dataclasses

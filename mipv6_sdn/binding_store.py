@@ -8,34 +8,36 @@ acknowledged. :class:`mipv6_sdn.journal.SqliteBindingStore` is the store of one
 controller; a shared store for several controllers (on Redis or etcd, for example)
 implements the same methods and replaces it without touching the parts that use it.
 """
+import abc
 import contextlib
 
 
-class BindingStore:
+class BindingStore(abc.ABC):
     """What a binding cache needs of its store. ``cache`` names the binding cache."""
 
+    @abc.abstractmethod
     def transaction(self):
         """A context: everything saved inside it is kept together, or nothing is."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def save(self, cache, binding):
         """Keep ``binding`` (replacing the one for its home address)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def remove(self, cache, home_address):
-        raise NotImplementedError
+        """Forget the binding of ``home_address``."""
 
+    @abc.abstractmethod
     def load(self, cache, now):
         """The bindings of ``cache`` that have not expired at ``now``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def save_state(self, cache, key, value):
         """Keep ``value`` (bytes) under ``key`` (text) beside ``cache``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def load_state(self, cache):
         """{key: value} of everything :meth:`save_state` kept beside ``cache``."""
-        raise NotImplementedError
 
 
 class EphemeralStore(BindingStore):

@@ -89,6 +89,7 @@ class ReadyInterface:
 
     def __init__(self):
         self.up = False
+        self.applied = []
 
     def fileno_list(self):
         return [self.sock, self.monitor]
@@ -106,7 +107,7 @@ class ReadyInterface:
         return []
 
     def apply(self, actions):
-        pass
+        self.applied += actions
 
 
 def test_a_carrier_change_is_handled_before_the_frames_of_the_same_round(monkeypatch):

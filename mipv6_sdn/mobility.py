@@ -69,6 +69,8 @@ AUTH_SUBTYPE_MN_HA = 1  # RFC 4285 §5
 AUTHENTICATOR_LEN = 12  # RFC 4285 §5.1: First(96, HMAC_SHA1(...))
 BAD_AUTHENTICATOR_LEN = 12  # RFC 6275 §5.2.6: First(96, HMAC_SHA1(Kbm, ...))
 COOKIE_LEN = 8  # RFC 6275 §6.1.3-6.1.6: init cookies and keygen tokens are 64 bits
+HOME_TOKEN = 0  # RFC 6275 §5.2.5: the last octet hashed into the home keygen token
+CAREOF_TOKEN = 1  # and into the care-of keygen token
 
 # RFC 6275 §6.1.1: Payload Proto, Header Len, MH Type, Reserved, Checksum.
 MH_HEADER_LEN = 6
@@ -94,6 +96,9 @@ NOT_HOME_SUBNET = 132
 NOT_HOME_AGENT_FOR_THIS_MN = 133
 DUPLICATE_ADDRESS_DETECTION_FAILED = 134
 SEQUENCE_OUT_OF_WINDOW = 135
+EXPIRED_HOME_NONCE_INDEX = 136
+EXPIRED_CARE_OF_NONCE_INDEX = 137
+EXPIRED_NONCES = 138
 REGISTRATION_TYPE_CHANGE_DISALLOWED = 139
 MIPV6_ID_MISMATCH = 144      # RFC 4285 §6: replay protection timestamp not acceptable
 MIPV6_MESG_ID_REQD = 145     # RFC 4285 §6: replay protection option missing
@@ -103,6 +108,10 @@ MIPV6_AUTH_FAIL = 146        # RFC 4285 §5: MN-HA authentication failed or miss
 BE_UNKNOWN_BINDING_FOR_HAO = 1
 BE_UNRECOGNIZED_MH_TYPE = 2
 
+# RFC 6275 §12: return routability constants, seconds.
+MAX_NONCE_LIFETIME = 240
+MAX_TOKEN_LIFETIME = 210
+MAX_RR_BINDING_LIFETIME = 420
 LIFETIME_UNIT = 4        # RFC 6275 §6.1.7: BU and BA lifetimes count units of 4 s
 MIN_SPI = 256  # RFC 4285 §5: SPI values 0-255 are reserved
 NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
@@ -543,54 +552,90 @@ def parse_mobility_header(data, offset_in_packet):
 
 
 def authenticator(key, care_of, home, mh_data):
-    """RFC 4285 §5.1: First(96, HMAC_SHA1(key, care-of address | home address | MH data))."""
+    """RFC 4285 §5.1: First(96, HMAC_SHA1(key, care-of address | home address | MH data)).
+    RFC 6275 §6.2.7 computes the Binding Authorization Data the same way, with Kbm and
+    the correspondent's address in place of the home address."""
     mobility_data = care_of.packed + home.packed + mh_data
     return hmac.new(key, mobility_data, hashlib.sha1).digest()[:AUTHENTICATOR_LEN]
 
 
-def serialize_mobility_header(message, src, dst, auth=None):
+def serialize_mobility_header(message, src, dst, auth=None, authorization=None):
     """The Mobility Header for ``message``: options aligned, padded to a multiple of 8
     octets, checksum over the pseudo-header of ``src`` and ``dst`` (RFC 6275 §6.1.1: the
     home address and the final destination).
 
     ``auth=(spi, key, care_of, home)`` appends an MN-HA Mobility Message Authentication
     option as the last option (RFC 4285 §5), its authenticator computed over the MH up
-    to and including the SPI with the checksum zero."""
+    to and including the SPI with the checksum zero. ``authorization=(kbm, care_of,
+    correspondent)`` appends a Binding Authorization Data option as the last option
+    (RFC 6275 §6.2.7), computed over the MH without its authenticator, checksum zero."""
     mh = bytearray(MH_HEADER_LEN) + message._pack()
     for option in message.options:
         _align(mh, option.alignment)
         mh += option.encode()
-    if auth is None:
-        _align(mh, (8, 0))
-    else:
+    signed = None
+    if auth is not None:
         spi, key, care_of, home = auth
         _align(mh, _LAST_AUTH_ALIGNMENT)
         mh += MobilityMessageAuthentication(AUTH_SUBTYPE_MN_HA, spi,
                                             bytes(AUTHENTICATOR_LEN)).encode()
+        signed = (key, care_of, home)
+    elif authorization is not None:
+        _align(mh, BindingAuthorizationData.alignment)
+        mh += BindingAuthorizationData(bytes(BAD_AUTHENTICATOR_LEN)).encode()
+        signed = authorization
+    else:
+        _align(mh, (8, 0))
     if len(mh) > MH_MAX_LEN:
         raise ValueError("Mobility Header longer than Header Len can say")
     mh[:MH_HEADER_LEN] = struct.pack("!BBBBH", wire.IPPROTO_NONE, len(mh) // 8 - 1,
                                      message.mh_type, 0, 0)
-    if auth is not None:
-        mh[-AUTHENTICATOR_LEN:] = authenticator(key, care_of, home,
-                                                bytes(mh[:-AUTHENTICATOR_LEN]))
+    if signed is not None:
+        mh[-AUTHENTICATOR_LEN:] = authenticator(*signed, bytes(mh[:-AUTHENTICATOR_LEN]))
     csum = wire.checksum(src, dst, wire.IPPROTO_MH, bytes(mh))
     mh[CHECKSUM_OFFSET:CHECKSUM_OFFSET + 2] = struct.pack("!H", csum)
     return bytes(mh)
 
 
-def verify_authentication(mh, key, care_of, home):
-    """RFC 4285 §5: whether ``mh`` ends with a Mobility Message Authentication option
-    whose authenticator is right for ``key``, ``care_of`` and ``home``."""
+def _last_option_signed(mh, option_type, signed_len, key, care_of, peer):
+    """Whether the last option of ``mh`` is of ``option_type``, ends the MH, and its
+    last 12 octets authenticate the MH up to ``signed_len`` octets into the option
+    (checksum zero) for ``key``, ``care_of`` and ``peer``."""
     found = wire.tlv_options(mh.raw, MH_HEADER_LEN + type(mh.message).fixed_len)
     if not found:
         return False
-    offset, option_type, data = found[-1]
-    if option_type != OPT_AUTH or offset + 2 + len(data) != len(mh.raw):
+    offset, found_type, data = found[-1]
+    if found_type != option_type or offset + 2 + len(data) != len(mh.raw):
         return False  # not the last option, or padding after it
-    mh_data = bytearray(mh.raw[:offset + 7])  # up to and including the SPI
+    mh_data = bytearray(mh.raw[:offset + signed_len])
     mh_data[CHECKSUM_OFFSET:CHECKSUM_OFFSET + 2] = bytes(2)
-    return hmac.compare_digest(data[5:], authenticator(key, care_of, home, bytes(mh_data)))
+    return hmac.compare_digest(data[-AUTHENTICATOR_LEN:],
+                               authenticator(key, care_of, peer, bytes(mh_data)))
+
+
+def verify_authentication(mh, key, care_of, home):
+    """RFC 4285 §5: whether ``mh`` ends with a Mobility Message Authentication option
+    whose authenticator is right for ``key``, ``care_of`` and ``home``."""
+    return _last_option_signed(mh, OPT_AUTH, 7, key, care_of, home)  # up to the SPI
+
+
+def verify_binding_authorization(mh, kbm, care_of, correspondent):
+    """RFC 6275 §6.2.7, §9.5.1: whether ``mh`` ends with Binding Authorization Data
+    whose authenticator is right for ``kbm``, ``care_of`` and ``correspondent``."""
+    return _last_option_signed(mh, OPT_BAD, 2, kbm, care_of, correspondent)
+
+
+def keygen_token(kcn, address, nonce, which):
+    """RFC 6275 §5.2.5: First(64, HMAC_SHA1(Kcn, address | nonce | which)); ``which`` is
+    HOME_TOKEN (0) with the home address, CAREOF_TOKEN (1) with the care-of address."""
+    return hmac.new(kcn, address.packed + nonce + bytes([which]),
+                    hashlib.sha1).digest()[:COOKIE_LEN]
+
+
+def binding_management_key(home_token, careof_token=None):
+    """RFC 6275 §5.2.5: Kbm = SHA1(home keygen token | care-of keygen token), or
+    SHA1(home keygen token) for a deregistration sent from home."""
+    return hashlib.sha1(home_token + (careof_token or b"")).digest()
 
 
 def verify_mn_ha_authentication(mh, spi, key, care_of, home):

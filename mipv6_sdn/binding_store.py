@@ -32,6 +32,10 @@ class BindingStore(abc.ABC):
         """The bindings of ``cache`` that have not expired at ``now``."""
 
     @abc.abstractmethod
+    def caches(self):
+        """The names of the caches that hold bindings."""
+
+    @abc.abstractmethod
     def save_state(self, cache, key, value):
         """Keep ``value`` (bytes) under ``key`` (text) beside ``cache``."""
 
@@ -54,6 +58,9 @@ class EphemeralStore(BindingStore):
         pass
 
     def load(self, cache, now):
+        return []
+
+    def caches(self):
         return []
 
     def save_state(self, cache, key, value):

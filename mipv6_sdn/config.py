@@ -5,6 +5,7 @@ Every error is a :class:`ConfigError` whose message names the offending key, e.g
 docs/configuration.md.
 """
 import dataclasses
+import enum
 import hashlib
 import hmac
 import ipaddress
@@ -65,6 +66,7 @@ class Config:
     home_agent: "HomeAgentConfig" = None
     mobile_nodes: tuple = ()
     journal: str = DEFAULT_JOURNAL  # SQLite file of the binding journal
+    route_optimisation: "RouteOptimisationConfig" = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +76,27 @@ class HomeAgentConfig:
     require_authentication: bool = True     # RFC 4285 MN-HA option and replay protection
     timestamp_skew: float = 7.0             # RFC 4285 §6: accepted clock difference, s
     max_bindings: int = 1_000_000           # beyond this a new binding gets status 130
+
+
+class RouteOptimisationMode(str, enum.Enum):
+    """What the controller does for traffic to an away mobile node (docs/pipeline.md)."""
+    OFF = "off"          # triangle routing through the home agent
+    RR = "rr"            # correspondent registrations after return routability
+    NETWORK = "network"  # rr, and direct paths from every ingress switch by itself
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteOptimisationConfig:
+    """The correspondent side (RFC 6275 §9) and route optimisation in the switches."""
+    correspondents: tuple = ()  # IPv6Network: the controller is their correspondent node
+    mode: RouteOptimisationMode = RouteOptimisationMode.RR
+    idle_timeout: int = 60  # network mode: seconds an unused direct path stays
+    max_bindings: int = 1_000_000  # correspondent bindings in all; then status 130
+
+    def serves(self, address):
+        """Whether the controller answers as correspondent node for ``address``."""
+        return self.mode != RouteOptimisationMode.OFF and any(
+            address in prefix for prefix in self.correspondents)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -258,10 +281,48 @@ def _parse_mobile_nodes(data, links):
     return tuple(nodes)
 
 
+_ROUTE_OPTIMISATION_KEYS = {"correspondents": list, "mode": str, "idle_timeout": int,
+                            "max_bindings": int}
+
+
+def _parse_route_optimisation(table, links, mobile_nodes):
+    _check_keys(table, _ROUTE_OPTIMISATION_KEYS, "route_optimisation")
+    where = "route_optimisation.correspondents"
+    prefixes = []
+    for i, value in enumerate(table.get("correspondents", [])):
+        try:
+            prefix = ipaddress.IPv6Network(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}[{i}]: {exc}") from None
+        if not any(prefix.subnet_of(link.prefix) for link in links):
+            raise ConfigError(f"{where}[{i}]: {prefix} is not inside an access link's "
+                              "prefix (its route-optimised rules need its switch)")
+        mobile = next((n.home_address for n in mobile_nodes
+                       if n.home_address in prefix), None)
+        if mobile is not None:
+            raise ConfigError(f"{where}[{i}]: {prefix} holds the home address {mobile} "
+                              "of a mobile node (docs/configuration.md)")
+        prefixes.append(prefix)
+    try:
+        mode = RouteOptimisationMode(table.get("mode", RouteOptimisationMode.RR.value))
+    except ValueError:
+        raise ConfigError(f"route_optimisation.mode: {table['mode']!r} is not one of "
+                          "\"off\", \"rr\", \"network\"") from None
+    idle_timeout = table.get("idle_timeout", RouteOptimisationConfig.idle_timeout)
+    if not 1 <= idle_timeout <= 0xFFFF:
+        raise ConfigError("route_optimisation.idle_timeout: out of range 1..65535 "
+                          "(OpenFlow 1.3 idle_timeout is 16 bits)")
+    max_bindings = table.get("max_bindings", RouteOptimisationConfig.max_bindings)
+    if max_bindings < 1:
+        raise ConfigError("route_optimisation.max_bindings: at least 1")
+    return RouteOptimisationConfig(tuple(prefixes), mode, idle_timeout, max_bindings)
+
+
 def parse_config(data):
     """A :class:`Config` from the parsed TOML document ``data`` (a dict)."""
     _check_keys(data, {"controller": dict, "link": list, "home_agent": dict,
-                       "mobile_node": list, "mobile_node_range": list}, "config")
+                       "mobile_node": list, "mobile_node_range": list,
+                       "route_optimisation": dict}, "config")
     controller = data.get("controller", {})
     _check_keys(controller, _CONTROLLER_KEYS, "controller")
     if "link" not in data or not data["link"]:
@@ -309,8 +370,11 @@ def parse_config(data):
         raise ConfigError("home_agent.timestamp_skew: out of range 0..3600")
     if home_agent.max_bindings < 1:
         raise ConfigError("home_agent.max_bindings: at least 1")
-    return Config(links=links, home_agent=home_agent,
-                  mobile_nodes=_parse_mobile_nodes(data, links), **values)
+    mobile_nodes = _parse_mobile_nodes(data, links)
+    route_optimisation = _parse_route_optimisation(data.get("route_optimisation", {}),
+                                                   links, mobile_nodes)
+    return Config(links=links, home_agent=home_agent, mobile_nodes=mobile_nodes,
+                  route_optimisation=route_optimisation, **values)
 
 
 def load_config(path):

@@ -13,6 +13,7 @@ import logging
 from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.binding_cache import HOME_CACHE, Binding, BindingCache, sequence_newer
 from mipv6_sdn.home_agent_discovery import HomeAgentDiscovery
+from mipv6_sdn.mobility_errors import MobilityErrors
 
 LOG = logging.getLogger(__name__)
 TIMESTAMP_LEN = 8     # RFC 4285 §6: the 64-bit NTP timestamp of the replay option
@@ -38,7 +39,7 @@ class HomeAgent:
         self.config = config
         self.policy = config.home_agent
         self.cache = BindingCache(HOME_CACHE, store)
-        self.error_allowed = error_allowed or (lambda now: True)
+        self.errors = MobilityErrors(error_allowed)
         self.home_links = [link for link in config.links if link.is_home_link]
         self.own_addresses = frozenset(
             address for link in self.home_links
@@ -85,8 +86,9 @@ class HomeAgent:
         if meta.home_address_option is not None:
             if self.bound_care_of(meta) is not None:
                 return None, msgs
-            return self._binding_error(now, meta, mobility.BE_UNKNOWN_BINDING_FOR_HAO,
-                                       meta.home_address_option), msgs
+            return self.errors.binding_error(
+                now, meta, self._ha_source(meta), mobility.BE_UNKNOWN_BINDING_FOR_HAO,
+                meta.home_address_option), msgs
         return [], msgs
 
     def bound_care_of(self, meta):
@@ -98,20 +100,15 @@ class HomeAgent:
 
     def _mobility_header(self, now, meta, attachment, home_owner):
         """(replies, messages of the binding cache's subscribers)."""
-        error = meta.mobility_error
-        if error is not None:
-            if error.kind in ("payload_proto", "header_len"):
-                return self._parameter_problem(now, meta, error.pointer), []
-            if error.kind == "unknown_type":
-                return self._unrecognized(now, meta), []
-            return [], []  # bad checksum or malformed options: silently discarded
+        if meta.mobility_error is not None:
+            return self.errors.malformed(now, meta, self._ha_source(meta)), []
         message = meta.mobility.message
         if isinstance(message, mobility.BindingUpdate):
             return self._binding_update(now, meta, message, attachment, home_owner)
         if isinstance(message, (mobility.HomeTestInit, mobility.CareofTestInit)):
-            # Return routability is not offered yet: answer as a node that does not
-            # recognise the message (RFC 6275 §9.2).
-            return self._unrecognized(now, meta), []
+            # The Home Agent's own addresses offer no return routability: answered as a
+            # node that does not recognise the message (RFC 6275 §9.2).
+            return self.errors.unrecognized(now, meta, self._ha_source(meta)), []
         return [], []  # BA, BE, BRR, HoT, CoT are for mobile nodes
 
     # ------------------------------------------------------------------ Binding Update
@@ -274,31 +271,7 @@ class HomeAgent:
         routing header carrying the home address, or straight to the home address."""
         src = self._ha_source(meta)
         mh = mobility.serialize_mobility_header(message, src, home, auth=auth)
-        if care_of == home:
-            return packets.ipv6(src, home, wire.IPPROTO_MH, mh)
-        return packets.ipv6(src, care_of, wire.IPPROTO_ROUTING,
-                            mobility.type2_routing_header(home, wire.IPPROTO_MH) + mh)
-
-    def _binding_error(self, now, meta, status, home):
-        """RFC 6275 §9.3.1: a Binding Error to the (unicast) source of ``meta``,
-        rate-limited like ICMPv6 errors (§9.3.3)."""
-        if meta.ip_src.is_multicast or meta.ip_src.is_unspecified or meta.ip_dst.is_multicast \
-                or not self.error_allowed(now):
-            return []
-        src = self._ha_source(meta)
-        message = mobility.BindingError(status=status, home_address=home)
-        return [packets.ipv6(src, meta.ip_src, wire.IPPROTO_MH,
-                             mobility.serialize_mobility_header(message, src, meta.ip_src))]
-
-    def _unrecognized(self, now, meta):
-        """RFC 6275 §9.2: Binding Error status 2 for a message we do not recognise."""
-        return self._binding_error(now, meta, mobility.BE_UNRECOGNIZED_MH_TYPE,
-                                   meta.home_address_option or wire.UNSPECIFIED)
-
-    def _parameter_problem(self, now, meta, pointer):
-        error = packets.icmp_error(meta, self._ha_source(meta), wire.ICMPV6_PARAM_PROBLEM,
-                                   wire.ICMPV6_PARAM_HEADER, pointer)
-        return [error] if error is not None and self.error_allowed(now) else []
+        return packets.to_mobile_node(src, home, care_of, wire.IPPROTO_MH, mh)
 
     # ------------------------------------------------------------------ time
 

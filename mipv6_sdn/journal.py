@@ -113,6 +113,10 @@ class SqliteBindingStore(BindingStore):
         self.db.execute("DELETE FROM bindings WHERE cache = ? AND expires <= ?", (cache, now))
         return bindings
 
+    def caches(self):
+        return sorted(name for (name,) in self.db.execute(
+            "SELECT DISTINCT cache FROM bindings"))
+
     def save_state(self, cache, key, value):
         self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (cache, key, value))
 

@@ -222,6 +222,15 @@ def via_care_of(packet, care_of, home):
                 mobility.type2_routing_header(home, header[6]) + payload, hop_limit=header[7])
 
 
+def to_mobile_node(src, home, care_of, next_header, payload):
+    """An IPv6 packet to a mobile node: straight to ``home``, or to ``care_of`` with a
+    type 2 routing header carrying ``home`` (RFC 6275 §6.4, §9.3.2)."""
+    if care_of == home:
+        return ipv6(src, home, next_header, payload)
+    return ipv6(src, care_of, wire.IPPROTO_ROUTING,
+                mobility.type2_routing_header(home, next_header) + payload)
+
+
 def icmpv6(src, dst, icmp_type, code, body, hop_limit=wire.DEFAULT_HOP_LIMIT):
     """An IPv6 packet carrying an ICMPv6 message with its checksum filled in."""
     message = struct.pack("!BBH", icmp_type, code, 0) + body

@@ -186,6 +186,11 @@ class MIPv6Controller(app_manager.RyuApp):
             time.time(), msg.datapath.id, msg.match.get("in_port"), msg.data,
             invalid_ttl=msg.reason == ofp.OFPR_INVALID_TTL))
 
+    @set_ev_cls(ofp_event.EventOFPFlowRemoved, MAIN_DISPATCHER)
+    def flow_removed(self, ev):
+        msg = ev.msg
+        self.send(self.router.flow_removed(time.time(), msg.datapath.id, msg.cookie,
+                                           msg.match))
 
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     def error(self, ev):

@@ -22,8 +22,9 @@ LOG = logging.getLogger(__name__)
 class BindingForwarding(RouterPart):
     """Where each binding's rules are placed, and the last change of each."""
 
-    def __init__(self, links, ports, hosts, home_agent):
+    def __init__(self, links, ports, hosts, home_agent, reverse_tunnel=True):
         self.links = links
+        self.reverse_tunnel = reverse_tunnel
         self.router_mac = links.config.router_mac
         self.ports = ports
         self.hosts = hosts
@@ -92,4 +93,4 @@ class BindingForwarding(RouterPart):
         return Placement(home_address=binding.home_address, home_dpid=home_link.dpid,
                          home_label=home_link.label, care_of_dpid=attachment.dpid,
                          care_of_label=care_of_link.label, port=attachment.port,
-                         mac=attachment.mac)
+                         mac=attachment.mac, reverse_tunnel=self.reverse_tunnel)

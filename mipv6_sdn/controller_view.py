@@ -28,4 +28,10 @@ def controller_view(router):
                                                      key=lambda b: b.home_address)],
         "binding_changes": {str(home): change
                             for home, change in sorted(router.forwarding.changes.items())},
+        "correspondent_bindings": {
+            str(correspondent): [binding_view(b) for b in sorted(
+                cache, key=lambda b: b.home_address)]
+            for correspondent, cache in sorted(router.correspondents.caches.items())
+            if len(cache)},
+        "route_optimisation": router.route_optimisation.view(),
     }

@@ -7,7 +7,8 @@ A binding is placed as three rules, whatever the size of the network:
 - at the care-of switch, delivery: ``ipv6_dst = HoA`` arriving from an LSP → the MN's
   port and MAC, the original packet untouched but for MACs and the hop limit;
 - at the care-of switch, reverse tunnelling: from the MN's port and MAC with
-  ``ipv6_src = HoA`` → onto the home switch's LSP (RFC 6275 §11.3.1 default).
+  ``ipv6_src = HoA`` → onto the home switch's LSP (RFC 6275 §11.3.1 default; not in
+  network mode, where the mobile node's packets are routed directly).
 :func:`plan_handover` turns one placement into the next with the fewest flow-mods: a
 refresh changes nothing, a handover rewrites the interception rule and moves the two
 care-of rules, a deletion removes all three.
@@ -31,6 +32,7 @@ class Placement:
     care_of_label: int     # the LSP towards the care-of switch (interception)
     port: int
     mac: str
+    reverse_tunnel: bool = True  # RFC 6275 §11.3.1; off in network mode (direct)
 
     @property
     def cookie(self):
@@ -79,5 +81,6 @@ def plan_handover(old, new, router_mac, lsp_ttl):
         if old is None or (old.care_of_dpid, old.port, old.mac) != (
                 new.care_of_dpid, new.port, new.mac):
             msgs.append((new.care_of_dpid, delivery_rule(new, router_mac)))
-            msgs.append((new.care_of_dpid, reverse_tunnel_rule(new, lsp_ttl)))
+            if new.reverse_tunnel:
+                msgs.append((new.care_of_dpid, reverse_tunnel_rule(new, lsp_ttl)))
     return msgs

@@ -14,6 +14,7 @@ from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.binding_cache import HOME_CACHE, Binding, BindingCache, sequence_newer
 from mipv6_sdn.home_agent_discovery import HomeAgentDiscovery
 from mipv6_sdn.mobility_errors import MobilityErrors
+from mipv6_sdn.refresh_requests import RefreshRequests, refresh_request
 
 LOG = logging.getLogger(__name__)
 TIMESTAMP_LEN = 8     # RFC 4285 §6: the 64-bit NTP timestamp of the replay option
@@ -47,6 +48,8 @@ class HomeAgent:
         self.discovery = HomeAgentDiscovery(config, self.home_links, self.home_link_of,
                                             self.cache)
         self.nodes = {node.home_address: node for node in config.mobile_nodes}
+        self.refresh = RefreshRequests()
+        self.refresh.watch(self.cache)
         self.last_timestamp = {}  # home address -> last accepted RFC 4285 timestamp
 
     # ------------------------------------------------------------------ addresses
@@ -278,3 +281,9 @@ class HomeAgent:
     def expire(self, now):
         """Remove expired bindings; returns what the cache's subscribers returned."""
         return self.cache.expire(now)
+
+    def refresh_requests(self, now):
+        """RFC 6275 §10.3.1: a Binding Refresh Request from the Home Agent to each
+        away mobile node whose binding is about to expire without a refresh."""
+        return [refresh_request(self.home_link_of(binding.home_address).home_agent, binding)
+                for _, binding in self.refresh.due(now)]

@@ -58,11 +58,15 @@ def goto(table):
     return parser.OFPInstructionGotoTable(int(table))
 
 
-def flow_add(table, priority, match_, instructions, cookie):
+def flow_add(table, priority, match_, instructions, cookie, idle_timeout=0,
+             notify_removal=False):
+    """Add (or replace) a rule; ``notify_removal`` asks for a flow-removed message when
+    its ``idle_timeout`` (seconds) runs out."""
     return parser.OFPFlowMod(
         datapath=None, cookie=cookie, table_id=int(table), command=ofp.OFPFC_ADD,
         priority=int(priority), match=match_, instructions=list(instructions),
-        buffer_id=ofp.OFP_NO_BUFFER)
+        buffer_id=ofp.OFP_NO_BUFFER, idle_timeout=idle_timeout,
+        flags=ofp.OFPFF_SEND_FLOW_REM if notify_removal else 0)
 
 
 def flow_delete_cookie(cookie, table=ofp.OFPTT_ALL, cookie_mask=COOKIE_MASK_ALL):
@@ -107,10 +111,12 @@ def packet_out(ports, data):
 
 def async_with_invalid_ttl():
     """OpenFlow 1.3 §7.3.10: as master, receive packet-ins for an invalid TTL too
-    (dec_ttl meeting hop limit 1, for Time Exceeded), and every port status."""
+    (dec_ttl meeting hop limit 1, for Time Exceeded), every port status, and the
+    removal of a rule whose idle timeout ran out."""
     packet_in = (1 << ofp.OFPR_NO_MATCH) | (1 << ofp.OFPR_ACTION) | (
         1 << ofp.OFPR_INVALID_TTL)
     port_status = (1 << ofp.OFPPR_ADD) | (1 << ofp.OFPPR_DELETE) | (1 << ofp.OFPPR_MODIFY)
+    flow_removed = 1 << ofp.OFPRR_IDLE_TIMEOUT  # network mode's direct paths
     return parser.OFPSetAsync(datapath=None, packet_in_mask=[packet_in, 0],
                               port_status_mask=[port_status, port_status],
-                              flow_removed_mask=[0, 0])
+                              flow_removed_mask=[flow_removed, 0])

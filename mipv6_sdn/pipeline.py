@@ -75,7 +75,10 @@ class Priority(enum.IntEnum):
     # ROUTING
     MOBILITY_HEADER = 3100   # every mobility header (ip_proto 135) is the controller's
     ROUTER_ADDRESS = 3000    # the controller's own addresses and link-locals
+    ROUTE_OPTIMISED = 2800   # a correspondent binding: correspondent <-> care-of link
+    NETWORK_PATH = 2700      # network mode: home address from this ingress switch, direct
     REVERSE_TUNNEL = 2600    # from an away MN's port, MAC and home address: to home
+    INGRESS_DETECT = 2550    # network mode, at home: intercepted, and a copy to us
     BINDING = 2500           # home address: intercepted at home, delivered at the CoA
     HOST_ROUTE = 2000        # /128 of a host on this switch's link
     PREFIX = 1000            # a link's /64: LSP, or the controller for resolution
@@ -95,6 +98,7 @@ class CookieKind(enum.IntEnum):
     HOST = 4    # per learned host; owner = a hash of its MAC
     PREFIX = 5  # per link prefix; owner = label of the link
     BINDING = 6  # per binding; owner = the low 56 bits of the home address
+    ROUTE_OPTIMISED = 7  # route optimisation; owner = the low 56 bits of the home address
 
 
 # OpenFlow metadata bit set when a packet leaves its LSP at this switch, so a rule can

@@ -12,20 +12,26 @@ part it is for.
 import logging
 import random
 
-from mipv6_sdn import mobility, packets, wire
+import ipaddress
+
+from mipv6_sdn import mobility, ofmsg, packets, wire
 from mipv6_sdn.access_links import LINK_LOCAL, MULTICAST, AccessLinks
 from mipv6_sdn.address_resolution import AddressResolution
 from mipv6_sdn.base_rules import BaseRules
 from mipv6_sdn.binding_cache import Attachment
 from mipv6_sdn.binding_forwarding import BindingForwarding
+from mipv6_sdn.config import RouteOptimisationMode
 from mipv6_sdn.controller_view import controller_view
+from mipv6_sdn.correspondent_node import CorrespondentNode
 from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.host_table import HostTable
 from mipv6_sdn.icmp_errors import ErrorRateLimiter, IcmpErrors
 from mipv6_sdn.label_switched_paths import LabelSwitchedPaths
 from mipv6_sdn.neighbour_discovery import NeighbourDiscovery
+from mipv6_sdn.pipeline import COOKIE_KIND_SHIFT, CookieKind
 from mipv6_sdn.port_roles import PortRoles
 from mipv6_sdn.reconciliation import reconcile
+from mipv6_sdn.route_optimisation import RouteOptimisation
 from mipv6_sdn.topology import Topology
 
 LOG = logging.getLogger(__name__)
@@ -37,9 +43,12 @@ class Router:
 
     def __init__(self, config, rng=None, store=None):
         self.config = config
+        rng = rng or random.Random()
         self.topology = Topology()
         self.error_limiter = ErrorRateLimiter()
         self.home_agent = HomeAgent(config, store=store, error_allowed=self.error_limiter.allow)
+        self.correspondents = CorrespondentNode(config, rng, store=store,
+                                                error_allowed=self.error_limiter.allow)
         self.links = AccessLinks(config, self.home_agent.addresses())
         self.ports = PortRoles(self.links, self.topology)
         self.base = BaseRules(self.links)
@@ -48,12 +57,17 @@ class Router:
         self.resolution = AddressResolution(self.links, self.ports, self.hosts)
         self.icmp = IcmpErrors(self.links, self.error_limiter, self.resolution)
         self.nd = NeighbourDiscovery(self.links, self.ports, self.hosts, self.resolution,
-                                     self.home_agent, rng or random.Random())
-        self.forwarding = BindingForwarding(self.links, self.ports, self.hosts,
-                                            self.home_agent)
+                                     self.home_agent, rng)
+        policy = config.route_optimisation
+        self.forwarding = BindingForwarding(
+            self.links, self.ports, self.hosts, self.home_agent,
+            reverse_tunnel=policy.mode != RouteOptimisationMode.NETWORK)
+        self.route_optimisation = RouteOptimisation(
+            self.links, self.hosts, self.home_agent, self.forwarding, self.correspondents,
+            policy)
         # The order in which events fan out: groups, then rules, then bindings.
         self.parts = (self.ports, self.base, self.lsps, self.hosts, self.nd,
-                      self.forwarding)
+                      self.forwarding, self.route_optimisation)
 
     # ---------------------------------------------------------------- switch events
 
@@ -116,9 +130,17 @@ class Router:
         return reconcile(dpid, flows, self.desired_rules(dpid))
 
     def restore(self, now):
-        """After a restart: reload the stored bindings. Their rules are installed as
-        the switches connect, so what the binding cache returns now is dropped."""
+        """After a restart: reload the stored bindings and return routability state.
+        Their rules are installed as the switches connect, so what the binding caches
+        return now is dropped."""
         self.home_agent.restore(now)
+        self.correspondents.restore(now)
+
+    def flow_removed(self, now, dpid, cookie, match):
+        """Switch ``dpid`` dropped a rule whose idle timeout ran out (network mode)."""
+        if cookie >> COOKIE_KIND_SHIFT == CookieKind.ROUTE_OPTIMISED:
+            return self.route_optimisation.removed(now, dpid, match)
+        return []
 
     # ---------------------------------------------------------------- packet-in
 
@@ -137,6 +159,17 @@ class Router:
             return self.icmp.time_exceeded(now, meta, origin)
         if meta.icmp_type in wire.ND_TYPES:
             return self.nd.receive(now, dpid, in_port, meta) if on_link else []
+        mobility_header = meta.next_header == wire.IPPROTO_MH or \
+            meta.mobility_error is not None
+        if mobility_header and self.correspondents.serves(meta.ip_dst):
+            replies, msgs = self.correspondents.receive(now, meta)
+            return msgs + [m for reply in replies for m in self.deliver(now, reply)]
+        if mobility_header and meta.ip_dst not in self.links.router_addresses:
+            # For a node that is not ours to answer for: forwarded as any packet is.
+            return self._as_router(now, meta, origin)
+        detected = self.route_optimisation.detected(now, dpid, meta)
+        if detected is not None:
+            return detected  # the packet itself went on in the switch
         if not self._for_home_agent(meta):
             return self._as_router(now, meta, origin)
         attachment = Attachment(dpid, in_port, meta.eth_src) if on_link else None
@@ -162,8 +195,9 @@ class Router:
         return self.icmp.unreachable(now, meta, origin, wire.UNREACH_NO_ROUTE)
 
     def _for_home_agent(self, meta):
-        """Mobility headers (wherever addressed), and what the HA's addresses receive
-        from mobile nodes: DHAAD, prefix solicitations, packets with a HAO."""
+        """Mobility headers to the controller's own addresses, and what the HA's
+        addresses receive from mobile nodes: DHAAD, prefix solicitations, packets with
+        a HAO."""
         if meta.next_header == wire.IPPROTO_MH or meta.mobility_error is not None:
             return True
         return meta.ip_dst in self.home_agent.addresses() and (
@@ -186,13 +220,30 @@ class Router:
             return self.icmp.time_exceeded(now, meta, origin)
         packet = bytearray(meta.ipv6_packet)
         packet[7] -= 1  # the hop limit, once per routed hop (docs/pipeline.md)
-        return self.resolution.send_to(now, meta.ip_dst, bytes(packet), (meta, origin))
+        return self.deliver(now, bytes(packet), (meta, origin))
+
+    def deliver(self, now, ipv6_packet, cause=None):
+        """Send ``ipv6_packet`` where traffic for its destination goes: an away mobile
+        node's home address to its care-of port (as its home binding's rules do),
+        anything else to the host that has the address. Never by where a request
+        came from."""
+        dst = ipaddress.IPv6Address(ipv6_packet[24:40])
+        placement = self.forwarding.placements.get(dst)
+        if placement is not None:
+            frame = packets.ethernet(placement.mac, self.config.router_mac, ipv6_packet)
+            return [(placement.care_of_dpid, ofmsg.packet_out([placement.port], frame))]
+        return self.resolution.send_to(now, dst, ipv6_packet, cause)
 
     # ---------------------------------------------------------------- time and view
 
     def tick(self, now):
-        """Periodic work: binding expiry, unsolicited RAs, address-resolution retries."""
+        """Periodic work: binding expiry and refresh requests, unsolicited RAs,
+        address-resolution retries."""
         msgs = self.home_agent.expire(now)
+        requests, changed = self.correspondents.tick(now, self.route_optimisation.in_use)
+        msgs += changed
+        for request in requests + self.home_agent.refresh_requests(now):
+            msgs += self.deliver(now, request)
         for part in self.parts:
             msgs += part.tick(now)
         retries, failures = self.resolution.retry(now)

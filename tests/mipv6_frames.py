@@ -10,8 +10,10 @@ import ipaddress
 import sys
 import time
 
-from scapy.layers.inet6 import (HAO, IPv6, IPv6ExtHdrDestOpt, MIP6MH_BU, MIP6OptAltCoA,
-                                MIP6OptMsgAuth, MIP6OptReplayProtection, in6_chksum)
+from scapy.layers.inet6 import (HAO, IPv6, IPv6ExtHdrDestOpt, MIP6MH_BU, MIP6MH_CoTI,
+                                MIP6MH_HoTI, MIP6OptAltCoA, MIP6OptBindingAuthData,
+                                MIP6OptMsgAuth, MIP6OptNonceIndices, MIP6OptReplayProtection,
+                                in6_chksum)
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
@@ -65,6 +67,55 @@ def binding_update(*, care_of, seq, lifetime=420, home=MN1_HOME, ha=HOME_AGENT, 
     else:
         packet = ip / mh
     return bytes(Ether(src=mac, dst=ROUTER_MAC) / packet)
+
+
+def keygen_token(kcn, address, nonce, which):
+    """RFC 6275 §5.2.5: First(64, HMAC_SHA1(Kcn, address | nonce | 0 or 1))."""
+    data = ipaddress.IPv6Address(address).packed + nonce + bytes([which])
+    return hmac.new(kcn, data, hashlib.sha1).digest()[:8]
+
+
+def kbm(home_token, careof_token=b""):
+    """RFC 6275 §5.2.5: SHA1(home keygen token | care-of keygen token)."""
+    return hashlib.sha1(home_token + careof_token).digest()
+
+
+def authorize(mh, kbm_, care_of, correspondent, dst):
+    """Fill the Binding Authorization Data of ``mh``'s last option: First(96,
+    HMAC_SHA1(Kbm, care-of | correspondent | MH data without the authenticator, checksum
+    zero)) (RFC 6275 §6.2.7); ``dst`` is the final destination for the checksum."""
+    raw = bytearray(bytes(IPv6(src=care_of, dst=dst) / mh)[40:])
+    raw[4:6] = b"\0\0"
+    mh.options[-1].authenticator = int.from_bytes(
+        rfc4285_authenticator(kbm_, care_of, correspondent, bytes(raw[:-12])), "big")
+    return mh
+
+
+def test_init(kind, *, src, correspondent, cookie, mac=MN1_MAC, home_address_option=None):
+    """A Home or Care-of Test Init (``kind`` "home" or "careof") as a mobile node sends it."""
+    cls = MIP6MH_HoTI if kind == "home" else MIP6MH_CoTI
+    ip = IPv6(src=src, dst=correspondent)
+    if home_address_option is not None:
+        ip = ip / IPv6ExtHdrDestOpt(options=[HAO(hoa=home_address_option)])
+    return bytes(Ether(src=mac, dst=ROUTER_MAC) / ip / cls(cookie=cookie))
+
+
+def correspondent_binding_update(*, care_of, correspondent, seq, home_index, careof_index,
+                                 key, lifetime=420, home=MN1_HOME, flags="A",
+                                 mac=MN1_MAC, nonce_indices=True):
+    """A Binding Update to a correspondent (RFC 6275 §11.7.2) authorized with ``key``
+    (Kbm); from the home address without HAO when ``care_of`` is the home address."""
+    # Scapy's default Option Lengths of both options are 16; RFC 6275 §6.2.6 and §6.2.7
+    # make them 4 and 12.
+    options = [MIP6OptNonceIndices(olen=4, hni=home_index, coni=careof_index)] \
+        if nonce_indices else []
+    options.append(MIP6OptBindingAuthData(olen=12, authenticator=0))
+    mh = authorize(MIP6MH_BU(seq=seq, flags=flags, mhtime=lifetime // 4, options=options),
+                   key, care_of, correspondent, correspondent)
+    ip = IPv6(src=care_of, dst=correspondent)
+    if care_of != home:
+        ip = ip / IPv6ExtHdrDestOpt(options=[HAO(hoa=home)])
+    return bytes(Ether(src=mac, dst=ROUTER_MAC) / ip / mh)
 
 
 def raw_mobility_header(care_of, mh, ha=HOME_AGENT, mac=MN1_MAC):

@@ -1,0 +1,429 @@
+"""The correspondent node (RFC 6275 §5.2, §9), one test per rule, through the router's
+packet-in.
+
+Mobile-node signalling is built with Scapy and the tokens, Kbm and authenticators are
+computed here from the RFC's formulas (tests/mipv6_frames.py), so a mistake in
+mipv6_sdn cannot hide in both places. Answers are decoded with Scapy.
+"""
+import hashlib
+import hmac
+import ipaddress
+
+import pytest
+from scapy.layers.inet6 import (ICMPv6ParamProblem, IPv6, IPv6ExtHdrRouting, MIP6MH_BA,
+                                MIP6MH_BE, MIP6MH_BRR, MIP6MH_CoT, MIP6MH_HoT, MIP6MH_HoTI,
+                                MIP6OptBindingAuthData)
+from scapy.layers.l2 import Ether
+
+from mipv6_sdn.config import parse_config
+from mipv6_sdn.journal import SqliteBindingStore
+from mipv6_sdn.router import Router
+from mipv6_sdn.testing.core_harness import CONFIG, Harness, neighbour_solicit
+from tests import mipv6_frames as frames
+
+CN1 = "2001:db8:c::10"
+HH1 = "2001:db8:1::10"
+HOME = frames.MN1_HOME
+CARE_OF = {"visit-a": "2001:db8:a:0:200:ff:fe00:100", "visit-b": "2001:db8:b:0:200:ff:fe00:100"}
+PORT = {"home": (1, 1), "visit-a": (2, 5), "visit-b": (3, 5)}
+ATTACKER = (3, 1)  # vb1's port on visit-b
+HOME_COOKIE, CAREOF_COOKIE = b"homecook", b"careofck"
+
+
+def configured(**route_optimisation):
+    """The reference configuration with ``[route_optimisation]`` keys replaced."""
+    data = {"link": [{"name": l.name, "dpid": l.dpid, "prefix": str(l.prefix),
+                      **({"home_agent": str(l.home_agent)} if l.home_agent else {})}
+                     for l in CONFIG.links],
+            "mobile_node": [{"home_address": HOME, "spi": frames.MN1_SPI,
+                             "key": frames.MN1_KEY.hex()}],
+            "route_optimisation": {"correspondents": ["2001:db8:c::/64"],
+                                   **route_optimisation}}
+    return parse_config(data)
+
+
+def attach(harness, link):
+    """mn1's port on ``link`` comes up; the harness may now deliver frames there."""
+    dpid, port = PORT[link]
+    harness.run(harness.router.port_up(harness.now, dpid, port))
+    harness.net.hosts[f"mn1@{link}"] = (dpid, port)
+    harness.net.host_at[(dpid, port)] = f"mn1@{link}"
+
+
+@pytest.fixture
+def harness():
+    harness = Harness()
+    for link in ("visit-a", "visit-b"):
+        attach(harness, link)
+    harness.learn("cn1", "hh1", "vb1")
+    return harness
+
+
+def send(harness, frame, at):
+    dpid, port = PORT.get(at, at) if isinstance(at, str) else at
+    return harness.run(harness.router.packet_in(harness.now, dpid, port, bytes(frame)))
+
+
+def arrive(harness, link):
+    """mn1's care-of address on ``link`` is learned from its neighbour discovery."""
+    send(harness, neighbour_solicit("mn1", "2001:db8::1", src=CARE_OF[link]), link)
+
+
+def register_home(harness, link, seq):
+    harness.now += 1
+    arrive(harness, link)
+    send(harness, frames.binding_update(care_of=CARE_OF[link], seq=seq,
+                                        timestamp=frames.ntp(harness.now)), link)
+
+
+def nonce_and_kcn(harness, index):
+    nonce = harness.router.correspondents.return_routability.nonces[index]
+    # Each correspondent's Kcn is HMAC_SHA1(Kcn, its address) (docs/architecture.md).
+    kcn = hmac.new(nonce.kcn, ipaddress.IPv6Address(CN1).packed, hashlib.sha1).digest()
+    return nonce.value, kcn
+
+
+def only(sent, layer):
+    found = [(dpid, ports, frame) for dpid, ports, frame in sent if layer in frame]
+    assert len(found) == 1, sent
+    return found[0]
+
+
+def home_test(harness, at, src=HOME):
+    sent = send(harness, frames.test_init("home", src=src, correspondent=CN1,
+                                          cookie=HOME_COOKIE), at)
+    return [s for s in sent if MIP6MH_HoT in s[2]]
+
+
+def care_of_test(harness, link):
+    arrive(harness, link)
+    sent = send(harness, frames.test_init("careof", src=CARE_OF[link], correspondent=CN1,
+                                          cookie=CAREOF_COOKIE), link)
+    return only(sent, MIP6MH_CoT)
+
+
+def tokens(harness, link):
+    """Return routability from ``link``: (home index, home token, care-of index,
+    care-of token), as the mobile node reads them (registered at home first)."""
+    if harness.router.home_agent.cache.get(ipaddress.IPv6Address(HOME)) is None:
+        register_home(harness, link, 1)
+    [(_, _, hot)] = home_test(harness, link)
+    _, _, cot = care_of_test(harness, link)
+    return (hot[MIP6MH_HoT].index, hot[MIP6MH_HoT].token,
+            cot[MIP6MH_CoT].index, cot[MIP6MH_CoT].token)
+
+
+def correspondent_bu(harness, link, seq, rr, **kwargs):
+    home_index, home_token, careof_index, careof_token = rr
+    kwargs.setdefault("key", frames.kbm(home_token, careof_token))
+    return send(harness, frames.correspondent_binding_update(
+        care_of=CARE_OF[link], correspondent=CN1, seq=seq, home_index=home_index,
+        careof_index=careof_index, **kwargs), link)
+
+
+def cn_binding(harness):
+    return harness.router.correspondents.binding(ipaddress.IPv6Address(CN1),
+                                                 ipaddress.IPv6Address(HOME))
+
+
+def check_authorization(ba, rr, care_of):
+    """The BA's Binding Authorization Data, checked with our own HMAC (§6.2.7)."""
+    key = frames.kbm(rr[1], rr[3])
+    raw = bytearray(bytes(ba[MIP6MH_BA]))
+    raw[4:6] = b"\0\0"
+    expected = frames.rfc4285_authenticator(key, care_of, CN1, bytes(raw[:-12]))
+    option = ba[MIP6OptBindingAuthData]
+    return (option.olen, option.authenticator.to_bytes(12, "big")) == (12, expected)
+
+
+# ---------------------------------------------------------------------- return routability
+
+
+def test_home_test_carries_the_rfc_home_keygen_token_to_the_away_home_address(harness):
+    register_home(harness, "visit-a", 1)
+    [(dpid, ports, hot)] = home_test(harness, "visit-a")
+    assert (dpid, ports) == (2, [5])  # where the home binding delivers
+    assert (hot[IPv6].src, hot[IPv6].dst) == (CN1, HOME)
+    assert IPv6ExtHdrRouting not in hot
+    message = hot[MIP6MH_HoT]
+    assert message.cookie == HOME_COOKIE
+    nonce, kcn = nonce_and_kcn(harness, message.index)
+    assert message.token == frames.keygen_token(kcn, HOME, nonce, 0)
+
+
+def test_care_of_test_carries_the_care_of_token_to_the_care_of_address(harness):
+    dpid, ports, cot = care_of_test(harness, "visit-a")
+    assert (dpid, ports, cot[IPv6].dst) == (2, [5], CARE_OF["visit-a"])
+    message = cot[MIP6MH_CoT]
+    assert message.cookie == CAREOF_COOKIE
+    nonce, kcn = nonce_and_kcn(harness, message.index)
+    assert message.token == frames.keygen_token(
+        kcn, CARE_OF["visit-a"], nonce, 1)
+
+
+def test_a_spoofed_home_test_init_gets_no_home_token(harness):
+    """An attacker on visit-b claims mn1's home address; the Home Test goes where
+    traffic for it goes (mn1's care-of port on visit-a), not back to the attacker."""
+    register_home(harness, "visit-a", 1)
+    [(dpid, ports, _)] = home_test(harness, ATTACKER, src=HOME)
+    assert (dpid, ports) == (2, [5])
+    # Control: the attacker's own address is answered on the attacker's port, so a
+    # Home Test for the spoofed address sent by ingress port would have been seen there.
+    [(dpid, ports, own)] = home_test(harness, ATTACKER, src="2001:db8:b::10")
+    assert (dpid, ports, own[IPv6].dst) == (3, [1], "2001:db8:b::10")
+
+
+def test_a_spoofed_home_test_init_for_a_node_at_home_is_answered_on_the_home_link(harness):
+    harness.learn("mn1")
+    [(dpid, ports, _)] = home_test(harness, ATTACKER, src=HOME)
+    assert (dpid, ports) == (1, [1])
+    [(dpid, ports, _)] = home_test(harness, ATTACKER, src="2001:db8:b::10")
+    assert (dpid, ports) == (3, [1])  # control
+
+
+def test_a_test_init_with_a_home_address_option_is_dropped(harness):
+    frame = frames.test_init("home", src=CARE_OF["visit-a"], correspondent=CN1,
+                             cookie=HOME_COOKIE, home_address_option=HOME)
+    register_home(harness, "visit-a", 1)
+    assert send(harness, frame, "visit-a") == []
+    assert home_test(harness, "visit-a", src=HOME) != []  # control: without it, answered
+
+
+def test_return_routability_state_survives_a_restart(harness, tmp_path):
+    store = SqliteBindingStore(str(tmp_path / "journal.sqlite"))
+    first = Harness(router=Router(CONFIG, store=store))
+    attach(first, "visit-a")
+    register_home(first, "visit-a", 1)
+    rr = tokens(first, "visit-a")
+    used = set(first.router.correspondents.return_routability.nonces)
+    second = Harness(router=Router(CONFIG, store=store), now=first.now + 60)
+    second.router.restore(second.now)
+    attach(second, "visit-a")
+    arrive(second, "visit-a")
+    [ba] = [s for s in correspondent_bu(second, "visit-a", 1, rr) if MIP6MH_BA in s[2]]
+    assert ba[2][MIP6MH_BA].status == 0  # the old indices are still recognised
+    second.now += 31
+    [(_, _, hot)] = home_test(second, "visit-a")
+    assert hot[MIP6MH_HoT].index not in used  # and new ones never collide with them
+
+
+def test_kcn_is_regenerated_and_old_nonces_expire(harness):
+    rr = harness.router.correspondents.return_routability
+    first = rr.current(harness.now)
+    harness.now += 31
+    second = rr.current(harness.now)
+    assert second.index != first.index and second.value != first.value
+    harness.now += 240
+    later = rr.current(harness.now)
+    assert later.kcn != first.kcn
+    assert rr.recognised(harness.now, first.index) is None
+    assert rr.recognised(harness.now, later.index) is later
+
+
+# ---------------------------------------------------------------------- Binding Updates
+
+
+def test_an_authorized_binding_update_is_accepted_and_acknowledged(harness):
+    register_home(harness, "visit-a", 1)
+    rr = tokens(harness, "visit-a")
+    dpid, ports, ba = only(correspondent_bu(harness, "visit-a", 5, rr), MIP6MH_BA)
+    assert (dpid, ports) == (2, [5])
+    assert (ba[IPv6].src, ba[IPv6].dst) == (CN1, CARE_OF["visit-a"])
+    assert ba[IPv6ExtHdrRouting].addresses == [HOME]
+    assert (ba[MIP6MH_BA].status, ba[MIP6MH_BA].seq, ba[MIP6MH_BA].mhtime) == (0, 5, 105)
+    assert check_authorization(ba, rr, CARE_OF["visit-a"])
+    entry = cn_binding(harness)
+    assert (str(entry.care_of_address), entry.sequence, entry.home_registration) == (
+        CARE_OF["visit-a"], 5, False)
+
+
+def test_the_lifetime_is_capped_at_max_rr_binding_lifetime(harness):
+    rr = tokens(harness, "visit-a")
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 1, rr, lifetime=2000), MIP6MH_BA)
+    assert ba[MIP6MH_BA].mhtime * 4 == 420 == cn_binding(harness).lifetime
+
+
+def test_without_the_a_bit_no_acknowledgement_is_sent(harness):
+    rr = tokens(harness, "visit-a")
+    assert correspondent_bu(harness, "visit-a", 1, rr, flags="") == []
+    assert cn_binding(harness) is not None
+
+
+@pytest.mark.parametrize("change", ["wrong key", "no nonce indices", "home token of another"])
+def test_an_unauthorized_binding_update_is_dropped_silently(harness, change):
+    rr = tokens(harness, "visit-a")
+    kwargs = {"wrong key": {"key": b"k" * 20}, "no nonce indices": {"nonce_indices": False},
+              "home token of another": {"key": frames.kbm(b"\x01" * 8, rr[3])}}[change]
+    assert correspondent_bu(harness, "visit-a", 1, rr, **kwargs) == []
+    assert cn_binding(harness) is None
+    # Control: the same update, authorized, is accepted.
+    only(correspondent_bu(harness, "visit-a", 1, rr), MIP6MH_BA)
+
+
+def test_an_old_sequence_number_gets_135_with_the_last_accepted(harness):
+    rr = tokens(harness, "visit-a")
+    only(correspondent_bu(harness, "visit-a", 10, rr), MIP6MH_BA)
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 10, rr), MIP6MH_BA)
+    assert (ba[MIP6MH_BA].status, ba[MIP6MH_BA].seq) == (135, 10)
+    assert check_authorization(ba, rr, CARE_OF["visit-a"])
+    assert cn_binding(harness).sequence == 10
+
+
+@pytest.mark.parametrize("expired,status", [("home", 136), ("careof", 137), ("both", 138)])
+def test_expired_nonce_indices_get_136_137_138_without_authorization(harness, expired,
+                                                                      status):
+    rr = tokens(harness, "visit-a")
+    harness.now += 241  # MAX_NONCE_LIFETIME has passed for the first nonce
+    fresh = tokens(harness, "visit-a")
+    home = rr[:2] if expired in ("home", "both") else fresh[:2]
+    careof = rr[2:] if expired in ("careof", "both") else fresh[2:]
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 1, home + careof), MIP6MH_BA)
+    assert ba[MIP6MH_BA].status == status
+    assert MIP6OptBindingAuthData not in ba
+    assert cn_binding(harness) is None
+    only(correspondent_bu(harness, "visit-a", 1, fresh), MIP6MH_BA)  # control
+
+
+def test_a_home_registration_at_a_correspondent_gets_131(harness):
+    rr = tokens(harness, "visit-a")
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 1, rr, flags="AH"), MIP6MH_BA)
+    assert ba[MIP6MH_BA].status == 131 and cn_binding(harness) is None
+
+
+def test_a_binding_update_without_a_bit_still_gets_an_error_status(harness):
+    rr = tokens(harness, "visit-a")
+    harness.now += 241
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 1, rr, flags=""), MIP6MH_BA)
+    assert ba[MIP6MH_BA].status == 138
+
+
+def test_deregistration_from_the_care_of_address_removes_the_binding(harness):
+    rr = tokens(harness, "visit-a")
+    only(correspondent_bu(harness, "visit-a", 1, rr), MIP6MH_BA)
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 2, rr, lifetime=0), MIP6MH_BA)
+    assert ba[MIP6MH_BA].status == 0 and cn_binding(harness) is None
+
+
+def test_deregistration_from_home_uses_the_home_token_alone(harness):
+    register_home(harness, "visit-a", 1)
+    rr = tokens(harness, "visit-a")
+    only(correspondent_bu(harness, "visit-a", 1, rr), MIP6MH_BA)
+    harness.now += 1
+    send(harness, frames.binding_update(care_of=HOME, seq=2, lifetime=0,  # back home
+                                        timestamp=frames.ntp(harness.now)), "home")
+    harness.learn("mn1")
+    [(_, _, hot)] = home_test(harness, "home")
+    index, token = hot[MIP6MH_HoT].index, hot[MIP6MH_HoT].token
+    sent = send(harness, frames.correspondent_binding_update(
+        care_of=HOME, correspondent=CN1, seq=2, home_index=index, careof_index=index,
+        key=frames.kbm(token), lifetime=0), "home")
+    dpid, ports, ba = only(sent, MIP6MH_BA)
+    assert (dpid, ports, ba[IPv6].dst, ba[MIP6MH_BA].status) == (1, [1], HOME, 0)
+    assert IPv6ExtHdrRouting not in ba
+    assert cn_binding(harness) is None
+
+
+def test_binding_updates_are_capped_in_number(harness):
+    small = Harness(config=configured(max_bindings=1))
+    attach(small, "visit-a")
+    rr = tokens(small, "visit-a")
+    only(correspondent_bu(small, "visit-a", 1, rr), MIP6MH_BA)
+    other = frames.correspondent_binding_update(
+        care_of=CARE_OF["visit-a"], correspondent=CN1, seq=1, home_index=rr[0],
+        careof_index=rr[2], home="2001:db8:1::200", key=b"x" * 20)
+    assert send(small, other, "visit-a") == []  # unauthorized: silent, not 130
+    home_index = rr[0]
+    nonce = small.router.correspondents.return_routability.nonces[home_index]
+    kcn = hmac.new(nonce.kcn, ipaddress.IPv6Address(CN1).packed, hashlib.sha1).digest()
+    home_token = frames.keygen_token(kcn, "2001:db8:1::200", nonce.value, 0)
+    sent = send(small, frames.correspondent_binding_update(
+        care_of=CARE_OF["visit-a"], correspondent=CN1, seq=1, home_index=home_index,
+        careof_index=rr[2], home="2001:db8:1::200", key=frames.kbm(home_token, rr[3])),
+        "visit-a")
+    assert only(sent, MIP6MH_BA)[2][MIP6MH_BA].status == 130
+
+
+# ---------------------------------------------------------------------- other messages
+
+
+def test_an_unknown_mobility_header_type_to_a_correspondent_gets_binding_error_2(harness):
+    arrive(harness, "visit-a")
+    _, _, be = only(send(harness, frames.unknown_type(CARE_OF["visit-a"], ha=CN1),
+                         "visit-a"), MIP6MH_BE)
+    assert (be[IPv6].src, be[IPv6].dst, be[MIP6MH_BE].status) == (CN1, CARE_OF["visit-a"], 2)
+
+
+def test_a_malformed_mobility_header_to_a_correspondent_gets_parameter_problem(harness):
+    arrive(harness, "visit-a")
+    _, _, error = only(send(harness, frames.short_binding_update(CARE_OF["visit-a"], ha=CN1),
+                            "visit-a"), ICMPv6ParamProblem)
+    assert (error[IPv6].src, error[ICMPv6ParamProblem].ptr) == (CN1, 41)
+
+
+def test_a_home_address_option_without_a_binding_gets_binding_error_1(harness):
+    arrive(harness, "visit-a")
+    packet = Ether(src=frames.MN1_MAC, dst=frames.ROUTER_MAC) / IPv6(
+        src=CARE_OF["visit-a"], dst=CN1) / frames.IPv6ExtHdrDestOpt(
+        options=[frames.HAO(hoa=HOME)]) / MIP6MH_BRR()
+    _, _, be = only(send(harness, packet, "visit-a"), MIP6MH_BE)
+    assert (be[MIP6MH_BE].status, be[MIP6MH_BE].ha) == (1, HOME)
+    # Control: with a binding for that care-of address, no error.
+    rr = tokens(harness, "visit-a")
+    only(correspondent_bu(harness, "visit-a", 1, rr), MIP6MH_BA)
+    assert send(harness, packet, "visit-a") == []
+
+
+# ---------------------------------------------------------------------- refresh requests
+
+
+def test_a_binding_in_use_is_asked_to_refresh_before_it_expires(harness):
+    register_home(harness, "visit-a", 1)
+    rr = tokens(harness, "visit-a")
+    only(correspondent_bu(harness, "visit-a", 1, rr), MIP6MH_BA)
+    harness.now += 420 - 40  # 10% of the lifetime left
+    sent = harness.run(harness.router.tick(harness.now))
+    dpid, ports, brr = only([s for s in sent if s[2][IPv6].src == CN1], MIP6MH_BRR)
+    assert (dpid, ports, brr[IPv6].dst, brr[IPv6ExtHdrRouting].addresses) == (
+        2, [5], CARE_OF["visit-a"], [HOME])
+    assert [s for s in harness.run(harness.router.tick(harness.now + 1))
+            if MIP6MH_BRR in s[2] and s[2][IPv6].src == CN1] == []  # asked once
+
+
+def test_a_binding_not_in_use_is_not_asked_to_refresh(harness):
+    register_home(harness, "visit-a", 1)
+    rr = tokens(harness, "visit-a")
+    only(correspondent_bu(harness, "visit-a", 1, rr), MIP6MH_BA)
+    register_home(harness, "visit-b", 2)  # the home binding moved: no direct path
+    harness.now += 420 - 40
+    sent = harness.run(harness.router.tick(harness.now))
+    assert [s for s in sent if MIP6MH_BRR in s[2] and s[2][IPv6].src == CN1] == []
+
+
+def test_the_home_agent_asks_for_a_refresh_the_mobile_node_did_not_send(harness):
+    register_home(harness, "visit-a", 1)
+    harness.now += 420 - 40
+    sent = harness.run(harness.router.tick(harness.now))
+    dpid, ports, brr = only(sent, MIP6MH_BRR)
+    assert (dpid, ports, brr[IPv6].src, brr[IPv6].dst) == (
+        2, [5], frames.HOME_AGENT, CARE_OF["visit-a"])
+
+
+# ---------------------------------------------------------------------- who is answered
+
+
+def test_a_correspondent_outside_the_configured_prefixes_gets_the_message_itself(harness):
+    sent = send(harness, frames.test_init("home", src=CARE_OF["visit-a"], correspondent=HH1,
+                                          cookie=HOME_COOKIE), "visit-a")
+    [(dpid, ports, frame)] = sent
+    assert (dpid, ports, frame[IPv6].dst, frame[IPv6].hlim) == (1, [2], HH1, 63)
+    assert MIP6MH_HoTI in frame and MIP6MH_HoT not in frame
+
+
+def test_in_mode_off_mobility_messages_to_correspondents_are_forwarded(harness):
+    off = Harness(config=configured(mode="off"))
+    attach(off, "visit-a")
+    off.learn("cn1")
+    [(dpid, ports, frame)] = send(off, frames.test_init(
+        "home", src=HOME, correspondent=CN1, cookie=HOME_COOKIE), "visit-a")
+    assert (dpid, ports, frame[IPv6].dst, frame[IPv6].hlim) == (4, [1], CN1, 63)
+    assert MIP6MH_HoTI in frame and MIP6MH_HoT not in frame

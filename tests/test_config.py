@@ -159,3 +159,36 @@ def test_home_addresses_must_differ_in_their_low_56_bits():
         {"home_address": "2001:db8:1:0:100::100", "spi": 257, "key": "00" * 20}]
     with pytest.raises(ConfigError, match="share their low 56 bits"):
         parse_config(data)
+
+
+def test_reference_configuration_route_optimises_for_the_corr_link_in_rr_mode():
+    policy = load_config(REFERENCE).route_optimisation
+    assert [str(p) for p in policy.correspondents] == ["2001:db8:c::/64"]
+    assert policy.mode.value == "rr"
+    assert policy.serves(ipaddress.IPv6Address("2001:db8:c::10"))
+    assert not policy.serves(ipaddress.IPv6Address("2001:db8:1::10"))
+    # the mode is on a line of its own, for scripts that switch it
+    assert 'mode = "rr"' in [line.split("#")[0].strip() for line in
+                             REFERENCE.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("section,message", [
+    ({"mode": "fast"}, 'route_optimisation.mode: \'fast\' is not one of "off"'),
+    ({"correspondents": ["2001:db8:f::/64"]}, r"correspondents\[0\]: 2001:db8:f::/64 is "
+                                              "not inside an access link"),
+    ({"correspondents": ["nonsense"]}, r"correspondents\[0\]: "),
+    ({"correspondents": ["2001:db8:1::/64"]}, r"correspondents\[0\]: .* holds the home "
+                                              "address 2001:db8:1::100"),
+    ({"idle_timeout": 0}, "route_optimisation.idle_timeout: out of range"),
+    ({"max_bindings": 0}, "route_optimisation.max_bindings: at least 1"),
+    ({"colour": "red"}, "route_optimisation.colour: unknown key"),
+])
+def test_route_optimisation_section_is_checked(section, message):
+    data = good()
+    data["mobile_node"] = [{"home_address": "2001:db8:1::100", "spi": 256, "key": "00" * 20}]
+    data["route_optimisation"] = section
+    with pytest.raises(ConfigError, match=message):
+        parse_config(data)
+    data["route_optimisation"] = {"correspondents": ["2001:db8:a::10/128"], "mode": "off"}
+    assert not parse_config(data).route_optimisation.serves(
+        ipaddress.IPv6Address("2001:db8:a::10"))  # control: a good section; off serves none

@@ -20,6 +20,7 @@ from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.router import Router
 from mipv6_sdn.testing.core_harness import CONFIG, Harness, neighbour_solicit
 from tests import mipv6_frames as frames
+from tests.decoders import tshark_fields
 
 CN1 = "2001:db8:c::10"
 HH1 = "2001:db8:1::10"
@@ -427,3 +428,27 @@ def test_in_mode_off_mobility_messages_to_correspondents_are_forwarded(harness):
         "home", src=HOME, correspondent=CN1, cookie=HOME_COOKIE), "visit-a")
     assert (dpid, ports, frame[IPv6].dst, frame[IPv6].hlim) == (4, [1], CN1, 63)
     assert MIP6MH_HoTI in frame and MIP6MH_HoT not in frame
+
+
+def test_the_answers_decode_in_tshark(harness, tmp_path):
+    """HoT, CoT, and a BA with Binding Authorization Data, as tshark's mobility dissector
+    reads them (it names the care-of token field mip6.hot.token too)."""
+    register_home(harness, "visit-a", 1)
+    [(_, _, hot)] = home_test(harness, "visit-a")
+    _, _, cot = care_of_test(harness, "visit-a")
+    rr = (hot[MIP6MH_HoT].index, hot[MIP6MH_HoT].token, cot[MIP6MH_CoT].index,
+          cot[MIP6MH_CoT].token)
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 5, rr), MIP6MH_BA)
+    decoded, warnings = tshark_fields([hot, cot, ba], tmp_path)
+    assert warnings == []
+    hot_fields, cot_fields, ba_fields = decoded
+    assert (hot_fields["mip6.mhtype"], hot_fields["mip6.hot.nindex"],
+            hot_fields["mip6.hot.cookie"], hot_fields["mip6.hot.token"]) == (
+        ["3"], [str(rr[0])], ["0x" + HOME_COOKIE.hex()], ["0x" + rr[1].hex()])
+    assert (cot_fields["mip6.mhtype"], cot_fields["mip6.cot.nindex"],
+            cot_fields["mip6.cot.cookie"], cot_fields["mip6.hot.token"]) == (
+        ["4"], [str(rr[2])], ["0x" + CAREOF_COOKIE.hex()], ["0x" + rr[3].hex()])
+    assert (ba_fields["mip6.ba.status"], ba_fields["mip6.ba.seqnr"]) == (["0"], ["5"])
+    assert ba_fields["mip6.bad.auth"] == [
+        ba[MIP6OptBindingAuthData].authenticator.to_bytes(12, "big").hex(":")]
+    assert ba_fields["mip6.mobility_opt.len"][-1] == "12"

@@ -120,9 +120,11 @@ def existing_bridges():
 
 
 def ping(host, address, count=1, wait=1, size=None, dont_fragment=False, source=None,
-         hop_limit=None):
+         hop_limit=None, interval=None):
     """Run ping in ``host``; return (reached, output)."""
     args = ["ping", "-6", "-n", "-c", str(count), "-W", str(wait)]
+    if interval is not None:
+        args += ["-i", str(interval)]
     if size is not None:
         args += ["-s", str(size)]
     if dont_fragment:
@@ -314,11 +316,12 @@ def handover(net, controller, host, switch, home, probe_file, settle=1.5):
 
 
 def binding_rules(net):
-    """The switches' binding rules (cookie kind 6) as "switch: rule" lines."""
+    """The switches' binding and route-optimisation rules (cookie kinds 6 and 7) as
+    "switch: rule" lines."""
     found = []
     for switch in net.switches:
         dump = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", switch.name],
                               capture_output=True, text=True, check=True).stdout
         found += [f"{switch.name}: {line.strip()}" for line in dump.splitlines()
-                  if "cookie=0x6" in line]
+                  if "cookie=0x6" in line or "cookie=0x7" in line]
     return found

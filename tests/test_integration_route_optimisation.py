@@ -1,0 +1,101 @@
+"""Route optimisation end to end with the real controller, agent and Open vSwitch (root),
+in each mode of ``[route_optimisation]``.
+
+mn1 runs the agent with ``--route-optimise 2001:db8:c::/64`` and moves home → visit-a →
+visit-b → home while cn1 streams TCP to its home address, byte exact. On visit-b, 200
+pings between cn1 and mn1 are counted at the home switch: the labelled packets that
+arrive there (what a triangle or a reverse tunnel carries through it; mobility messages
+never cross it, they go to the controller at the access switch). In ``off`` mode that
+count is the control: every ping and every reply cross the home switch.
+"""
+import subprocess
+
+import pytest
+
+from mininet_topos import harness, roaming
+
+pytestmark = pytest.mark.integration
+HOME = "2001:db8:1::100"
+CN1 = "2001:db8:c::10"
+PREFIXES = {"s2": "2001:db8:a:", "s3": "2001:db8:b:"}
+PINGS = 200
+
+
+def labelled_arrivals(switch):
+    """Packets that reached ``switch`` labelled from a trunk (its table 0 MPLS rules)."""
+    dump = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", switch,
+                           "table=0,mpls"], capture_output=True, text=True, check=True).stdout
+    return sum(int(field.split("=")[1].rstrip(","))
+               for line in dump.splitlines() for field in line.split()
+               if field.startswith("n_packets="))
+
+
+def correspondent_binding(controller, prefix):
+    return [b for b in controller.view("correspondent_bindings").get(CN1, [])
+            if b["home_address"] == HOME and b["care_of_address"].startswith(prefix)]
+
+
+def bound_at(controller, prefix):
+    return [b for b in controller.view("bindings")
+            if b["home_address"] == HOME and b["care_of_address"].startswith(prefix)]
+
+
+def crossings_at_home(cn1):
+    """Labelled arrivals at s1 while cn1 pings mn1's home address PINGS times."""
+    before = labelled_arrivals("s1")
+    reached, output = harness.ping(cn1, HOME, count=PINGS, wait=1, interval=0.01)
+    return labelled_arrivals("s1") - before, reached, output
+
+
+@pytest.mark.parametrize("mode", ["off", "rr", "network"])
+def test_tcp_survives_roaming_and_data_avoids_the_home_switch(mode, tmp_path):
+    config = harness.config_with(harness.REFERENCE_CONFIG, ra_interval=60,
+                                 mode=f'"{mode}"')
+    with harness.reference_network(config, of_port=harness.free_port(),
+                                   rest_port=harness.free_port(),
+                                   log_path=tmp_path / "controller.log") as (net, controller):
+        mn1, cn1 = net.get("mn1"), net.get("cn1")
+        agent = harness.start_agent(mn1, lifetime=60, log_path=tmp_path / "agent.log",
+                                    extra=("--route-optimise", "2001:db8:c::/64"))
+        server = mn1.popen([harness.HOST_PYTHON, str(harness.TRANSFER), "serve", "5001"],
+                           stdout=subprocess.PIPE, text=True)
+        stream = None
+        try:
+            harness.wait_for(lambda: ":5001 " in mn1.cmd("ss -Htln"), 10, "the TCP server")
+            stream = cn1.popen([harness.HOST_PYTHON, str(harness.TRANSFER), "send", HOME,
+                                "5001", "2000000", "150000"], stdout=subprocess.PIPE,
+                               text=True)
+            for switch in ("s2", "s3"):
+                roaming.move_host(net, "mn1", switch)
+                harness.wait_for(lambda: bound_at(controller, PREFIXES[switch]), 10,
+                                 f"the home binding to follow mn1 to {switch}")
+                if mode == "rr":
+                    harness.wait_for(lambda: correspondent_binding(
+                        controller, PREFIXES[switch]), 15, f"cn1's binding at {switch}")
+                assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5,
+                                        "cn1 to reach mn1")
+            crossed, reached, output = crossings_at_home(cn1)
+            assert reached, output
+            if mode == "off":
+                assert crossed >= 2 * PINGS  # control: both directions cross it
+            else:
+                assert crossed < PINGS // 20, f"{crossed} labelled packets at s1"
+            if mode == "rr":
+                assert controller.view("route_optimisation")["rules"] == {HOME: 2}
+            roaming.move_host(net, "mn1", "s1")
+            harness.wait_for(lambda: not controller.view("bindings"), 10, "deregistration")
+            if mode == "rr":
+                harness.wait_for(lambda: not controller.view("correspondent_bindings"), 10,
+                                 "the correspondent deregistration")
+            assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5,
+                                    "cn1 to reach mn1 home")
+            sent, _ = stream.communicate(timeout=60)
+            received, _ = server.communicate(timeout=30)
+            assert sent.split() == received.split()[-2:] and sent.split()[0] == "2000000"
+            assert harness.binding_rules(net) == []
+        finally:
+            for process in (stream, server):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()
+            assert harness.stop_process(agent) == 0

@@ -2,11 +2,13 @@
 
 Starts the real controller (OpenFlow 127.0.0.1:6653, REST 127.0.0.1:8080) and the
 reference network `roaming` (docs/mininet.md), checks that every host reaches every other,
-runs the mobile-node agent in mn1, a paced TCP stream and a 1 kHz UDP probe stream from
-cn1 to mn1's home address, and moves mn1 around. For each handover it prints the time
-from attachment to the BA, the interruption of the probe stream, probes lost and the
-flow modifications; then the binding cache and the rules for the home address; then it
-stops everything it started.
+runs the mobile-node agent in mn1 (with route optimisation towards the corr link), a
+paced TCP stream and a 1 kHz UDP probe stream from cn1 to mn1's home address, and moves
+mn1 around. For each handover it prints the time from attachment to the BA and to
+cn1's route-optimised path, the interruption of the probe stream, probes lost and the
+flow modifications; on visit-b, the switches that carry cn1's pings to mn1 (the home
+switch no longer among them); then the binding caches and the rules for the home
+address; then it stops everything it started.
 """
 import subprocess
 import sys
@@ -19,6 +21,8 @@ from mininet_topos import harness
 
 HOSTS = ("hh1", "mn1", "cn1")
 HOME = "2001:db8:1::100"
+CN1 = "2001:db8:c::10"
+CORRESPONDENTS = "2001:db8:c::/64"
 TCP_BYTES, TCP_RATE = 2_000_000, 150_000  # about 13 s of stream, through every move
 
 
@@ -33,13 +37,40 @@ def print_reachability(net):
     return all(matrix.values())
 
 
-def print_results(results, sent, received, away_bindings, away_rules):
+def route_optimised_at(controller, care_of_prefix, timeout=10):
+    """When cn1's binding for mn1 at a care-of address in ``care_of_prefix`` was
+    accepted (wall clock), or None if it did not come."""
+    def accepted():
+        for entry in controller.view("correspondent_bindings").get(CN1, []):
+            if entry["care_of_address"].startswith(care_of_prefix):
+                return entry["expires"] - entry["lifetime"]
+        return None
+    try:
+        return harness.wait_for(accepted, timeout, "cn1's binding")
+    except TimeoutError:
+        return None
+
+
+def print_path(net, cn1):
+    """Which switches carry 50 pings from cn1 to mn1's home address, and back."""
+    arrivals = harness.labelled_arrivals_during(net, lambda: harness.ping(
+        cn1, HOME, count=50, interval=0.01))
+    carried = [name for name, count in sorted(arrivals.items()) if count >= 50]
+    print(f"\nwhile mn1 was on visit-b, 50 pings cn1 <-> {HOME} were carried by "
+          f"{' '.join(carried)}; the home switch s1 saw {arrivals['s1']} of them")
+    return "s1" not in carried
+
+
+def print_results(results, sent, received, away_bindings, away_bindings_cn1, away_rules):
     """The handovers, the TCP stream, and the binding away; True when the stream is intact."""
     names = {"s2": "home -> visit-a", "s3": "visit-a -> visit-b", "s1": "visit-b -> home"}
-    print("\nhandover              attach->BA  interruption  probes lost  flow-mods")
+    print("\nhandover              attach->BA  attach->direct  interruption  probes lost"
+          "  flow-mods")
     for r in results:
-        print(f"  {names[r['to']]:20} {r['attach_to_ba_ms']:7.0f} ms {r['interruption_ms']:9.0f} ms"
-              f" {r['lost']:>10} {r['flow_mods']:>10}")
+        direct = f"{r['attach_to_direct_ms']:9.0f} ms" if r.get("attach_to_direct_ms") \
+            is not None else "        --   "
+        print(f"  {names[r['to']]:20} {r['attach_to_ba_ms']:7.0f} ms {direct} "
+              f"{r['interruption_ms']:9.0f} ms {r['lost']:>10} {r['flow_mods']:>10}")
     intact = sent.split() == received.split()[-2:] and sent.split()[0] == str(TCP_BYTES)
     print(f"\nTCP stream cn1 -> {HOME}: {TCP_BYTES} bytes, "
           f"{'every byte in order, no reset' if intact else 'BROKEN'}")
@@ -48,7 +79,12 @@ def print_results(results, sent, received, away_bindings, away_rules):
         print(f"  {entry['home_address']} -> {entry['care_of_address']} seq "
               f"{entry['sequence']} lifetime {entry['lifetime']} s at "
               f"s{entry['attachment']['dpid']}:{entry['attachment']['port']}")
-    print("and the rules for its home address:")
+    print("cn1's binding cache (the controller answers for cn1):")
+    for entry in away_bindings_cn1:
+        print(f"  {entry['home_address']} -> {entry['care_of_address']} seq "
+              f"{entry['sequence']} lifetime {entry['lifetime']} s")
+    print("and the rules for its home address (interception, delivery, reverse tunnel, "
+          "and cn1's direct pair):")
     for rule in away_rules:
         print("  " + " ".join(w for w in rule.split() if not w.startswith(
             ("duration=", "n_packets=", "n_bytes="))))
@@ -64,7 +100,8 @@ def main():
     with harness.reference_network() as (net, controller):
         reachable = print_reachability(net)
         mn1, cn1 = net.get("mn1"), net.get("cn1")
-        agent = harness.start_agent(mn1, log_path=f"{work}/agent.log")
+        agent = harness.start_agent(mn1, log_path=f"{work}/agent.log",
+                                    extra=("--route-optimise", CORRESPONDENTS))
         probes = f"{work}/probes.txt"
         receiver = mn1.popen([harness.HOST_PYTHON, str(harness.PROBE), "receive", "9000",
                               probes])
@@ -78,11 +115,19 @@ def main():
         results = []
         try:
             time.sleep(2)
+            prefixes = {"s2": "2001:db8:a:", "s3": "2001:db8:b:"}
             for switch in ("s2", "s3", "s1"):
-                results.append(harness.handover(net, controller, "mn1", switch, HOME, probes))
+                result = harness.handover(net, controller, "mn1", switch, HOME, probes)
+                if switch in prefixes:
+                    direct = route_optimised_at(controller, prefixes[switch])
+                    result["attach_to_direct_ms"] = None if direct is None else max(
+                        0, (direct - result["attached_at"]) * 1000)
+                results.append(result)
                 if switch == "s3":
                     away_bindings = controller.view("bindings")
+                    away_bindings_cn1 = controller.view("correspondent_bindings").get(CN1, [])
                     away_rules = harness.binding_rules(net)
+                    direct_path = print_path(net, cn1)
                 time.sleep(1)
             sent, _ = stream.communicate(timeout=60)
             received, _ = server.communicate(timeout=30)
@@ -92,12 +137,13 @@ def main():
                     process.kill()
                     process.wait()
             harness.stop_process(agent)
-        intact = print_results(results, sent, received, away_bindings, away_rules)
+        intact = print_results(results, sent, received, away_bindings, away_bindings_cn1,
+                               away_rules)
         print("back home: binding cache", controller.view("bindings") or "empty",
               "and binding rules", harness.binding_rules(net) or "none")
         print()
         harness.print_view(controller.view())
-    ok = reachable and intact and len(results) == 3
+    ok = reachable and intact and direct_path and len(results) == 3
     print(f"\n{'demo complete' if ok else 'DEMO FAILED'}; stopped cleanly after "
           f"{time.monotonic() - started:.1f} s")
     return 0 if ok else 1

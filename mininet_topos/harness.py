@@ -315,6 +315,23 @@ def handover(net, controller, host, switch, home, probe_file, settle=1.5):
             "flow_mods": change["flow_mods"], "event": change["event"]}
 
 
+def labelled_arrivals(switch):
+    """Packets that reached ``switch`` labelled from a trunk (its table 0 MPLS rules):
+    what paths carried through it. LLDP and mobility signalling are not among them."""
+    dump = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", switch,
+                           "table=0,mpls"], capture_output=True, text=True, check=True).stdout
+    return sum(int(field.split("=")[1].rstrip(","))
+               for line in dump.splitlines() for field in line.split()
+               if field.startswith("n_packets="))
+
+
+def labelled_arrivals_during(net, action):
+    """{switch name: labelled packets that arrived there while ``action()`` ran}."""
+    before = {s.name: labelled_arrivals(s.name) for s in net.switches}
+    action()
+    return {s.name: labelled_arrivals(s.name) - before[s.name] for s in net.switches}
+
+
 def binding_rules(net):
     """The switches' binding and route-optimisation rules (cookie kinds 6 and 7) as
     "switch: rule" lines."""

@@ -21,15 +21,6 @@ PREFIXES = {"s2": "2001:db8:a:", "s3": "2001:db8:b:"}
 PINGS = 200
 
 
-def labelled_arrivals(switch):
-    """Packets that reached ``switch`` labelled from a trunk (its table 0 MPLS rules)."""
-    dump = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", switch,
-                           "table=0,mpls"], capture_output=True, text=True, check=True).stdout
-    return sum(int(field.split("=")[1].rstrip(","))
-               for line in dump.splitlines() for field in line.split()
-               if field.startswith("n_packets="))
-
-
 def correspondent_binding(controller, prefix):
     return [b for b in controller.view("correspondent_bindings").get(CN1, [])
             if b["home_address"] == HOME and b["care_of_address"].startswith(prefix)]
@@ -40,11 +31,12 @@ def bound_at(controller, prefix):
             if b["home_address"] == HOME and b["care_of_address"].startswith(prefix)]
 
 
-def crossings_at_home(cn1):
+def crossings_at_home(net, cn1):
     """Labelled arrivals at s1 while cn1 pings mn1's home address PINGS times."""
-    before = labelled_arrivals("s1")
-    reached, output = harness.ping(cn1, HOME, count=PINGS, wait=1, interval=0.01)
-    return labelled_arrivals("s1") - before, reached, output
+    result = []
+    arrivals = harness.labelled_arrivals_during(net, lambda: result.extend(harness.ping(
+        cn1, HOME, count=PINGS, wait=1, interval=0.01)))
+    return (arrivals["s1"], *result)
 
 
 @pytest.mark.parametrize("mode", ["off", "rr", "network"])
@@ -74,7 +66,7 @@ def test_tcp_survives_roaming_and_data_avoids_the_home_switch(mode, tmp_path):
                         controller, PREFIXES[switch]), 15, f"cn1's binding at {switch}")
                 assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5,
                                         "cn1 to reach mn1")
-            crossed, reached, output = crossings_at_home(cn1)
+            crossed, reached, output = crossings_at_home(net, cn1)
             assert reached, output
             if mode == "off":
                 assert crossed >= 2 * PINGS  # control: both directions cross it

@@ -400,9 +400,9 @@ def test_no_more_than_three_binding_updates_a_second():
     [bu] = bus(move(node, clock, VISIT_A, COA_A))
     node.frame_received(clock.now, binding_ack(bu, status=135, seq=10, lifetime=0))
     node.frame_received(clock.now, binding_ack(bu, status=135, seq=20, lifetime=0))
-    assert len(node.home_registration.sender.sent_times) == 3
+    assert len(node.home_registration.sender.rate.sent_times) == 3
     # A fourth BU in the same second waits for the second to pass (RFC 6275 §11.8).
-    node.home_registration.pending.next_send = clock.now
+    node.home_registration.pending.backoff.next_send = clock.now
     assert bus(node.tick(clock.now + 0.5)) == []
     assert len(bus(node.tick(clock.now + 1.0))) == 1
 

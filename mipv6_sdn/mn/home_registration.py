@@ -311,7 +311,8 @@ class HomeRegistration(Part):
             care_of=registration.care_of, sequence=ack.sequence, lifetime=granted,
             expires=now + granted, refresh_at=now + REFRESH_FRACTION * granted))
         actions = [Log(f"BA status {ack.status} seq {ack.sequence}: registered care-of "
-                       f"{registration.care_of} for {granted} s, {timing}")]
+                       f"{registration.care_of} for {granted} s, {timing}"),
+                   Note(Event.HOME_REGISTERED)]
         if ack.status == mobility.ACCEPTED_PREFIX_DISCOVERY:
             actions.append(Log("status 1: the home prefix expires before the binding "
                                "(mobile prefix discovery is not done)", logging.WARNING))

@@ -114,6 +114,8 @@ class TinyCorrespondent:
             nonces = bu_frame[MIP6OptNonceIndices]
             key = kbm(nonces.hni) if care_of == home else kbm(nonces.hni, care_of,
                                                                nonces.coni)
+        # Scapy's Option Length defaults to 16 (a draft's authenticator); RFC 6275
+        # §6.2.7 has 12 octets.
         options = [MIP6OptBindingAuthData(olen=12)] if authorize else []
         mh = MIP6MH_BA(status=status, flags=0, seq=bu_frame[MIP6MH_BU].seq if seq is None
                        else seq, mhtime=lifetime // 4, options=options)

@@ -18,7 +18,8 @@ forms arrives), :meth:`~MobileNode.link_changed` (carrier up or down) and
 
 The node is made of parts that own their state (:mod:`mipv6_sdn.mn.part`): movement
 detection, the Binding Update List, home registration, correspondent registration
-(route optimisation), home agent discovery and the return home. The choices where RFC 6275 leaves room are listed in docs/mobile-node.md.
+(route optimisation), home agent discovery and the return home. The choices where RFC
+6275 leaves room are listed in docs/mobile-node.md.
 """
 import secrets
 

@@ -37,11 +37,6 @@ SEQUENCE_OCTETS = 2  # RFC 6275 §6.1.7: 16-bit sequence numbers, each correspon
 EXPIRED = {mobility.EXPIRED_HOME_NONCE_INDEX: (Which.HOME,),
            mobility.EXPIRED_CARE_OF_NONCE_INDEX: (Which.CARE_OF,),
            mobility.EXPIRED_NONCES: (Which.HOME, Which.CARE_OF)}
-CORRESPONDENT_STATUS_NAMES = STATUS_NAMES | {
-    mobility.EXPIRED_HOME_NONCE_INDEX: "expired home nonce index",
-    mobility.EXPIRED_CARE_OF_NONCE_INDEX: "expired care-of nonce index",
-    mobility.EXPIRED_NONCES: "expired nonces",
-    mobility.REGISTRATION_TYPE_CHANGE_DISALLOWED: "registration type change disallowed"}
 # RFC 6275 §11.3.5: what a Parameter Problem points at when the correspondent does not
 # know Mobile IPv6: the Next Header of our Mobility Header, or our Home Address option.
 REFUSED = {wire.ICMPV6_PARAM_NEXT_HEADER: wire.IPPROTO_MH,
@@ -77,8 +72,8 @@ def ack_problem(meta, ack, update, home_address):
     (RFC 6275 §11.7.3), or None when it does: it must come to the care-of address
     through a type 2 routing header with the home address (to the home address for a
     deregistration from home), carry the sequence number of one of them (135: the
-    correspondent's last accepted) and, but with status 136-138 (§9.5.4), Binding
-    Authorization Data made with the same Kbm."""
+    correspondent's last accepted) and, unless its status is 136-138 (§9.5.4: those
+    carry none), Binding Authorization Data made with the same Kbm."""
     if update.care_of == home_address:
         addressed = meta.ip_dst == home_address and \
             meta.routing_home_address in (None, home_address)
@@ -369,7 +364,7 @@ class CorrespondentRegistration(Part):
         which = correspondent.rr.accept(now, meta, message)
         if which is None:
             return [Log(f"{type(message).__name__} from {meta.ip_src} to {meta.ip_dst} "
-                        "answers no test outstanding: ignored", logging.WARNING)]
+                        "answers no test outstanding: ignored")]
         return [Log(f"{which.value} keygen token from correspondent {meta.ip_src} (nonce "
                     f"index {message.nonce_index})")] + self._update_due(now, correspondent)
 
@@ -382,7 +377,7 @@ class CorrespondentRegistration(Part):
         if problem is not None:
             return [Log(f"{problem}: ignored", logging.WARNING)]
         why = (f"BA status {ack.status} "
-               f"({CORRESPONDENT_STATUS_NAMES.get(ack.status, 'unknown status')}) from "
+               f"({STATUS_NAMES.get(ack.status, 'unknown status')}) from "
                f"correspondent {correspondent.address}")
         if ack.status < mobility.REASON_UNSPECIFIED:
             return self._accepted(now, correspondent, update, ack)

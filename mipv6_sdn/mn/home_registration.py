@@ -36,6 +36,9 @@ STATUS_NAMES = {
     mobility.NOT_HOME_AGENT_FOR_THIS_MN: "not home agent for this mobile node",
     mobility.DUPLICATE_ADDRESS_DETECTION_FAILED: "duplicate address detection failed",
     mobility.SEQUENCE_OUT_OF_WINDOW: "sequence number out of window",
+    mobility.EXPIRED_HOME_NONCE_INDEX: "expired home nonce index",
+    mobility.EXPIRED_CARE_OF_NONCE_INDEX: "expired care-of nonce index",
+    mobility.EXPIRED_NONCES: "expired nonces",
     mobility.REGISTRATION_TYPE_CHANGE_DISALLOWED: "registration type change disallowed",
     mobility.MIPV6_ID_MISMATCH: "MIPV6-ID-MISMATCH (timestamp)",
     mobility.MIPV6_MESG_ID_REQD: "MIPV6-MESG-ID-REQD",
@@ -208,7 +211,7 @@ class HomeRegistration(Part):
             return self._binding_ack(now, meta, message)
         if isinstance(message, mobility.BindingRefreshRequest):
             return self._refresh_request(now, meta)
-        if isinstance(message, mobility.BindingError):
+        if isinstance(message, mobility.BindingError) and meta.ip_src == self.home_agent:
             return [Log(f"Binding Error status {message.status} from {meta.ip_src} "
                         f"for {message.home_address}", logging.WARNING)]
         return []

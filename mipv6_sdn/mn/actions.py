@@ -1,7 +1,8 @@
 """What the mobile node asks of its effectful side (:mod:`mipv6_sdn.mn.system`), in order.
 
 - :class:`Send`: an Ethernet frame for the packet socket (Binding Updates with the
-  Home Address option, DHAAD requests, router solicitations, neighbour advertisements);
+  Home Address option, Home and Care-of Test Inits, DHAAD requests, router
+  solicitations, neighbour advertisements);
 - :class:`AssignHomeAddress`, :class:`RemoveAddress`, :class:`RemoveOnLinkRoute`,
   :class:`DefaultRoute`: changes to the interface's addresses and routes;
 - :class:`WatchCorrespondents`: what the packet filter of new correspondents passes;

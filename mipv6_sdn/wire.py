@@ -45,6 +45,8 @@ ND_TYPES = (ND_ROUTER_SOLICIT, ND_ROUTER_ADVERT, ND_NEIGHBOR_SOLICIT,
 UNREACH_NO_ROUTE = 0
 UNREACH_ADDRESS = 3
 ICMPV6_PARAM_HEADER = 0  # RFC 4443 §3.4: erroneous header field encountered
+ICMPV6_PARAM_NEXT_HEADER = 1  # RFC 4443 §3.4: unrecognized Next Header type encountered
+ICMPV6_PARAM_OPTION = 2  # RFC 4443 §3.4: unrecognized IPv6 option encountered
 
 # RFC 4861 §4.6 option types; RFC 6275 §7.3, §7.4 additions.
 OPT_SOURCE_LLADDR = 1

@@ -50,6 +50,10 @@ def argv(**changes):
     ({"lifetime": "1h"}, "not an integer"),
     ({"interface": "a/b"}, "not an interface name"),
     ({"interface": "no-such-if0"}, "no such interface"),
+    ({"route_optimise": "2001:db8:c::1/64"}, "host bits set"),
+    ({"route_optimise": "2001:db8:c::/129"}, "not an IPv6 prefix"),
+    ({"route_optimise": "ff0e::/16"}, "not a unicast routable prefix"),
+    ({"route_optimise": "fe80::/64"}, "not a unicast routable prefix"),
 ])
 def test_a_bad_argument_is_one_line_and_exit_2(capsys, changes, names):
     assert cli.main(argv(**changes)) == 2
@@ -83,3 +87,26 @@ def test_the_console_script_reports_a_bad_argument_with_exit_2():
     assert result.stderr == ("mipv6-mn: error: argument --spi: 7 out of range 256..4294967295 "
                              "(RFC 4285 §5: 0-255 are reserved)\n")
     assert result.stdout == ""
+
+
+def test_route_optimise_is_repeatable_and_off_by_default():
+    assert cli.parse_args(argv()).route_optimise == ()
+    args = cli.parse_args(argv() + ["--route-optimise", "2001:db8:c::/64", "--route-optimise",
+                                    "2001:db8:d::/48", "--route-optimise", "2001:db8:c::/64"])
+    assert args.route_optimise == (ipaddress.IPv6Network("2001:db8:c::/64"),
+                                   ipaddress.IPv6Network("2001:db8:d::/48"))
+
+
+def test_at_most_16_route_optimised_prefixes(capsys):
+    many = [item for i in range(cli.MAX_ROUTE_OPTIMISE + 1)
+            for item in ("--route-optimise", f"2001:db8:{i:x}::/64")]
+    assert len(cli.parse_args(argv() + many[:-2]).route_optimise) == cli.MAX_ROUTE_OPTIMISE
+    assert cli.main(argv() + many) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--route-optimise" in err and "more than 16" in err
+
+
+def test_route_optimise_is_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--help"])
+    assert "--route-optimise PREFIX" in capsys.readouterr().out

@@ -1,9 +1,11 @@
 """What the mobile node asks of its effectful side (:mod:`mipv6_sdn.mn.system`), in order.
 
 - :class:`Send`: an Ethernet frame for the packet socket (Binding Updates with the
-  Home Address option, DHAAD requests, router solicitations, neighbour advertisements);
+  Home Address option, Home and Care-of Test Inits, DHAAD requests, router
+  solicitations, neighbour advertisements);
 - :class:`AssignHomeAddress`, :class:`RemoveAddress`, :class:`RemoveOnLinkRoute`,
   :class:`DefaultRoute`: changes to the interface's addresses and routes;
+- :class:`WatchCorrespondents`: what the packet filter of new correspondents passes;
 - :class:`Log`: a line for the log.
 """
 import dataclasses
@@ -45,6 +47,16 @@ class DefaultRoute:
     with ``source`` preferred: the node's own traffic leaves from its home address."""
     gateway: ipaddress.IPv6Address
     source: ipaddress.IPv6Address
+
+
+@dataclasses.dataclass(frozen=True)
+class WatchCorrespondents:
+    """Pass the node the Ethernet and IPv6 headers of frames to ``home_address`` from a
+    source inside one of ``prefixes`` that is none of ``known`` (the correspondents it
+    has): how a new correspondent is found. No prefixes: nothing passes."""
+    home_address: ipaddress.IPv6Address
+    prefixes: tuple = ()  # IPv6Network
+    known: tuple = ()  # IPv6Address
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The Binding Update List (RFC 6275 §11.1): one entry per peer the node registers with.
 
-The home agent is the only peer today; correspondent registrations (RFC 6275 §11.7.2)
-would add an entry for each correspondent node. Besides the acknowledged bindings it
+The home agent is one peer; each correspondent with a route-optimised binding (RFC
+6275 §11.7.2) is another. Besides the acknowledged bindings it
 keeps how long a binding may live at each peer, acknowledged or not: until then a
 deregistration is worth sending.
 """

@@ -1,7 +1,8 @@
 """``mipv6-mn``: the mobile-node agent, run inside a (Mininet) host as root.
 
     mipv6-mn --interface IF --home-address 2001:db8:1::100/64 [--home-agent ADDR]
-             --spi N --key-hex HEX [--lifetime SECONDS] [--verbose]
+             --spi N --key-hex HEX [--lifetime SECONDS] [--route-optimise PREFIX]...
+             [--verbose]
 
 A bad argument stops it with one line naming the argument and exit status 2. It logs
 each step with a timestamp to standard error, and stops cleanly (exit 0) on SIGTERM or
@@ -23,6 +24,7 @@ PROG = "mipv6-mn"
 HOME_PREFIX_LEN = 64  # SLAAC (RFC 4862) and the home-agents anycast address (RFC 2526)
 MIN_KEY_OCTETS = 16  # as the controller's configuration asks (docs/configuration.md)
 MAX_SPI = 2 ** 32 - 1
+MAX_ROUTE_OPTIMISE = 16  # prefixes: keeps the correspondent filter short (system.py)
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
 
@@ -97,6 +99,27 @@ def _lifetime(value):
     return _integer(value, mobility.LIFETIME_UNIT, MAX_LIFETIME, unit=" seconds")
 
 
+def _prefix(value):
+    try:
+        prefix = ipaddress.IPv6Network(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an IPv6 prefix: {exc}") from None
+    if prefix.is_multicast or prefix.is_link_local:
+        raise argparse.ArgumentTypeError(f"{prefix} is not a unicast routable prefix")
+    return prefix
+
+
+class _Prefixes(argparse.Action):
+    """--route-optimise, repeatable: the prefixes in order, each once, at most
+    MAX_ROUTE_OPTIMISE."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        prefixes = getattr(namespace, self.dest) or ()
+        if value not in prefixes and len(prefixes) == MAX_ROUTE_OPTIMISE:
+            raise argparse.ArgumentError(self, f"more than {MAX_ROUTE_OPTIMISE} prefixes")
+        setattr(namespace, self.dest, prefixes + (value,) * (value not in prefixes))
+
+
 def _interface(value):
     if not value or len(value) > 15 or "/" in value or value.strip() != value:
         raise argparse.ArgumentTypeError(f"{value!r} is not an interface name")
@@ -105,7 +128,8 @@ def _interface(value):
 
 def build_parser():
     parser = _Parser(prog=PROG, description="Mobile IPv6 (RFC 6275) mobile node agent: "
-                     "home registration with RFC 4285 authentication over a packet socket.")
+                     "home registration with RFC 4285 authentication over a packet socket, "
+                     "and route optimisation with chosen correspondents.")
     parser.add_argument("--interface", required=True, type=_interface,
                         help="the interface the node roams with (e.g. mn1-eth0)")
     parser.add_argument("--home-address", required=True, type=_home_address,
@@ -120,6 +144,11 @@ def build_parser():
     parser.add_argument("--lifetime", type=_lifetime, default=DEFAULT_LIFETIME,
                         metavar="SECONDS", help="binding lifetime to request (default "
                         f"{DEFAULT_LIFETIME}; rounded down to a multiple of 4)")
+    parser.add_argument("--route-optimise", type=_prefix, action=_Prefixes, default=(),
+                        metavar="PREFIX", help="route optimisation (return routability and "
+                        "correspondent registration, RFC 6275 §11.7.2) with the hosts of "
+                        "this IPv6 prefix; repeat for more (at most "
+                        f"{MAX_ROUTE_OPTIMISE})")
     parser.add_argument("--verbose", action="store_true", help="log every frame sent")
     return parser
 
@@ -162,7 +191,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        interface = system.Interface(args.interface)
+        interface = system.Interface(args.interface,
+                                     watch_correspondents=bool(args.route_optimise))
     except (LookupError, OSError) as exc:
         hint = " (it needs root)" if isinstance(exc, PermissionError) else ""
         print(f"{PROG}: error: cannot open {args.interface}: {exc}{hint}", file=sys.stderr)
@@ -170,7 +200,8 @@ def main(argv=None):
     node = core.MobileNode(
         home_address=args.home_address, mac=interface.mac, spi=args.spi, key=args.key_hex,
         home_agent_address=args.home_agent, lifetime=args.lifetime,
-        sequence=secrets.randbelow(0x10000), dhaad_identifier=secrets.randbelow(0x10000))
+        sequence=secrets.randbelow(0x10000), dhaad_identifier=secrets.randbelow(0x10000),
+        route_optimise=args.route_optimise)
     try:
         system.run(node, interface, lambda: bool(stop))
     except (OSError, system.NetlinkError) as exc:

@@ -9,6 +9,7 @@ import logging
 from mipv6_sdn import mobility, packets
 from mipv6_sdn.mn.actions import Log, Send
 from mipv6_sdn.mn.part import Event, Note, Part
+from mipv6_sdn.mn.signalling import to_router
 
 INITIAL_DHAAD_TIMEOUT = 3.0  # RFC 6275 §12
 DHAAD_RETRIES = 4  # RFC 6275 §12
@@ -68,8 +69,7 @@ class HomeAgentDiscovery(Part):
         discovery.next_send = now + discovery.timeout
         if discovery.sent <= DHAAD_RETRIES:
             discovery.timeout *= 2
-        frame = packets.ethernet(self.movement.link.router_mac, self.identity.mac, packet)
-        return [Send(frame, "DHAAD request"),
+        return [Send(to_router(self.identity, self.movement, packet), "DHAAD request"),
                 Log(f"DHAAD request {discovery.identifier} to {anycast} from {care_of}"
                     + (f" (retransmission {discovery.sent - 1})" if discovery.sent > 1 else ""))]
 

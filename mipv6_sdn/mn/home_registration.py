@@ -7,28 +7,23 @@ keeps the home agent's entry of the Binding Update List. :class:`BindingUpdateSe
 builds the Binding Updates: sequence numbers, timestamps on the home agent's clock,
 MN-HA authentication and the rate limit.
 """
-import collections
 import dataclasses
 import enum
 import ipaddress
 import logging
 
-from mipv6_sdn import mobility, packets, wire
+from mipv6_sdn import mobility
 from mipv6_sdn.mn.actions import DefaultRoute, Log, Send
 from mipv6_sdn.mn.binding_update_list import BindingUpdateListEntry
 from mipv6_sdn.mn.movement import Location
 from mipv6_sdn.mn.part import Event, Note, Part
+from mipv6_sdn.mn.signalling import (INITIAL_BINDACK_TIMEOUT, MAX_IMMEDIATE_RETRIES,
+                                     REFRESH_FRACTION, Backoff, UpdateRate,
+                                     binding_update_packet, to_router)
 
-# RFC 6275 §12 protocol constants and §13 configuration variables.
-INITIAL_BINDACK_TIMEOUT_FIRST_REG = 1.5  # §13 InitialBindackTimeoutFirstReg (§11.7.1)
-INITIAL_BINDACK_TIMEOUT = 1.0  # §12
-MAX_BINDACK_TIMEOUT = 32.0  # §12
-MAX_UPDATE_RATE = 3  # §12: Binding Updates per second, at most
-
+INITIAL_BINDACK_TIMEOUT_FIRST_REG = 1.5  # RFC 6275 §13 InitialBindackTimeoutFirstReg (§11.7.1)
 MAX_LIFETIME = mobility.LIFETIME_UNIT * 0xFFFF  # RFC 6275 §6.1.7: 16 bits of 4 s units
 DEFAULT_LIFETIME = 420  # seconds: what the HA grants at most by default (docs/configuration.md)
-REFRESH_FRACTION = 0.8  # re-register when 80% of the granted lifetime has passed
-MAX_IMMEDIATE_RETRIES = 2  # answers to 135/144 sent at once; after that, the backoff
 
 STATUS_NAMES = {
     mobility.ACCEPTED: "accepted",
@@ -41,6 +36,9 @@ STATUS_NAMES = {
     mobility.NOT_HOME_AGENT_FOR_THIS_MN: "not home agent for this mobile node",
     mobility.DUPLICATE_ADDRESS_DETECTION_FAILED: "duplicate address detection failed",
     mobility.SEQUENCE_OUT_OF_WINDOW: "sequence number out of window",
+    mobility.EXPIRED_HOME_NONCE_INDEX: "expired home nonce index",
+    mobility.EXPIRED_CARE_OF_NONCE_INDEX: "expired care-of nonce index",
+    mobility.EXPIRED_NONCES: "expired nonces",
     mobility.REGISTRATION_TYPE_CHANGE_DISALLOWED: "registration type change disallowed",
     mobility.MIPV6_ID_MISMATCH: "MIPV6-ID-MISMATCH (timestamp)",
     mobility.MIPV6_MESG_ID_REQD: "MIPV6-MESG-ID-REQD",
@@ -59,8 +57,7 @@ class Registration:
     kind: Kind
     care_of: ipaddress.IPv6Address
     lifetime: int  # requested, seconds
-    timeout: float  # the wait after the next transmission
-    next_send: float
+    backoff: Backoff
     reason: str
     first_registration: bool = False
     sent: dict = dataclasses.field(default_factory=dict)  # sequence -> timestamp
@@ -75,8 +72,7 @@ class Registration:
     def retry_at_once(self, now):
         """Send again now, the backoff from its start (an answer to status 135 or 144)."""
         self.immediate_retries += 1
-        self.next_send = now
-        self.timeout = initial_bindack_timeout(self.first_registration)
+        self.backoff.restart(now, initial_bindack_timeout(self.first_registration))
 
 
 def requested_lifetime(lifetime):
@@ -116,17 +112,10 @@ class BindingUpdateSender:
         self.sequence = sequence & 0xFFFF
         self.clock_offset = 0.0  # the HA's clock minus ours (RFC 4285 §6 resync)
         self.last_accepted_timestamp = 0
-        self.sent_times = collections.deque(maxlen=MAX_UPDATE_RATE)
+        self.rate = UpdateRate()
 
-    def rate_limited_until(self, now):
-        """When the next Binding Update may go if MAX_UPDATE_RATE went in the last
-        second (RFC 6275 §11.8), else None."""
-        if len(self.sent_times) == MAX_UPDATE_RATE and now - self.sent_times[0] < 1:
-            return self.sent_times[0] + 1
-        return None
-
-    def binding_update(self, now, home_agent, registration, router_mac):
-        """(frame, sequence, timestamp) of one Binding Update (RFC 6275 §11.7.1,
+    def binding_update(self, now, home_agent, registration):
+        """(IPv6 packet, sequence, timestamp) of one Binding Update (RFC 6275 §11.7.1,
         §11.5.5); a new sequence number each time."""
         home_address = self.identity.home_address
         self.sequence = (self.sequence + 1) & 0xFFFF
@@ -139,14 +128,9 @@ class BindingUpdateSender:
         mh = mobility.serialize_mobility_header(
             update, home_address, home_agent,
             auth=(self.spi, self.key, registration.care_of, home_address))
-        if registration.care_of == home_address:
-            packet = packets.ipv6(home_address, home_agent, wire.IPPROTO_MH, mh)
-        else:
-            packet = packets.ipv6(registration.care_of, home_agent, wire.IPPROTO_DSTOPTS,
-                                  mobility.home_address_option(home_address,
-                                                               wire.IPPROTO_MH) + mh)
-        self.sent_times.append(now)
-        return packets.ethernet(router_mac, self.identity.mac, packet), self.sequence, stamp
+        self.rate.sent(now)
+        packet = binding_update_packet(registration.care_of, home_address, home_agent, mh)
+        return packet, self.sequence, stamp
 
     def ack_problem(self, meta, ack, registration):
         """Why ``ack`` answers none of ``registration``'s Binding Updates (RFC 6275
@@ -227,7 +211,7 @@ class HomeRegistration(Part):
             return self._binding_ack(now, meta, message)
         if isinstance(message, mobility.BindingRefreshRequest):
             return self._refresh_request(now, meta)
-        if isinstance(message, mobility.BindingError):
+        if isinstance(message, mobility.BindingError) and meta.ip_src == self.home_agent:
             return [Log(f"Binding Error status {message.status} from {meta.ip_src} "
                         f"for {message.home_address}", logging.WARNING)]
         return []
@@ -241,8 +225,8 @@ class HomeRegistration(Part):
             self.home_agent, now)
         return Registration(
             kind=kind, care_of=care_of, reason=reason, first_registration=first,
-            lifetime=self.lifetime if kind is Kind.REGISTER else 0, next_send=now,
-            timeout=initial_bindack_timeout(first))
+            lifetime=self.lifetime if kind is Kind.REGISTER else 0,
+            backoff=Backoff(next_send=now, timeout=initial_bindack_timeout(first)))
 
     def _register(self, now, reason):
         """A home registration from the current care-of address (RFC 6275 §11.7.1)."""
@@ -258,27 +242,26 @@ class HomeRegistration(Part):
         INITIAL_BINDACK_TIMEOUT, doubling up to MAX_BINDACK_TIMEOUT and going on at
         that rate (RFC 6275 §11.8). No more than MAX_UPDATE_RATE a second (§11.8)."""
         registration = self.pending
-        if registration is None or now < registration.next_send:
+        if registration is None or now < registration.backoff.next_send:
             return []
-        limited = self.sender.rate_limited_until(now)
+        limited = self.sender.rate.limited_until(now)
         if limited is not None:
-            registration.next_send = limited
+            registration.backoff.next_send = limited
             return []
         retransmission = registration.first_sent is not None
         if registration.first_sent is None:
             registration.first_sent = now
-        frame, sequence, stamp = self.sender.binding_update(
-            now, self.home_agent, registration, self.movement.link.router_mac)
+        packet, sequence, stamp = self.sender.binding_update(now, self.home_agent,
+                                                             registration)
         registration.sent[sequence] = stamp
-        registration.next_send = now + registration.timeout
-        wait = registration.timeout
-        registration.timeout = min(registration.timeout * 2, MAX_BINDACK_TIMEOUT)
+        wait = registration.backoff.sent(now)
         if registration.kind is Kind.REGISTER:
             self.binding_update_list.sent(self.home_agent, now + registration.lifetime)
         what = "retransmitted" if retransmission else "sent"
         attached_at = self.movement.attached_at
         since = "" if attached_at is None else f", {now - attached_at:.3f} s after attachment"
-        return [Send(frame, f"Binding Update seq {sequence}"),
+        return [Send(to_router(self.identity, self.movement, packet),
+                     f"Binding Update seq {sequence}"),
                 Log(f"{registration.kind.value} BU {what} ({registration.reason}): seq "
                     f"{sequence}, care-of {registration.care_of}, lifetime "
                     f"{registration.lifetime} s, to {self.home_agent}{since}; "
@@ -305,11 +288,11 @@ class HomeRegistration(Part):
             return self._retry_at_once(now, registration, f"BA status 144 ({name}): clock "
                                        f"offset to the HA now {self.sender.clock_offset:+.3f} s")
         return [Log(f"BA status {ack.status} ({name}) for seq {ack.sequence}: next try in "
-                    f"{registration.next_send - now:.1f} s", logging.WARNING)]
+                    f"{registration.backoff.next_send - now:.1f} s", logging.WARNING)]
 
     def _retry_at_once(self, now, registration, why):
         if registration.immediate_retries >= MAX_IMMEDIATE_RETRIES:
-            return [Log(f"{why}; next try in {registration.next_send - now:.1f} s",
+            return [Log(f"{why}; next try in {registration.backoff.next_send - now:.1f} s",
                         logging.WARNING)]
         registration.retry_at_once(now)
         return [Log(f"{why}; retrying", logging.WARNING)] + self._registration_due(now)
@@ -331,7 +314,8 @@ class HomeRegistration(Part):
             care_of=registration.care_of, sequence=ack.sequence, lifetime=granted,
             expires=now + granted, refresh_at=now + REFRESH_FRACTION * granted))
         actions = [Log(f"BA status {ack.status} seq {ack.sequence}: registered care-of "
-                       f"{registration.care_of} for {granted} s, {timing}")]
+                       f"{registration.care_of} for {granted} s, {timing}"),
+                   Note(Event.HOME_REGISTERED)]
         if ack.status == mobility.ACCEPTED_PREFIX_DISCOVERY:
             actions.append(Log("status 1: the home prefix expires before the binding "
                                "(mobile prefix discovery is not done)", logging.WARNING))

@@ -4,8 +4,8 @@ each other, and :class:`Part`, what every part answers.
 A part owns its state and returns a list of actions (:mod:`mipv6_sdn.mn.actions`) and
 notes. A note is an event for the other parts: :class:`mipv6_sdn.mn.core.MobileNode`
 hands it to every part and puts what they return in its place, so notes never reach
-the effectful side. A part that joins later (correspondent registrations, RFC 6275
-§11.7.2) answers the same notes and events without changing the others.
+the effectful side. A part that joins later answers the same notes and events without
+changing the others, as correspondent registration (RFC 6275 §11.7.2) did.
 """
 import dataclasses
 import enum
@@ -29,6 +29,7 @@ class Event(enum.Enum):
     HOME_AGENT_WANTED = enum.auto()  # home registration needs it (§11.4.1)
     HOME_AGENT_FOUND = enum.auto()  # a DHAAD reply named it (§11.4.1)
     HOME_ADDRESS_USABLE = enum.auto()  # no binding left: home address on-link (§11.5.5)
+    HOME_REGISTERED = enum.auto()  # the home agent acknowledged a registration (§11.7.3)
 
 
 @dataclasses.dataclass(frozen=True)

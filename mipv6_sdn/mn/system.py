@@ -5,7 +5,11 @@ whole Ethernet frames (the kernel has no Mobile IPv6: it drops type 2 routing he
 so Binding Acknowledgements are read here, before the IPv6 layer) with a classic BPF
 filter that passes only what the mobile node reads, and pyroute2 (netlink) to change
 addresses and routes and to watch the kernel's addresses (SLAAC forms the care-of
-address) and carrier. :func:`run` is the event loop that feeds the pure
+address) and carrier. With route optimisation a second packet socket finds new
+correspondents: its filter (:func:`correspondent_filter`, set again whenever the core
+says so) passes only the headers of frames to the home address from a route-optimised
+prefix and from a source the node does not know yet, so a correspondent's stream wakes
+the agent once, not per frame. :func:`run` is the event loop that feeds the pure
 :class:`mipv6_sdn.mn.core.MobileNode` and carries out what it returns.
 """
 import ctypes
@@ -26,7 +30,7 @@ from pyroute2.netlink.rtnl.ifaddrmsg import (IFA_F_DADFAILED, IFA_F_NODAD,
 
 from mipv6_sdn import mobility, wire
 from mipv6_sdn.mn.actions import (AssignHomeAddress, DefaultRoute, Log, RemoveAddress,
-                                  RemoveOnLinkRoute, Send)
+                                  RemoveOnLinkRoute, Send, WatchCorrespondents)
 
 LOG = logging.getLogger("mipv6-mn")
 
@@ -44,28 +48,96 @@ NETLINK_POLL = 1.0  # re-read addresses and carrier at least this often
 MAX_FRAMES_PER_WAKE = 64
 
 # Classic BPF (linux/filter.h): the frames the mobile node reads. IPv6 with a Mobility
-# Header, a Destination Options or Routing header first (a BA has a type 2 routing
-# header), or ICMPv6 Router Advertisement or DHAAD Reply. Offsets: Ethernet (14) + the
-# IPv6 Next Header (6) = 20; the ICMPv6 type follows the 40-octet IPv6 header at 54.
-_LDH_ABS, _LDB_ABS, _JEQ_K, _RET_K = 0x28, 0x30, 0x15, 0x06
+# Header or a Destination Options header first, a routing header followed by a Mobility
+# Header (a BA has a type 2 routing header; a correspondent's data through one does not
+# wake the agent), or ICMPv6 Router Advertisement, Parameter Problem (RFC 6275 §11.3.5)
+# or DHAAD Reply. Offsets: Ethernet (14) + the IPv6 Next Header (6) = 20; the ICMPv6
+# type, and the Next Header of a routing header, follow the 40-octet IPv6 header at 54.
+_LDW_ABS, _LDH_ABS, _LDB_ABS, _AND_K, _JA, _JEQ_K, _RET_K = (
+    0x20, 0x28, 0x30, 0x54, 0x05, 0x15, 0x06)
 _ACCEPT_LEN = 0x40000
 _FILTER = [
     ("ld", _LDH_ABS, 12), ("jeq", ETH_P_IPV6, None, "drop"),
     ("ld", _LDB_ABS, 20), ("jeq", wire.IPPROTO_ICMPV6, "icmp", None),
     ("jeq", wire.IPPROTO_MH, "accept", None),
     ("jeq", wire.IPPROTO_DSTOPTS, "accept", None),
-    ("jeq", wire.IPPROTO_ROUTING, "accept", "drop"),
+    ("jeq", wire.IPPROTO_ROUTING, None, "drop"),
+    ("ld", _LDB_ABS, 54), ("jeq", wire.IPPROTO_MH, "accept", "drop"),
     ("icmp",), ("ld", _LDB_ABS, 54),
     ("jeq", wire.ND_ROUTER_ADVERT, "accept", None),
+    ("jeq", wire.ICMPV6_PARAM_PROBLEM, "accept", None),
     ("jeq", mobility.HAAD_REPLY, "accept", "drop"),
     ("accept",), ("ret", _ACCEPT_LEN),
     ("drop",), ("ret", 0),
 ]
+# The filter of new correspondents returns the Ethernet and IPv6 headers only: the
+# addresses are all the core needs, and a cut frame costs no copy of its payload.
+WATCH_SNAP = wire.ETH_HEADER_LEN + wire.IPV6_HEADER_LEN
+_SOURCE, _DESTINATION = wire.ETH_HEADER_LEN + 8, wire.ETH_HEADER_LEN + 24
+_MAX_JUMP = 255  # jt and jf are 8 bits
+_NOTHING = [("ret", 0)]
+
+
+def _address_is(offset, address, otherwise):
+    """BPF source: go on when the 16 octets at ``offset`` are ``address``, else jump to
+    ``otherwise`` at the first word that differs."""
+    source = []
+    for i, word in enumerate(struct.unpack("!4I", address.packed)):
+        source += [("ld", _LDW_ABS, offset + 4 * i), ("jeq", word, None, otherwise)]
+    return source
+
+
+def _address_inside(offset, prefix, otherwise):
+    """BPF source: go on when the address at ``offset`` is inside ``prefix``, else jump
+    to ``otherwise``: the words the prefix covers, the last one masked."""
+    source, network, netmask = [], int(prefix.network_address), int(prefix.netmask)
+    for i in range(4):
+        shift = 96 - 32 * i
+        mask = netmask >> shift & 0xFFFFFFFF
+        if mask == 0:
+            break
+        source.append(("ld", _LDW_ABS, offset + 4 * i))
+        if mask != 0xFFFFFFFF:
+            source.append(("and", mask))
+        source.append(("jeq", network >> shift & mask, None, otherwise))
+    return source
+
+
+def correspondent_filter(watch):
+    """BPF source of the filter of new correspondents (a :class:`WatchCorrespondents`):
+    IPv6 frames to the home address from inside one of the prefixes and from none of
+    the known correspondents, cut to WATCH_SNAP octets; nothing without prefixes. Each
+    block returns or jumps to the next one when its test fails, so no jump is long
+    however many correspondents are known."""
+    if not watch.prefixes:
+        return _NOTHING
+    source = [("ld", _LDH_ABS, 12), ("jeq", ETH_P_IPV6, None, "other"),
+              *_address_is(_DESTINATION, watch.home_address, "other"), ("ja", "to home"),
+              ("other",), ("ret", 0), ("to home",)]
+    for i, prefix in enumerate(watch.prefixes):
+        source += _address_inside(_SOURCE, prefix, f"prefix {i + 1}")
+        source += [("ja", "inside"), (f"prefix {i + 1}",)]
+    source += [("ret", 0), ("inside",)]
+    for i, address in enumerate(watch.known):
+        source += _address_is(_SOURCE, address, f"known {i + 1}")
+        source += [("ret", 0), (f"known {i + 1}",)]
+    return source + [("ret", WATCH_SNAP)]
+
+
+def header_addresses(frame):
+    """(source, destination) of a frame the filter of new correspondents passed, or
+    None when it is shorter than its headers."""
+    if len(frame) < WATCH_SNAP:
+        return None
+    return (ipaddress.IPv6Address(frame[_SOURCE:_SOURCE + 16]),
+            ipaddress.IPv6Address(frame[_DESTINATION:_DESTINATION + 16]))
 
 
 def bpf_program(source=None):
-    """Assemble :data:`_FILTER` (labels are one-element tuples; a jump target None is
-    the next instruction) into (code, jt, jf, k) instructions."""
+    """Assemble :data:`_FILTER`, or ``source`` in its form, into (code, jt, jf, k)
+    instructions: ("ld", opcode, offset), ("and", k), ("jeq", k, jt, jf), ("ja",
+    label), ("ret", k); labels are one-element tuples, a jump target None the next
+    instruction. ValueError when a conditional jump is too long."""
     source = _FILTER if source is None else source
     labels, count = {}, 0
     for item in source:
@@ -80,11 +152,17 @@ def bpf_program(source=None):
         here = len(program) + 1
         if item[0] == "ld":
             program.append((item[1], 0, 0, item[2]))
+        elif item[0] == "and":
+            program.append((_AND_K, 0, 0, item[1]))
+        elif item[0] == "ja":
+            program.append((_JA, 0, 0, labels[item[1]] - here))
         elif item[0] == "ret":
             program.append((_RET_K, 0, 0, item[1]))
         else:
             _, k, jt, jf = item
             offsets = [0 if target is None else labels[target] - here for target in (jt, jf)]
+            if max(offsets) > _MAX_JUMP:
+                raise ValueError(f"jump of {max(offsets)} instructions: at most {_MAX_JUMP}")
             program.append((_JEQ_K, offsets[0], offsets[1], k))
     return program
 
@@ -97,6 +175,20 @@ def _attach_filter(sock, program):
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
+def _packet_socket(name, program):
+    """A non-blocking AF_PACKET socket on interface ``name`` for IPv6 frames, with the
+    filter ``program``, that does not read what this host sends."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IPV6))
+    try:
+        sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+    except OSError:
+        pass  # older kernels: outgoing frames are dropped by their packet type on reading
+    _attach_filter(sock, program)
+    sock.bind((name, ETH_P_IPV6))
+    sock.setblocking(False)
+    return sock
+
+
 def _attr(message, name):
     return message.get_attr(name) if hasattr(message, "get_attr") else message.get(name)
 
@@ -104,7 +196,9 @@ def _attr(message, name):
 class Interface:
     """One interface of the mobile node: frames in and out, addresses and routes."""
 
-    def __init__(self, name):
+    def __init__(self, name, watch_correspondents=False):
+        """``watch_correspondents``: open the socket that finds new correspondents too
+        (route optimisation); its filter passes nothing until the core sets it."""
         self.name = name
         self.ipr = IPRoute()
         indexes = self.ipr.link_lookup(ifname=name)
@@ -115,27 +209,24 @@ class Interface:
         self.mac = _attr(self.ipr.get_links(self.index)[0], "IFLA_ADDRESS")
         self.monitor = IPRoute()
         self.monitor.bind(groups=RTMGRP_LINK | RTMGRP_IPV6_IFADDR)
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IPV6))
-        try:
-            self.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
-        except OSError:
-            pass  # older kernels: outgoing frames are dropped by their packet type below
-        _attach_filter(self.sock, bpf_program())
-        self.sock.bind((name, ETH_P_IPV6))
-        self.sock.setblocking(False)
+        self.sock = _packet_socket(name, bpf_program())
+        self.watch = _packet_socket(name, bpf_program(_NOTHING)) \
+            if watch_correspondents else None
         self.default_route = None
 
     def fileno_list(self):
-        return [self.sock, self.monitor]
+        return [self.sock, self.monitor] + ([self.watch] if self.watch is not None else [])
 
     # ------------------------------------------------------------------ reading
 
-    def receive_frames(self):
-        """Frames that arrived for this host (not those it sent), without blocking."""
+    def receive_frames(self, sock=None, size=65535):
+        """Frames that arrived for this host (not those it sent) on ``sock`` (the
+        signalling socket by default), without blocking."""
+        sock = self.sock if sock is None else sock
         frames = []
         for _ in range(MAX_FRAMES_PER_WAKE):
             try:
-                data, address = self.sock.recvfrom(65535)
+                data, address = sock.recvfrom(size)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
@@ -145,6 +236,11 @@ class Interface:
             if address[2] not in (PACKET_OUTGOING, PACKET_OTHERHOST):
                 frames.append(data)
         return frames
+
+    def receive_headers(self):
+        """(source, destination) of each frame the filter of new correspondents passed."""
+        found = map(header_addresses, self.receive_frames(self.watch, WATCH_SNAP))
+        return [addresses for addresses in found if addresses is not None]
 
     def drain_netlink(self):
         """Read and discard pending netlink notifications (state is re-read whole)."""
@@ -190,6 +286,11 @@ class Interface:
             self._remove_routes(action.prefix)
         elif isinstance(action, DefaultRoute):
             self._default_route(action.gateway, action.source)
+        elif isinstance(action, WatchCorrespondents):
+            if self.watch is not None:
+                _attach_filter(self.watch, bpf_program(correspondent_filter(action)))
+                LOG.debug("correspondent filter: %d prefix(es), %d known", len(action.prefixes),
+                          len(action.known))
         else:
             raise TypeError(f"unknown action {action!r}")
 
@@ -261,12 +362,15 @@ class Interface:
             except (NetlinkError, OSError) as exc:
                 LOG.debug("default route already gone: %s", exc)
         self.sock.close()
+        if self.watch is not None:
+            self.watch.close()
         self.monitor.close()
         self.ipr.close()
 
 
 def run(node, interface, stopping, clock=time.time):
-    """Feed ``node`` until ``stopping()`` is true: frames, address and carrier changes
+    """Feed ``node`` until ``stopping()`` is true: frames, the addresses of possible
+    correspondents, address and carrier changes
     (netlink notifications, and a re-read every NETLINK_POLL seconds in case one is
     missed) and a timer tick every TICK seconds."""
     now = clock()
@@ -294,4 +398,7 @@ def run(node, interface, stopping, clock=time.time):
         if interface.sock in readable:
             for frame in interface.receive_frames():
                 interface.apply(node.frame_received(now, frame))
+        if interface.watch is not None and interface.watch in readable:
+            for source, destination in interface.receive_headers():
+                interface.apply(node.correspondent_seen(now, source, destination))
         interface.apply(node.tick(now))

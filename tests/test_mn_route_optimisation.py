@@ -20,14 +20,15 @@ from scapy.layers.inet6 import (HAO, ICMPv6ParamProblem, IPv6, IPv6ExtHdrDestOpt
 from scapy.layers.l2 import Ether
 
 from mipv6_sdn import mobility, packets
-from mipv6_sdn.home_agent import HomeAgent
 from mipv6_sdn.mn.actions import Log, Send, WatchCorrespondents
 from mipv6_sdn.mn.correspondent_registration import MAX_CORRESPONDENTS, STOP_HOLD
-from mipv6_sdn.testing.core_harness import CONFIG
+from mipv6_sdn.router import Router
+from mipv6_sdn.testing.core_harness import neighbour_solicit
 from tests.mipv6_frames import MN1_MAC, ROUTER_MAC
 from tests.mn_helpers import (COA_A, COA_B, HA, HOA, HOME_PREFIX, VISIT_A, VISIT_B, A, Clock,
                               N, at_home, binding_ack, bus, make_node, move, of_type, ra,
                               registered, run_until, sent)
+from tests.test_correspondent_node import configured
 from tests.test_mobility_codec import rfc_checksum_ok
 
 CN_PREFIX = N("2001:db8:c::/64")
@@ -688,19 +689,42 @@ def test_binding_error_1_registers_again():
     assert bu[IPv6].dst == str(CN) and bu[MIP6MH_BU].seq == FIRST_CN_SEQ + 1
 
 
-def test_the_controllers_home_agent_today_refuses_and_the_node_stops():
-    """The controller answers Home and Care-of Test Inits with Binding Error status 2
-    from the correspondent's address (it offers no return routability yet)."""
-    clock, node, ha = Clock(), ro_node(), HomeAgent(CONFIG)
-    registered(node, clock)
-    inits = of_type(node.frame_received(clock.now, data_from()), Send)
-    replies = [reply for init in inits
-               for reply in ha.receive(clock.now, packets.parse_frame(init.frame))[0]]
-    assert replies
-    for reply in replies:
-        node.frame_received(clock.now, packets.ethernet(MN1_MAC, ROUTER_MAC, reply))
-    assert node.correspondents.correspondents[CN].stopped_until == clock.now + STOP_HOLD
-    assert send_times(node, clock, clock.now + 100, MIP6MH_HoTI) == []
+def exchange(node, router, clock, actions, at=(2, 5), rounds=10):
+    """Carry the node's frames to the controller's router as packet-ins at ``at`` and
+    the router's packet-outs to that port back to the node, until both are quiet."""
+    for _ in range(rounds):
+        frames_out = [a.frame for a in actions if isinstance(a, Send)]
+        if not frames_out:
+            return
+        actions = []
+        for out in frames_out:
+            for dpid, msg in router.packet_in(clock.now, *at, out):
+                if type(msg).__name__ == "OFPPacketOut" and (dpid, [
+                        a.port for a in msg.actions]) == (at[0], [at[1]]):
+                    actions += node.frame_received(clock.now, msg.data)
+    raise AssertionError("the node and the controller never fell quiet")
+
+
+@pytest.mark.parametrize("mode,bound", [("rr", True), ("off", False)])
+def test_against_the_controller_the_node_gets_a_correspondent_binding(mode, bound):
+    """The node's core and the controller's core (RFC 6275 §5.2, §9.5, §11.7.2), frames
+    carried between them: in rr mode cn1's binding is made and its direct paths are
+    placed; in off mode the messages go on to cn1 itself and nothing is bound."""
+    clock, node = Clock(), ro_node()
+    router = Router(configured(mode=mode))
+    router.switch_up(clock.now, 2, [5])
+    # The kernel's duplicate address detection makes the care-of address known.
+    router.packet_in(clock.now, 2, 5, bytes(neighbour_solicit("mn1", str(COA_A),
+                                                             src=str(COA_A))))
+    exchange(node, router, clock, move(node, clock, VISIT_A, COA_A))
+    assert node.home_registration.binding is not None  # registered through the controller
+    exchange(node, router, clock, node.frame_received(clock.now, data_from()))
+    entry = router.correspondents.binding(CN, HOA)
+    assert (entry is not None) == bound
+    assert (node.binding_update_list.get(CN) is not None) == bound
+    if bound:
+        assert entry.care_of_address == COA_A and entry.lifetime == 420
+        assert router.route_optimisation.installed[HOA]
 
 
 # ---------------------------------------------------------------------- retransmission

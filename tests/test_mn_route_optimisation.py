@@ -19,7 +19,7 @@ from scapy.layers.inet6 import (HAO, ICMPv6ParamProblem, IPv6, IPv6ExtHdrDestOpt
                                 MIP6OptBindingAuthData, MIP6OptNonceIndices)
 from scapy.layers.l2 import Ether
 
-from mipv6_sdn import mobility, packets
+from mipv6_sdn import mobility
 from mipv6_sdn.mn.actions import Log, Send, WatchCorrespondents
 from mipv6_sdn.mn.correspondent_registration import MAX_CORRESPONDENTS, STOP_HOLD
 from mipv6_sdn.router import Router
@@ -543,7 +543,7 @@ def test_test_inits_from_the_old_care_of_address_stop_on_a_handover():
 
 
 def test_a_new_correspondent_during_a_handover_waits_for_the_home_agent():
-    clock, node, cn = Clock(), ro_node(), TinyCorrespondent()
+    clock, node = Clock(), ro_node()
     registered(node, clock)
     [home_bu] = bus(move(node, clock, VISIT_B, COA_B))
     assert sent(node.frame_received(clock.now, data_from())) == []  # §11.7.2

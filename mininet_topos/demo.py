@@ -21,8 +21,8 @@ from mininet_topos import harness
 
 HOSTS = ("hh1", "mn1", "cn1")
 HOME = "2001:db8:1::100"
-CN1 = "2001:db8:c::10"
 CORRESPONDENTS = "2001:db8:c::/64"
+CN1_PREFIX = "2001:db8:c:"  # cn1 sends from 2001:db8:c::10 or its SLAAC address
 TCP_BYTES, TCP_RATE = 2_000_000, 150_000  # about 13 s of stream, through every move
 
 
@@ -37,11 +37,18 @@ def print_reachability(net):
     return all(matrix.values())
 
 
+def cn1_bindings(controller):
+    """The bindings the controller keeps as cn1, whichever of its addresses it used."""
+    return [(dict(entry, correspondent=correspondent))
+            for correspondent, entries in controller.view("correspondent_bindings").items()
+            if correspondent.startswith(CN1_PREFIX) for entry in entries]
+
+
 def route_optimised_at(controller, care_of_prefix, timeout=10):
     """When cn1's binding for mn1 at a care-of address in ``care_of_prefix`` was
     accepted (wall clock), or None if it did not come."""
     def accepted():
-        for entry in controller.view("correspondent_bindings").get(CN1, []):
+        for entry in cn1_bindings(controller):
             if entry["care_of_address"].startswith(care_of_prefix):
                 return entry["expires"] - entry["lifetime"]
         return None
@@ -81,8 +88,9 @@ def print_results(results, sent, received, away_bindings, away_bindings_cn1, awa
               f"s{entry['attachment']['dpid']}:{entry['attachment']['port']}")
     print("cn1's binding cache (the controller answers for cn1):")
     for entry in away_bindings_cn1:
-        print(f"  {entry['home_address']} -> {entry['care_of_address']} seq "
-              f"{entry['sequence']} lifetime {entry['lifetime']} s")
+        print(f"  at {entry['correspondent']}: {entry['home_address']} -> "
+              f"{entry['care_of_address']} seq {entry['sequence']} lifetime "
+              f"{entry['lifetime']} s")
     print("and the rules for its home address (interception, delivery, reverse tunnel, "
           "and cn1's direct pair):")
     for rule in away_rules:
@@ -125,7 +133,7 @@ def main():
                 results.append(result)
                 if switch == "s3":
                     away_bindings = controller.view("bindings")
-                    away_bindings_cn1 = controller.view("correspondent_bindings").get(CN1, [])
+                    away_bindings_cn1 = cn1_bindings(controller)
                     away_rules = harness.binding_rules(net)
                     direct_path = print_path(net, cn1)
                 time.sleep(1)

@@ -16,13 +16,16 @@ from mininet_topos import harness, roaming
 
 pytestmark = pytest.mark.integration
 HOME = "2001:db8:1::100"
-CN1 = "2001:db8:c::10"
+CN1_PREFIX = "2001:db8:c:"
 PREFIXES = {"s2": "2001:db8:a:", "s3": "2001:db8:b:"}
 PINGS = 200
 
 
 def correspondent_binding(controller, prefix):
-    return [b for b in controller.view("correspondent_bindings").get(CN1, [])
+    """cn1's binding for mn1 at a care-of address in ``prefix``. cn1 sends from its
+    SLAAC address as well as 2001:db8:c::10: either is a correspondent."""
+    return [b for correspondent, bindings in controller.view("correspondent_bindings").items()
+            if correspondent.startswith(CN1_PREFIX) for b in bindings
             if b["home_address"] == HOME and b["care_of_address"].startswith(prefix)]
 
 

@@ -10,7 +10,6 @@ flow modifications; on visit-b, the switches that carry cn1's pings to mn1 (the 
 switch no longer among them); then the binding caches and the rules for the home
 address; then it stops everything it started.
 """
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,8 +67,8 @@ def print_path(net, cn1):
     return "s1" not in carried
 
 
-def print_results(results, sent, received, away_bindings, away_bindings_cn1, away_rules):
-    """The handovers, the TCP stream, and the binding away; True when the stream is intact."""
+def print_results(results, intact, away):
+    """The handovers, the TCP stream, and the bindings and rules on visit-b."""
     names = {"s2": "home -> visit-a", "s3": "visit-a -> visit-b", "s1": "visit-b -> home"}
     print("\nhandover              attach->BA  attach->direct  interruption  probes lost"
           "  flow-mods")
@@ -78,25 +77,44 @@ def print_results(results, sent, received, away_bindings, away_bindings_cn1, awa
             is not None else "        --   "
         print(f"  {names[r['to']]:20} {r['attach_to_ba_ms']:7.0f} ms {direct} "
               f"{r['interruption_ms']:9.0f} ms {r['lost']:>10} {r['flow_mods']:>10}")
-    intact = sent.split() == received.split()[-2:] and sent.split()[0] == str(TCP_BYTES)
     print(f"\nTCP stream cn1 -> {HOME}: {TCP_BYTES} bytes, "
           f"{'every byte in order, no reset' if intact else 'BROKEN'}")
     print("\nwhile mn1 was on visit-b, the binding cache:")
-    for entry in away_bindings:
+    for entry in away.get("bindings", []):
         print(f"  {entry['home_address']} -> {entry['care_of_address']} seq "
               f"{entry['sequence']} lifetime {entry['lifetime']} s at "
               f"s{entry['attachment']['dpid']}:{entry['attachment']['port']}")
     print("cn1's binding cache (the controller answers for cn1):")
-    for entry in away_bindings_cn1:
+    for entry in away.get("cn1", []):
         print(f"  at {entry['correspondent']}: {entry['home_address']} -> "
               f"{entry['care_of_address']} seq {entry['sequence']} lifetime "
               f"{entry['lifetime']} s")
     print("and the rules for its home address (interception, delivery, reverse tunnel, "
           "and cn1's direct pair):")
-    for rule in away_rules:
+    for rule in away.get("rules", []):
         print("  " + " ".join(w for w in rule.split() if not w.startswith(
             ("duration=", "n_packets=", "n_bytes="))))
-    return intact
+
+
+def roam(net, controller, probes):
+    """mn1 home → visit-a → visit-b → home, with cn1's probe stream running; the
+    handovers, and what was seen on visit-b."""
+    cn1 = net.get("cn1")
+    prefixes = {"s2": "2001:db8:a:", "s3": "2001:db8:b:"}
+    results, away = [], {}
+    time.sleep(2)
+    for switch in ("s2", "s3", "s1"):
+        result = harness.handover(net, controller, "mn1", switch, HOME, probes)
+        if switch in prefixes:
+            direct = route_optimised_at(controller, prefixes[switch])
+            result["attach_to_direct_ms"] = None if direct is None else max(
+                0, (direct - result["attached_at"]) * 1000)
+        results.append(result)
+        if switch == "s3":
+            away = {"bindings": controller.view("bindings"), "cn1": cn1_bindings(controller),
+                    "rules": harness.binding_rules(net), "direct": print_path(net, cn1)}
+        time.sleep(1)
+    return results, away
 
 
 def main():
@@ -113,45 +131,24 @@ def main():
         probes = f"{work}/probes.txt"
         receiver = mn1.popen([harness.HOST_PYTHON, str(harness.PROBE), "receive", "9000",
                               probes])
-        server = mn1.popen([harness.HOST_PYTHON, str(harness.TRANSFER), "serve", "5001"],
-                           stdout=subprocess.PIPE, text=True)
-        harness.wait_for(lambda: ":5001 " in mn1.cmd("ss -Htln"), 10, "the TCP server")
         sender = cn1.popen([harness.HOST_PYTHON, str(harness.PROBE), "send", HOME, "9000",
                             "1000", "20"])
-        stream = cn1.popen([harness.HOST_PYTHON, str(harness.TRANSFER), "send", HOME, "5001",
-                            str(TCP_BYTES), str(TCP_RATE)], stdout=subprocess.PIPE, text=True)
-        results = []
         try:
-            time.sleep(2)
-            prefixes = {"s2": "2001:db8:a:", "s3": "2001:db8:b:"}
-            for switch in ("s2", "s3", "s1"):
-                result = harness.handover(net, controller, "mn1", switch, HOME, probes)
-                if switch in prefixes:
-                    direct = route_optimised_at(controller, prefixes[switch])
-                    result["attach_to_direct_ms"] = None if direct is None else max(
-                        0, (direct - result["attached_at"]) * 1000)
-                results.append(result)
-                if switch == "s3":
-                    away_bindings = controller.view("bindings")
-                    away_bindings_cn1 = cn1_bindings(controller)
-                    away_rules = harness.binding_rules(net)
-                    direct_path = print_path(net, cn1)
-                time.sleep(1)
-            sent, _ = stream.communicate(timeout=60)
-            received, _ = server.communicate(timeout=30)
+            with harness.tcp_transfer(cn1, mn1, HOME, TCP_BYTES, TCP_RATE) as finished:
+                results, away = roam(net, controller, probes)
+                intact = finished()
         finally:
-            for process in (sender, receiver, stream, server):
+            for process in (sender, receiver):
                 if process.poll() is None:
                     process.kill()
                     process.wait()
             harness.stop_process(agent)
-        intact = print_results(results, sent, received, away_bindings, away_bindings_cn1,
-                               away_rules)
+        print_results(results, intact, away)
         print("back home: binding cache", controller.view("bindings") or "empty",
               "and binding rules", harness.binding_rules(net) or "none")
         print()
         harness.print_view(controller.view())
-    ok = reachable and intact and direct_path and len(results) == 3
+    ok = reachable and intact and away.get("direct") and len(results) == 3
     print(f"\n{'demo complete' if ok else 'DEMO FAILED'}; stopped cleanly after "
           f"{time.monotonic() - started:.1f} s")
     return 0 if ok else 1

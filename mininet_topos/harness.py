@@ -284,6 +284,31 @@ def start_agent(host, home="2001:db8:1::100/64", home_agent="2001:db8:1::1",
     return agent
 
 
+@contextlib.contextmanager
+def tcp_transfer(sender, receiver, address, total, rate, port=5001):
+    """A paced TCP stream of ``total`` bytes at ``rate`` bytes/s from ``sender`` to
+    ``address`` (served in ``receiver``). Yields ``finished()``: waits for the end and
+    says whether every byte arrived, in order. Stops both processes it started."""
+    server = receiver.popen([HOST_PYTHON, str(TRANSFER), "serve", str(port)],
+                            stdout=subprocess.PIPE, text=True)
+    stream = None
+    try:
+        wait_for(lambda: f":{port} " in receiver.cmd("ss -Htln"), 10, "the TCP server")
+        stream = sender.popen([HOST_PYTHON, str(TRANSFER), "send", address, str(port),
+                               str(total), str(rate)], stdout=subprocess.PIPE, text=True)
+
+        def finished():
+            sent, _ = stream.communicate(timeout=60)
+            received, _ = server.communicate(timeout=30)
+            return sent.split() == received.split()[-2:] and sent.split()[0] == str(total)
+        yield finished
+    finally:
+        for process in (stream, server):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+
+
 def stop_process(process, timeout=10):
     """SIGTERM by pid, then SIGKILL if it does not go; returns the exit status."""
     if process.poll() is None:

@@ -41,32 +41,24 @@ def test_tcp_session_survives_roaming_and_signalling_decodes_cleanly(network, tm
                          "-f", "ip6"], stderr=subprocess.DEVNULL)
     harness.wait_for(lambda: pcap.exists() and pcap.stat().st_size > 0, 10, "tshark")
     agent = harness.start_agent(mn1, lifetime=60, log_path=tmp_path / "agent.log")
-    server = mn1.popen([harness.HOST_PYTHON, str(harness.TRANSFER), "serve", "5001"],
-                       stdout=subprocess.PIPE, text=True)
-    stream = None
     try:
-        harness.wait_for(lambda: ":5001 " in mn1.cmd("ss -Htln"), 10, "the TCP server")
-        stream = cn1.popen([harness.HOST_PYTHON, str(harness.TRANSFER), "send", HOME, "5001",
-                            "1500000", "150000"], stdout=subprocess.PIPE, text=True)
-        for switch in ("s2", "s3"):
-            roaming.move_host(net, "mn1", switch)
-            harness.wait_for(lambda: care_of_in_binding(controller, PREFIXES[switch]), 10,
-                             f"the binding to follow mn1 to {switch}")
-            assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5, "cn1 to reach mn1")
-            assert harness.wait_for(lambda: harness.ping(hh1, HOME)[0], 5, "hh1 to reach mn1")
-        roaming.move_host(net, "mn1", "s1")
-        harness.wait_for(lambda: not controller.view("bindings"), 10, "deregistration")
-        assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5, "cn1 to reach mn1 home")
-        sent, _ = stream.communicate(timeout=60)
-        received, _ = server.communicate(timeout=30)
-        assert sent.split() == received.split()[-2:] and sent.split()[0] == "1500000"
+        with harness.tcp_transfer(cn1, mn1, HOME, 1_500_000, 150_000) as finished:
+            for switch in ("s2", "s3"):
+                roaming.move_host(net, "mn1", switch)
+                harness.wait_for(lambda: care_of_in_binding(controller, PREFIXES[switch]), 10,
+                                 f"the binding to follow mn1 to {switch}")
+                assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5,
+                                        "cn1 to reach mn1")
+                assert harness.wait_for(lambda: harness.ping(hh1, HOME)[0], 5,
+                                        "hh1 to reach mn1")
+            roaming.move_host(net, "mn1", "s1")
+            harness.wait_for(lambda: not controller.view("bindings"), 10, "deregistration")
+            assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5,
+                                    "cn1 to reach mn1 home")
+            assert finished()  # every byte, in order
         assert harness.binding_rules(net) == []  # ordinary routing only
         assert controller.view("binding_changes")[HOME]["event"] == "deleted"
     finally:
-        for process in (stream, server):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
         assert harness.stop_process(agent) == 0
         capture.terminate()
         capture.wait(10)

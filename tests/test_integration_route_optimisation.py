@@ -8,8 +8,6 @@ arrive there (what a triangle or a reverse tunnel carries through it; mobility m
 never cross it, they go to the controller at the access switch). In ``off`` mode that
 count is the control: every ping and every reply cross the home switch.
 """
-import subprocess
-
 import pytest
 
 from mininet_topos import harness, roaming
@@ -52,45 +50,34 @@ def test_tcp_survives_roaming_and_data_avoids_the_home_switch(mode, tmp_path):
         mn1, cn1 = net.get("mn1"), net.get("cn1")
         agent = harness.start_agent(mn1, lifetime=60, log_path=tmp_path / "agent.log",
                                     extra=("--route-optimise", "2001:db8:c::/64"))
-        server = mn1.popen([harness.HOST_PYTHON, str(harness.TRANSFER), "serve", "5001"],
-                           stdout=subprocess.PIPE, text=True)
-        stream = None
         try:
-            harness.wait_for(lambda: ":5001 " in mn1.cmd("ss -Htln"), 10, "the TCP server")
-            stream = cn1.popen([harness.HOST_PYTHON, str(harness.TRANSFER), "send", HOME,
-                                "5001", "2000000", "150000"], stdout=subprocess.PIPE,
-                               text=True)
-            for switch in ("s2", "s3"):
-                roaming.move_host(net, "mn1", switch)
-                harness.wait_for(lambda: bound_at(controller, PREFIXES[switch]), 10,
-                                 f"the home binding to follow mn1 to {switch}")
+            with harness.tcp_transfer(cn1, mn1, HOME, 2_000_000, 150_000) as finished:
+                for switch in ("s2", "s3"):
+                    roaming.move_host(net, "mn1", switch)
+                    harness.wait_for(lambda: bound_at(controller, PREFIXES[switch]), 10,
+                                     f"the home binding to follow mn1 to {switch}")
+                    if mode == "rr":
+                        harness.wait_for(lambda: correspondent_binding(
+                            controller, PREFIXES[switch]), 15, f"cn1's binding at {switch}")
+                    assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5,
+                                            "cn1 to reach mn1")
+                crossed, reached, output = crossings_at_home(net, cn1)
+                assert reached, output
+                if mode == "off":
+                    assert crossed >= 2 * PINGS  # control: both directions cross it
+                else:
+                    assert crossed < PINGS // 20, f"{crossed} labelled packets at s1"
                 if mode == "rr":
-                    harness.wait_for(lambda: correspondent_binding(
-                        controller, PREFIXES[switch]), 15, f"cn1's binding at {switch}")
+                    assert controller.view("route_optimisation")["rules"] == {HOME: 2}
+                roaming.move_host(net, "mn1", "s1")
+                harness.wait_for(lambda: not controller.view("bindings"), 10,
+                                 "deregistration")
+                if mode == "rr":
+                    harness.wait_for(lambda: not controller.view("correspondent_bindings"),
+                                     10, "the correspondent deregistration")
                 assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5,
-                                        "cn1 to reach mn1")
-            crossed, reached, output = crossings_at_home(net, cn1)
-            assert reached, output
-            if mode == "off":
-                assert crossed >= 2 * PINGS  # control: both directions cross it
-            else:
-                assert crossed < PINGS // 20, f"{crossed} labelled packets at s1"
-            if mode == "rr":
-                assert controller.view("route_optimisation")["rules"] == {HOME: 2}
-            roaming.move_host(net, "mn1", "s1")
-            harness.wait_for(lambda: not controller.view("bindings"), 10, "deregistration")
-            if mode == "rr":
-                harness.wait_for(lambda: not controller.view("correspondent_bindings"), 10,
-                                 "the correspondent deregistration")
-            assert harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 5,
-                                    "cn1 to reach mn1 home")
-            sent, _ = stream.communicate(timeout=60)
-            received, _ = server.communicate(timeout=30)
-            assert sent.split() == received.split()[-2:] and sent.split()[0] == "2000000"
+                                        "cn1 to reach mn1 home")
+                assert finished()  # every byte, in order
             assert harness.binding_rules(net) == []
         finally:
-            for process in (stream, server):
-                if process is not None and process.poll() is None:
-                    process.kill()
-                    process.wait()
             assert harness.stop_process(agent) == 0

@@ -95,6 +95,9 @@ def report(title, results, rtts):
     print(f"{title}: {len(results)} handovers visit-a <-> visit-b, 1 kHz probes cn1 -> {HOME}")
     print(summary("interruption", [r["interruption_ms"] for r in results], "ms"))
     print(summary("probes lost", [r["lost"] for r in results], "  "))
+    stopped = sum(r["stopped"] for r in results)
+    if stopped:
+        print(f"  FAILED: the probe stream stopped after {stopped} handover(s)")
     print(summary("attachment -> BA", [r["attach_to_ba_ms"] for r in results], "ms"))
     print(summary("BU -> BA (on mn1)", rtts, "ms"))
     print(summary("flow-mods/handover", [r["flow_mods"] for r in results], "  "))

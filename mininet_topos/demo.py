@@ -148,7 +148,8 @@ def main():
               "and binding rules", harness.binding_rules(net) or "none")
         print()
         harness.print_view(controller.view())
-    ok = reachable and intact and away.get("direct") and len(results) == 3
+    ok = reachable and intact and away.get("direct") and len(results) == 3 and not any(
+        r["stopped"] for r in results)
     print(f"\n{'demo complete' if ok else 'DEMO FAILED'}; stopped cleanly after "
           f"{time.monotonic() - started:.1f} s")
     return 0 if ok else 1

@@ -324,7 +324,8 @@ def stop_process(process, timeout=10):
 def handover(net, controller, host, switch, home, probe_file, settle=1.5):
     """Move ``host`` to ``switch`` and measure the handover: time from attachment to
     the binding change (the BA goes out with it), the probe stream's interruption and
-    losses around it, and the flow-mods the change sent."""
+    losses around it (a stream that stopped shows as ``stopped`` and one long gap), and
+    the flow-mods the change sent."""
     previous = controller.view("binding_changes").get(home, {}).get("at", 0)
     attached = time.time()
     roaming.move_host(net, host, switch)
@@ -333,10 +334,11 @@ def handover(net, controller, host, switch, home, probe_file, settle=1.5):
                       30, f"{host}'s binding to change after the move to {switch}")
     time.sleep(settle)  # let the stream run on after the change
     from mininet_topos import probe
-    largest_gap, lost = probe.gaps(probe_file, start=attached - 0.2, end=time.time())
+    measured = probe.window(probe.arrivals(probe_file), start=attached - 0.2, end=time.time())
     return {"to": switch, "attached_at": attached,
             "attach_to_ba_ms": (change["at"] - attached) * 1000,
-            "interruption_ms": largest_gap * 1000, "lost": lost,
+            "interruption_ms": measured["largest_gap_s"] * 1000, "lost": measured["lost"],
+            "stopped": measured["stopped"],
             "flow_mods": change["flow_mods"], "event": change["event"]}
 
 
@@ -350,10 +352,21 @@ def labelled_arrivals(switch):
                if field.startswith("n_packets="))
 
 
+def flow_counters_settled():
+    """Wait until Open vSwitch has pushed its datapath's packet counts to the OpenFlow
+    rules: the revalidators do that once per cycle (every 500 ms at most), so two full
+    cycles cover every packet sent before the call."""
+    for _ in range(2):
+        subprocess.run(["ovs-appctl", "revalidator/wait"], capture_output=True, check=True,
+                       timeout=30)
+
+
 def labelled_arrivals_during(net, action):
     """{switch name: labelled packets that arrived there while ``action()`` ran}."""
+    flow_counters_settled()
     before = {s.name: labelled_arrivals(s.name) for s in net.switches}
     action()
+    flow_counters_settled()
     return {s.name: labelled_arrivals(s.name) - before[s.name] for s in net.switches}
 
 

@@ -15,6 +15,7 @@ from mipv6_sdn.binding_store import EphemeralStore
 HOME_CACHE = "home"  # the name of the Home Agent's binding cache in its store
 SEQUENCE_MODULUS = 2 ** 16
 SEQUENCE_WINDOW = 2 ** 15  # RFC 6275 §9.5.1: "less than 2**15 units" ahead is newer
+HEAP_SLACK = 64  # stale heap items tolerated beyond twice the live ones
 
 
 def sequence_newer(candidate, previous):
@@ -99,6 +100,10 @@ class BindingCache:
             BindingEvent.ADDED
         self.entries[binding.home_address] = binding
         heapq.heappush(self._deadlines, (binding.expires, binding.home_address))
+        if len(self._deadlines) > 2 * len(self.entries) + HEAP_SLACK:
+            # Refreshes leave stale deadlines behind: keep the heap near the live ones.
+            self._deadlines = [(b.expires, home) for home, b in self.entries.items()]
+            heapq.heapify(self._deadlines)
         return self._announce(event, binding, now)
 
     def delete(self, now, home_address):

@@ -14,7 +14,7 @@ import ipaddress
 import logging
 
 from mipv6_sdn import mobility, packets, wire
-from mipv6_sdn.binding_cache import Binding, BindingCache, sequence_newer
+from mipv6_sdn.binding_cache import Binding, BindingCache, BindingEvent, sequence_newer
 from mipv6_sdn.binding_store import EphemeralStore
 from mipv6_sdn.mobility_errors import MobilityErrors
 from mipv6_sdn.refresh_requests import RefreshRequests, refresh_request
@@ -23,6 +23,7 @@ from mipv6_sdn.return_routability import STATE_KEY, ReturnRoutability
 LOG = logging.getLogger(__name__)
 CACHE_PREFIX = "correspondent "  # + the correspondent's address: its cache's name
 STATE_CACHE = "correspondent"  # where the return routability state is kept
+MAX_CORRESPONDENTS_PER_HOME = 64  # policy: bindings one home address may hold (130 after)
 
 
 def cache_name(correspondent):
@@ -51,7 +52,9 @@ class CorrespondentNode:
         self.errors = MobilityErrors(error_allowed)
         self.return_routability = ReturnRoutability(
             rng, lambda value: self.store.save_state(STATE_CACHE, STATE_KEY, value))
-        self.caches = {}  # correspondent address -> BindingCache
+        self.caches = {}  # correspondent address -> BindingCache, while it holds bindings
+        self.by_home = {}  # home address -> the correspondents with a binding for it
+        self.count = 0  # bindings in all
         self.subscribers = []
         self.refresh_requests = RefreshRequests()
 
@@ -75,14 +78,33 @@ class CorrespondentNode:
         if cache is None:
             cache = self.caches[correspondent] = BindingCache(cache_name(correspondent),
                                                               self.store)
+            self._forward(correspondent, cache, self._indexed)  # first: others read it
             self.refresh_requests.watch(cache)
             for callback in self.subscribers:
                 self._forward(correspondent, cache, callback)
         return cache
 
-    def bindings(self):
-        """(correspondent, binding) of every correspondent binding."""
-        return [(c, b) for c, cache in sorted(self.caches.items()) for b in cache]
+    def _indexed(self, correspondent, event, binding, now):
+        """Keep the index by home address and the count; a cache left without bindings
+        is dropped, so what an attacker's messages leave behind is bounded."""
+        peers = self.by_home.setdefault(binding.home_address, set())
+        if event == BindingEvent.ADDED:
+            peers.add(correspondent)
+            self.count += 1
+        elif event in (BindingEvent.DELETED, BindingEvent.EXPIRED):
+            peers.discard(correspondent)
+            self.count -= 1
+            cache = self.caches.get(correspondent)
+            if cache is not None and not len(cache):
+                del self.caches[correspondent]
+                self.refresh_requests.unwatch(cache)
+        if not peers:
+            del self.by_home[binding.home_address]
+        return []
+
+    def correspondents_of(self, home):
+        """The correspondents that hold a binding for ``home``, in order."""
+        return sorted(self.by_home.get(home, ()))
 
     def binding(self, correspondent, home):
         cache = self.caches.get(correspondent)
@@ -137,19 +159,18 @@ class CorrespondentNode:
         # the packet's source, as the Home Agent's does.
         unverified = dataclasses.replace(registration, care_of=meta.ip_src)
         if update.home:  # §9.5.1, §10.3.1: a home registration at a correspondent
-            return [self._acknowledge(now, unverified,
-                                      mobility.HOME_REGISTRATION_NOT_SUPPORTED, None)], []
+            return self._unauthorized_answer(
+                now, unverified, mobility.HOME_REGISTRATION_NOT_SUPPORTED), []
         indices = mobility.find_option(update, mobility.NonceIndices)
-        if indices is None:
-            return [], []
+        if indices is None or not update.options or not isinstance(
+                update.options[-1], mobility.BindingAuthorizationData):
+            return [], []  # §9.5.1: both required, the authorization data last
         nonces = self._nonces(now, registration, indices)
         if isinstance(nonces, int):  # §9.5.1: 136, 137 or 138, with no authorization
-            return [self._acknowledge(now, unverified, nonces, None)], []
+            return self._unauthorized_answer(now, unverified, nonces), []
         kbm = self._binding_management_key(registration, *nonces)
-        if not update.options or not isinstance(update.options[-1],
-                                                mobility.BindingAuthorizationData) \
-                or not mobility.verify_binding_authorization(meta.mobility, kbm, care_of,
-                                                             registration.correspondent):
+        if not mobility.verify_binding_authorization(meta.mobility, kbm, care_of,
+                                                     registration.correspondent):
             LOG.info("correspondent BU %s -> %s at %s: authorization failed", home, care_of,
                      registration.correspondent)
             return [], []
@@ -160,13 +181,21 @@ class CorrespondentNode:
             return [self._acknowledge(now, registration, status, kbm)], msgs
         return [], msgs
 
+    def _unauthorized_answer(self, now, registration, status):
+        """A BA that carries no authorization goes to an address nobody vouched for:
+        rate-limited like Binding Errors (RFC 6275 §9.3.3), so it cannot be aimed."""
+        if not self.errors.error_allowed(now):
+            return []
+        return [self._acknowledge(now, registration, status, None)]
+
     def _nonces(self, now, registration, indices):
         """(home nonce, care-of nonce or None), or the status for the expired ones."""
         rr = self.return_routability
         home_nonce = rr.recognised(now, indices.home)
-        at_home = registration.care_of == registration.home  # §5.2.5: no care-of test
-        careof_nonce = None if at_home else rr.recognised(now, indices.careof)
-        careof_expired = careof_nonce is None and not at_home
+        # §5.2.5, §9.5.1: deleting a binding needs no care-of token; its index is ignored.
+        deletion = registration.deregistration
+        careof_nonce = None if deletion else rr.recognised(now, indices.careof)
+        careof_expired = careof_nonce is None and not deletion
         if home_nonce is None and careof_expired:
             return mobility.EXPIRED_NONCES
         if home_nonce is None:
@@ -180,7 +209,7 @@ class CorrespondentNode:
         token = self.return_routability.token
         home_token = token(home_nonce, registration.correspondent, registration.home,
                            mobility.HOME_TOKEN)
-        if careof_nonce is None:  # a deregistration sent from home
+        if careof_nonce is None:  # deleting a binding: SHA1(home keygen token)
             return mobility.binding_management_key(home_token)
         return mobility.binding_management_key(home_token, token(
             careof_nonce, registration.correspondent, registration.care_of,
@@ -196,8 +225,8 @@ class CorrespondentNode:
         if registration.deregistration:
             with cache.transaction():
                 return mobility.ACCEPTED, cache.delete(now, home)
-        if existing is None and sum(map(len, self.caches.values())) >= \
-                self.policy.max_bindings:
+        if existing is None and (self.count >= self.policy.max_bindings or len(
+                self.by_home.get(home, ())) >= MAX_CORRESPONDENTS_PER_HOME):
             return mobility.INSUFFICIENT_RESOURCES, []
         lifetime = min(update.lifetime * mobility.LIFETIME_UNIT,
                        mobility.MAX_RR_BINDING_LIFETIME)
@@ -230,7 +259,7 @@ class CorrespondentNode:
         """(Binding Refresh Requests to deliver, messages of the caches' subscribers):
         expired bindings removed; a BRR for each binding about to expire that
         ``in_use(correspondent, binding)`` says is in use (§9.5.5)."""
-        msgs = [m for cache in self.caches.values() for m in cache.expire(now)]
+        msgs = [m for cache in list(self.caches.values()) for m in cache.expire(now)]
         requests = []
         for name, binding in self.refresh_requests.due(now):
             correspondent = ipaddress.IPv6Address(name[len(CACHE_PREFIX):])

@@ -285,5 +285,9 @@ class HomeAgent:
     def refresh_requests(self, now):
         """RFC 6275 §10.3.1: a Binding Refresh Request from the Home Agent to each
         away mobile node whose binding is about to expire without a refresh."""
-        return [refresh_request(self.home_link_of(binding.home_address).home_agent, binding)
-                for _, binding in self.refresh.due(now)]
+        requests = []
+        for _, binding in self.refresh.due(now):
+            link = self.home_link_of(binding.home_address)
+            if link is not None:  # a restored binding of a link no longer configured
+                requests.append(refresh_request(link.home_agent, binding))
+        return requests

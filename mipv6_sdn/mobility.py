@@ -605,8 +605,9 @@ def _last_option_signed(mh, option_type, signed_len, key, care_of, peer):
     if not found:
         return False
     offset, found_type, data = found[-1]
-    if found_type != option_type or offset + 2 + len(data) != len(mh.raw):
-        return False  # not the last option, or padding after it
+    if found_type != option_type or offset + 2 + len(data) != len(mh.raw) \
+            or len(data) != signed_len - 2 + AUTHENTICATOR_LEN:
+        return False  # not the last option, padding after it, or not 12 octets of MAC
     mh_data = bytearray(mh.raw[:offset + signed_len])
     mh_data[CHECKSUM_OFFSET:CHECKSUM_OFFSET + 2] = bytes(2)
     return hmac.compare_digest(data[-AUTHENTICATOR_LEN:],

@@ -8,7 +8,7 @@ lifetime is left, so it only goes out for a binding whose refresh was lost.
 import heapq
 
 from mipv6_sdn import mobility, packets, wire
-from mipv6_sdn.binding_cache import BindingEvent
+from mipv6_sdn.binding_cache import HEAP_SLACK, BindingEvent
 
 REFRESH_LEAD_FRACTION = 0.1
 MIN_REFRESH_LEAD = 2 * mobility.LIFETIME_UNIT  # seconds: room for a round trip
@@ -25,11 +25,18 @@ class RefreshRequests:
         self.caches[cache.name] = cache
         cache.subscribe(lambda event, binding, now: self._changed(cache.name, event, binding))
 
+    def unwatch(self, cache):
+        """``cache`` is gone; what is due from it is skipped."""
+        self.caches.pop(cache.name, None)
+
     def _changed(self, name, event, binding):
         if event in (BindingEvent.ADDED, BindingEvent.UPDATED):
-            lead = max(MIN_REFRESH_LEAD, binding.lifetime * REFRESH_LEAD_FRACTION)
-            heapq.heappush(self._due, (binding.expires - lead, name, binding.home_address,
-                                       binding.sequence))
+            heapq.heappush(self._due, _due_item(name, binding))
+            live = sum(map(len, self.caches.values()))
+            if len(self._due) > 2 * live + HEAP_SLACK:  # stale items of refreshed bindings
+                self._due = [_due_item(cache.name, b) for cache in self.caches.values()
+                             for b in cache]
+                heapq.heapify(self._due)
         return []
 
     def due(self, now):
@@ -37,10 +44,16 @@ class RefreshRequests:
         due = []
         while self._due and self._due[0][0] <= now:
             _, name, home, sequence = heapq.heappop(self._due)
-            binding = self.caches[name].get(home)
+            cache = self.caches.get(name)
+            binding = cache.get(home) if cache is not None else None
             if binding is not None and binding.sequence == sequence and binding.expires > now:
                 due.append((name, binding))
         return due
+
+
+def _due_item(name, binding):
+    lead = max(MIN_REFRESH_LEAD, binding.lifetime * REFRESH_LEAD_FRACTION)
+    return binding.expires - lead, name, binding.home_address, binding.sequence
 
 
 def refresh_request(src, binding):

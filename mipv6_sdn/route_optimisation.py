@@ -16,6 +16,7 @@ what was installed, so a change sends only the difference:
   node's own packets are routed natively (no reverse tunnel).
 """
 import dataclasses
+import ipaddress
 
 from mipv6_sdn import ofmsg, wire
 from mipv6_sdn.binding_cache import BindingEvent
@@ -100,12 +101,14 @@ class RouteOptimisation(RouterPart):
 
     def removed(self, now, dpid, match):
         """The switch dropped a direct path of network mode (idle timeout)."""
-        home = match.get("ipv6_dst")
-        for address, rules in self.installed.items():
-            if str(address) == home:
-                self.ingress.get(address, {}).pop(dpid, None)
-                for key in [k for k in rules if k[:2] == (dpid, Priority.NETWORK_PATH)]:
-                    del rules[key]
+        try:
+            home = ipaddress.IPv6Address(match.get("ipv6_dst"))
+        except ValueError:
+            return []
+        self.ingress.get(home, {}).pop(dpid, None)
+        rules = self.installed.get(home, {})
+        for key in [k for k in rules if k[:2] == (dpid, Priority.NETWORK_PATH)]:
+            del rules[key]
         return []
 
     def in_use(self, correspondent, binding):
@@ -115,15 +118,14 @@ class RouteOptimisation(RouterPart):
         return any(source in key[2] for key in self.installed.get(binding.home_address, {}))
 
     def _ingress_switch(self, source):
-        """The access switch a packet from ``source`` entered the domain at."""
+        """The access switch a packet from ``source`` entered the domain at: an away
+        mobile node's care-of switch, or a learned host's; None for a source nobody
+        has seen (docs/pipeline.md: sources are believed, as the host table is)."""
         placement = self.forwarding.placements.get(source)
         if placement is not None:
             return placement.care_of_dpid
         host = self.hosts.for_address(source)
-        if host is not None:
-            return host.dpid
-        link = self.links.of_address(source)
-        return link.dpid if link is not None else None
+        return host.dpid if host is not None else None
 
     # ------------------------------------------------------------------ rules
 
@@ -149,10 +151,9 @@ class RouteOptimisation(RouterPart):
             return []
         home_binding = self.home_agent.cache.get(home)
         specs = []
-        for correspondent, cache in sorted(self.correspondents.caches.items()):
-            binding = cache.get(home)
-            if binding is not None and binding.care_of_address == \
-                    home_binding.care_of_address:
+        for correspondent in self.correspondents.correspondents_of(home):
+            binding = self.correspondents.binding(correspondent, home)
+            if binding.care_of_address == home_binding.care_of_address:
                 specs += self._correspondent_specs(placement, correspondent)
         if self.mode == RouteOptimisationMode.NETWORK:
             specs.append(RuleSpec(placement.home_dpid, Priority.INGRESS_DETECT, _match(
@@ -176,16 +177,14 @@ class RouteOptimisation(RouterPart):
         specs = [RuleSpec(link.dpid, Priority.ROUTE_OPTIMISED, _match(
             eth_type=wire.ETH_TYPE_IPV6, ipv6_src=str(correspondent), ipv6_dst=home),
             self._towards_care_of(placement, link.dpid))]
-        if link.dpid != placement.care_of_dpid:
-            back = ("lsp", link.label)
-        else:
-            host = self.hosts.for_address(correspondent)
-            if host is None:
-                return specs  # not learned yet: the reverse tunnel carries it meanwhile
-            back = ("deliver", host.port, host.mac)
+        if link.dpid == placement.care_of_dpid:
+            # The correspondent is on the care-of link: no path to put its replies on
+            # (a rule naming its port would go stale when it moves), so they keep to
+            # the reverse tunnel.
+            return specs
         specs.append(RuleSpec(placement.care_of_dpid, Priority.ROUTE_OPTIMISED, _match(
             in_port=placement.port, eth_src=placement.mac, eth_type=wire.ETH_TYPE_IPV6,
-            ipv6_src=home, ipv6_dst=str(correspondent)), back))
+            ipv6_src=home, ipv6_dst=str(correspondent)), ("lsp", link.label)))
         return specs
 
     @staticmethod

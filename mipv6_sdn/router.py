@@ -161,7 +161,7 @@ class Router:
             return self.nd.receive(now, dpid, in_port, meta) if on_link else []
         mobility_header = meta.next_header == wire.IPPROTO_MH or \
             meta.mobility_error is not None
-        if mobility_header and self.correspondents.serves(meta.ip_dst):
+        if mobility_header and self._correspondent(meta.ip_dst):
             replies, msgs = self.correspondents.receive(now, meta)
             return msgs + [m for reply in replies for m in self.deliver(now, reply)]
         if mobility_header and meta.ip_dst not in self.links.router_addresses:
@@ -193,6 +193,14 @@ class Router:
         if self.links.of_address(meta.ip_dst) is not None:
             return self._route_via_controller(now, meta, origin)
         return self.icmp.unreachable(now, meta, origin, wire.UNREACH_NO_ROUTE)
+
+    def _correspondent(self, address):
+        """Whether the controller answers as ``address``: a configured correspondent
+        that is a learned host (no made-up address gets bindings and rules), never one
+        of the controller's own addresses."""
+        return address not in self.links.router_addresses and \
+            self.correspondents.serves(address) and \
+            self.hosts.for_address(address) is not None
 
     def _for_home_agent(self, meta):
         """Mobility headers to the controller's own addresses, and what the HA's

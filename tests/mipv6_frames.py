@@ -102,16 +102,18 @@ def test_init(kind, *, src, correspondent, cookie, mac=MN1_MAC, home_address_opt
 
 def correspondent_binding_update(*, care_of, correspondent, seq, home_index, careof_index,
                                  key, lifetime=420, home=MN1_HOME, flags="A",
-                                 mac=MN1_MAC, nonce_indices=True):
+                                 mac=MN1_MAC, nonce_indices=True, alternate_care_of=None):
     """A Binding Update to a correspondent (RFC 6275 §11.7.2) authorized with ``key``
-    (Kbm); from the home address without HAO when ``care_of`` is the home address."""
+    (Kbm); from the home address without HAO when ``care_of`` is the home address; with
+    an Alternate Care-of Address option, which the authenticator then covers."""
     # Scapy's default Option Lengths of both options are 16; RFC 6275 §6.2.6 and §6.2.7
     # make them 4 and 12.
-    options = [MIP6OptNonceIndices(olen=4, hni=home_index, coni=careof_index)] \
-        if nonce_indices else []
+    options = [MIP6OptAltCoA(acoa=alternate_care_of)] if alternate_care_of else []
+    if nonce_indices:
+        options.append(MIP6OptNonceIndices(olen=4, hni=home_index, coni=careof_index))
     options.append(MIP6OptBindingAuthData(olen=12, authenticator=0))
     mh = authorize(MIP6MH_BU(seq=seq, flags=flags, mhtime=lifetime // 4, options=options),
-                   key, care_of, correspondent, correspondent)
+                   key, alternate_care_of or care_of, correspondent, correspondent)
     ip = IPv6(src=care_of, dst=correspondent)
     if care_of != home:
         ip = ip / IPv6ExtHdrDestOpt(options=[HAO(hoa=home)])

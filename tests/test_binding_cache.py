@@ -50,3 +50,16 @@ def test_expiry_removes_only_what_ran_out_and_skips_refreshed_deadlines():
     assert cache.expire(25.0) == [(BindingEvent.EXPIRED, other, 1)]
     assert cache.expire(30.0) == [(BindingEvent.EXPIRED, HOME, 2)]
     assert len(cache) == 0
+
+
+def test_refreshes_do_not_grow_the_expiry_heap_without_bound():
+    from mipv6_sdn.binding_cache import HEAP_SLACK
+    cache = BindingCache("home")
+    home = ipaddress.IPv6Address("2001:db8:1::100")
+    for sequence in range(1000):
+        cache.put(float(sequence), Binding(home, ipaddress.IPv6Address("2001:db8:a::1"),
+                                           sequence, 420, sequence + 420.0, True))
+    assert len(cache._deadlines) <= 2 * len(cache) + HEAP_SLACK
+    assert cache.expire(1418.0) == [] and len(cache) == 1  # the live deadline is kept
+    cache.expire(1419.0)
+    assert len(cache) == 0

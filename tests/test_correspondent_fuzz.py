@@ -16,9 +16,15 @@ from tests.test_route_optimisation import network
 
 
 def state(router):
-    rr = router.correspondents.return_routability
+    """What an accepted message could change, and what an attacker's messages could
+    make grow: caches, the index, the refresh and expiry heaps."""
+    correspondents = router.correspondents
+    rr = correspondents.return_routability
     return (router.view()["correspondent_bindings"], rr.kcn, dict(rr.nonces), rr.next_index,
-            {home: dict(rules) for home, rules in router.route_optimisation.installed.items()})
+            {home: dict(rules) for home, rules in router.route_optimisation.installed.items()},
+            sorted(correspondents.caches), {h: set(c) for h, c in correspondents.by_home.items()},
+            correspondents.count, len(correspondents.refresh_requests._due),
+            [len(cache._deadlines) for cache in correspondents.caches.values()])
 
 
 def test_mutated_correspondent_signalling_never_escapes_and_never_changes_state():

@@ -10,11 +10,12 @@ import hmac
 import ipaddress
 
 import pytest
-from scapy.layers.inet6 import (ICMPv6ParamProblem, IPv6, IPv6ExtHdrRouting, MIP6MH_BA,
+from scapy.layers.inet6 import (ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, ICMPv6ParamProblem, IPv6, IPv6ExtHdrRouting, MIP6MH_BA,
                                 MIP6MH_BE, MIP6MH_BRR, MIP6MH_CoT, MIP6MH_HoT, MIP6MH_HoTI,
                                 MIP6OptBindingAuthData)
 from scapy.layers.l2 import Ether
 
+from mipv6_sdn import correspondent_node
 from mipv6_sdn.config import parse_config
 from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.router import Router
@@ -90,35 +91,36 @@ def only(sent, layer):
     return found[0]
 
 
-def home_test(harness, at, src=HOME):
-    sent = send(harness, frames.test_init("home", src=src, correspondent=CN1,
+def home_test(harness, at, src=HOME, correspondent=CN1):
+    sent = send(harness, frames.test_init("home", src=src, correspondent=correspondent,
                                           cookie=HOME_COOKIE), at)
     return [s for s in sent if MIP6MH_HoT in s[2]]
 
 
-def care_of_test(harness, link):
+def care_of_test(harness, link, correspondent=CN1, care_of=None):
     arrive(harness, link)
-    sent = send(harness, frames.test_init("careof", src=CARE_OF[link], correspondent=CN1,
+    sent = send(harness, frames.test_init("careof", src=care_of or CARE_OF[link],
+                                          correspondent=correspondent,
                                           cookie=CAREOF_COOKIE), link)
     return only(sent, MIP6MH_CoT)
 
 
-def tokens(harness, link):
+def tokens(harness, link, correspondent=CN1):
     """Return routability from ``link``: (home index, home token, care-of index,
     care-of token), as the mobile node reads them (registered at home first)."""
     if harness.router.home_agent.cache.get(ipaddress.IPv6Address(HOME)) is None:
         register_home(harness, link, 1)
-    [(_, _, hot)] = home_test(harness, link)
-    _, _, cot = care_of_test(harness, link)
+    [(_, _, hot)] = home_test(harness, link, correspondent=correspondent)
+    _, _, cot = care_of_test(harness, link, correspondent)
     return (hot[MIP6MH_HoT].index, hot[MIP6MH_HoT].token,
             cot[MIP6MH_CoT].index, cot[MIP6MH_CoT].token)
 
 
-def correspondent_bu(harness, link, seq, rr, **kwargs):
+def correspondent_bu(harness, link, seq, rr, correspondent=CN1, **kwargs):
     home_index, home_token, careof_index, careof_token = rr
     kwargs.setdefault("key", frames.kbm(home_token, careof_token))
     return send(harness, frames.correspondent_binding_update(
-        care_of=CARE_OF[link], correspondent=CN1, seq=seq, home_index=home_index,
+        care_of=CARE_OF[link], correspondent=correspondent, seq=seq, home_index=home_index,
         careof_index=careof_index, **kwargs), link)
 
 
@@ -194,6 +196,7 @@ def test_return_routability_state_survives_a_restart(harness, tmp_path):
     store = SqliteBindingStore(str(tmp_path / "journal.sqlite"))
     first = Harness(router=Router(CONFIG, store=store))
     attach(first, "visit-a")
+    first.learn("cn1")
     register_home(first, "visit-a", 1)
     rr = tokens(first, "visit-a")
     used = set(first.router.correspondents.return_routability.nonces)
@@ -201,8 +204,11 @@ def test_return_routability_state_survives_a_restart(harness, tmp_path):
     second.router.restore(second.now)
     attach(second, "visit-a")
     arrive(second, "visit-a")
+    second.learn("cn1")
     [ba] = [s for s in correspondent_bu(second, "visit-a", 1, rr) if MIP6MH_BA in s[2]]
     assert ba[2][MIP6MH_BA].status == 0  # the old indices are still recognised
+    assert second.router.correspondents.return_routability.next_index == \
+        first.router.correspondents.return_routability.next_index
     second.now += 31
     [(_, _, hot)] = home_test(second, "visit-a")
     assert hot[MIP6MH_HoT].index not in used  # and new ones never collide with them
@@ -298,10 +304,17 @@ def test_a_binding_update_without_a_bit_still_gets_an_error_status(harness):
     assert ba[MIP6MH_BA].status == 138
 
 
-def test_deregistration_from_the_care_of_address_removes_the_binding(harness):
+def test_deregistration_from_the_care_of_address_uses_the_home_token_alone(harness):
+    """§5.2.5: deleting a binding needs no care-of keygen token, and §9.5.1 ignores the
+    care-of nonce index then: Kbm = SHA1(home keygen token)."""
     rr = tokens(harness, "visit-a")
     only(correspondent_bu(harness, "visit-a", 1, rr), MIP6MH_BA)
-    _, _, ba = only(correspondent_bu(harness, "visit-a", 2, rr, lifetime=0), MIP6MH_BA)
+    both = frames.kbm(rr[1], rr[3])
+    assert correspondent_bu(harness, "visit-a", 2, rr, lifetime=0, key=both) == []
+    assert cn_binding(harness) is not None  # control: signed with both tokens, refused
+    unknown_careof_index = (rr[0], rr[1], rr[2] ^ 0x5555, rr[3])
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 2, unknown_careof_index,
+                                     lifetime=0, key=frames.kbm(rr[1])), MIP6MH_BA)
     assert ba[MIP6MH_BA].status == 0 and cn_binding(harness) is None
 
 
@@ -327,6 +340,7 @@ def test_deregistration_from_home_uses_the_home_token_alone(harness):
 def test_binding_updates_are_capped_in_number(harness):
     small = Harness(config=configured(max_bindings=1))
     attach(small, "visit-a")
+    small.learn("cn1")
     rr = tokens(small, "visit-a")
     only(correspondent_bu(small, "visit-a", 1, rr), MIP6MH_BA)
     other = frames.correspondent_binding_update(
@@ -452,3 +466,88 @@ def test_the_answers_decode_in_tshark(harness, tmp_path):
     assert ba_fields["mip6.bad.auth"] == [
         ba[MIP6OptBindingAuthData].authenticator.to_bytes(12, "big").hex(":")]
     assert ba_fields["mip6.mobility_opt.len"][-1] == "12"
+
+
+# ---------------------------------------------------------------------- bounds
+
+
+CN2, CN2_MAC = "2001:db8:c::11", "00:00:00:00:0c:11"
+
+
+def learn_cn2(harness):
+    harness.run(harness.router.packet_in(harness.now, 4, 1, bytes(
+        Ether(src=CN2_MAC, dst="33:33:ff:00:00:01") / IPv6(
+            src=CN2, dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt="2001:db8:c::1") /
+        ICMPv6NDOptSrcLLAddr(lladdr=CN2_MAC))))
+
+
+def test_only_learned_hosts_are_answered_for(harness):
+    """A made-up address in the correspondent prefix gets no Home Test (so spoofed
+    correspondents cannot make bindings and rules); the message is routed towards it."""
+    register_home(harness, "visit-a", 1)
+    assert home_test(harness, "visit-a", correspondent=CN2) == []
+    learn_cn2(harness)
+    assert home_test(harness, "visit-a", correspondent=CN2) != []  # control: once learned
+
+
+def test_bindings_per_home_address_are_capped(harness, monkeypatch):
+    monkeypatch.setattr(correspondent_node, "MAX_CORRESPONDENTS_PER_HOME", 1)
+    learn_cn2(harness)
+    only(correspondent_bu(harness, "visit-a", 1, tokens(harness, "visit-a")), MIP6MH_BA)
+    rr = tokens(harness, "visit-a", correspondent=CN2)
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 1, rr, correspondent=CN2),
+                    MIP6MH_BA)
+    assert ba[MIP6MH_BA].status == 130
+
+
+def test_a_cache_left_without_bindings_is_dropped(harness):
+    rr = tokens(harness, "visit-a")
+    only(correspondent_bu(harness, "visit-a", 1, rr), MIP6MH_BA)
+    assert list(harness.router.correspondents.caches) == [ipaddress.IPv6Address(CN1)]
+    only(correspondent_bu(harness, "visit-a", 2, rr, lifetime=0, key=frames.kbm(rr[1])),
+         MIP6MH_BA)
+    correspondents = harness.router.correspondents
+    assert (correspondents.caches, correspondents.by_home, correspondents.count) == ({}, {}, 0)
+
+
+def test_answers_without_authorization_are_rate_limited(harness):
+    """131 and 136-138 go to an address nobody vouched for: no more of them than of
+    Binding Errors, so a spoofed source cannot aim a stream of them at a victim."""
+    rr = tokens(harness, "visit-a")
+    answered = sum(len(correspondent_bu(harness, "visit-a", 1, rr, flags="AH"))
+                   for _ in range(50))
+    assert 1 <= answered <= 10  # the first are answered; then the bucket is empty
+    harness.now += 5
+    assert len(correspondent_bu(harness, "visit-a", 1, rr, flags="AH")) == 1
+
+
+def test_an_alternate_care_of_address_is_the_one_tested_and_bound(harness):
+    other = "2001:db8:a:0:200:ff:fe00:200"
+    register_home(harness, "visit-a", 1)
+    send(harness, neighbour_solicit("mn1", "2001:db8::1", src=other), "visit-a")
+    [(_, _, hot)] = home_test(harness, "visit-a")
+    _, _, cot = care_of_test(harness, "visit-a", care_of=other)
+    _, _, cot_own = care_of_test(harness, "visit-a")
+    home = (hot[MIP6MH_HoT].index, hot[MIP6MH_HoT].token)
+    own = home + (cot_own[MIP6MH_CoT].index, cot_own[MIP6MH_CoT].token)
+    assert correspondent_bu(harness, "visit-a", 1, own, alternate_care_of=other) == []
+    alternate = home + (cot[MIP6MH_CoT].index, cot[MIP6MH_CoT].token)
+    _, _, ba = only(correspondent_bu(harness, "visit-a", 1, alternate,
+                                     alternate_care_of=other), MIP6MH_BA)
+    assert ba[IPv6].dst == other and str(cn_binding(harness).care_of_address) == other
+
+
+def test_a_restored_binding_of_a_link_no_longer_configured_does_not_stop_the_tick(tmp_path):
+    """The store may hold a binding for a home address no home link serves any more
+    (the configuration changed): the tick asks it for no refresh and goes on."""
+    from mipv6_sdn.binding_cache import HOME_CACHE, Binding
+    store = SqliteBindingStore(str(tmp_path / "journal.sqlite"))
+    now = 1_800_000_000.0
+    store.save(HOME_CACHE, Binding(ipaddress.IPv6Address("2001:db8:9::100"),
+                                   ipaddress.IPv6Address(CARE_OF["visit-a"]), 1, 420,
+                                   now + 420, True))
+    router = Router(CONFIG, store=store)
+    router.restore(now)
+    assert len(router.home_agent.cache) == 1
+    router.tick(now + 400)  # past the refresh request's time: no exception
+    assert router.tick(now + 421) == [] and len(router.home_agent.cache) == 0

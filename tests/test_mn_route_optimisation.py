@@ -713,9 +713,12 @@ def test_against_the_controller_the_node_gets_a_correspondent_binding(mode, boun
     clock, node = Clock(), ro_node()
     router = Router(configured(mode=mode))
     router.switch_up(clock.now, 2, [5])
-    # The kernel's duplicate address detection makes the care-of address known.
+    # The kernel's duplicate address detection makes the care-of address known, and
+    # cn1's neighbour discovery makes cn1 known.
     router.packet_in(clock.now, 2, 5, bytes(neighbour_solicit("mn1", str(COA_A),
                                                              src=str(COA_A))))
+    router.switch_up(clock.now, 4, [1])
+    router.packet_in(clock.now, 4, 1, bytes(neighbour_solicit("cn1", "2001:db8:c::1")))
     exchange(node, router, clock, move(node, clock, VISIT_A, COA_A))
     assert node.home_registration.binding is not None  # registered through the controller
     exchange(node, router, clock, node.frame_received(clock.now, data_from()))

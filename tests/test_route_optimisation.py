@@ -107,7 +107,8 @@ def _correspondent_bu_frame(harness, link, seq):
 def test_rr_rules_go_with_the_correspondent_binding(harness):
     route_optimise(harness, "visit-a", 1)
     rr = tokens(harness, "visit-a")
-    only(correspondent_bu(harness, "visit-a", 2, rr, lifetime=0), MIP6MH_BA)
+    only(correspondent_bu(harness, "visit-a", 2, rr, lifetime=0, key=frames.kbm(rr[1])),
+         MIP6MH_BA)
     assert sum(route_optimised_rules(harness).values()) == 0
     assert HOME_SWITCH in from_cn1(harness)[1]
     route_optimise(harness, "visit-a", 3)

@@ -195,7 +195,7 @@ def measure_ceiling(count, window, timeout, care_of, profile_dir=None):
             _quiet_icmp(host)
             roaming.move_host(net, GENERATOR_HOST, VISITED_SWITCH)
             # No RAs here: give hh1 the same care-of address as in our run.
-            roaming._run(host, "ip", "-6", "addr", "replace", f"{care_of}/64", "dev",
+            roaming.run_in(host, "ip", "-6", "addr", "replace", f"{care_of}/64", "dev",
                          host.defaultIntf().name, "nodad")
             time.sleep(SETTLE)
             result = run_generator(

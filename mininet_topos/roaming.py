@@ -177,7 +177,7 @@ class AccessTopo(Topo):
 topos = {"roaming": RoamingTopo, "access": AccessTopo}
 
 
-def _run(node, *args):
+def run_in(node, *args):
     """Run a command in ``node``'s namespace; raise RuntimeError if it fails."""
     out, err, exitcode = node.pexec(*[str(arg) for arg in args])
     if exitcode:
@@ -209,12 +209,12 @@ def configure_host(host, ipv6_address=None, mobile=False, optimistic_dad=True):
         dad_flags = ["optimistic"] if optimistic_dad else []
     else:
         dad_flags = ["nodad"]
-    _run(host, "sysctl", "-q", "-w", *sysctls)
-    _run(host, "ethtool", "-K", intf, "tx", "off", "tso", "off", "gso", "off")
-    _run(host, "ip", "-4", "addr", "flush", "dev", intf)
+    run_in(host, "sysctl", "-q", "-w", *sysctls)
+    run_in(host, "ethtool", "-K", intf, "tx", "off", "tso", "off", "gso", "off")
+    run_in(host, "ip", "-4", "addr", "flush", "dev", intf)
     if ipv6_address:
-        _run(host, "ip", "-6", "addr", "replace", ipv6_address, "dev", intf, *dad_flags)
-    _run(host, "ip", "-6", "route", "replace", "default", "via", ROUTER_LL, "dev", intf,
+        run_in(host, "ip", "-6", "addr", "replace", ipv6_address, "dev", intf, *dad_flags)
+    run_in(host, "ip", "-6", "route", "replace", "default", "via", ROUTER_LL, "dev", intf,
          "metric", FALLBACK_ROUTE_METRIC)
 
 
@@ -235,7 +235,7 @@ def disable_ipv6(switch, intfs):
     links get no RS, DAD or MLD from the switch side; ``lo`` is left alone."""
     keys = [f"net.ipv6.conf.{intf}.disable_ipv6=1" for intf in intfs if str(intf) != "lo"]
     if keys:
-        _run(switch, "sysctl", "-q", "-w", *keys)
+        run_in(switch, "sysctl", "-q", "-w", *keys)
 
 
 
@@ -301,10 +301,10 @@ def move_host(net, host_name, new_switch_name):
     if old_switch is new_switch:
         return _ofport(new_switch, intf)
     port = new_switch.newPort()
-    _run(old_switch, "ip", "link", "set", intf, "down")
-    _run(new_switch, "ovs-vsctl", "del-port", old_switch, intf, "--", "add-port", new_switch,
-         intf, "--", "set", "Interface", intf, f"ofport_request={port}")
-    _run(new_switch, "ip", "link", "set", intf, "up")
+    run_in(old_switch, "ip", "link", "set", intf, "down")
+    run_in(new_switch, "ovs-vsctl", "del-port", old_switch, intf, "--", "add-port", new_switch,
+           intf, "--", "set", "Interface", intf, f"ofport_request={port}")
+    run_in(new_switch, "ip", "link", "set", intf, "up")
     old_switch.delIntf(intf)
     new_switch.addIntf(intf, port=port)
     intf.node = new_switch
@@ -313,7 +313,7 @@ def move_host(net, host_name, new_switch_name):
 
 def _ofport(switch, intf):
     """The OpenFlow port number OVS gave ``intf``; RuntimeError if it has none."""
-    ofport = int(_run(switch, "ovs-vsctl", "get", "Interface", intf, "ofport"))
+    ofport = int(run_in(switch, "ovs-vsctl", "get", "Interface", intf, "ofport"))
     if ofport < 1:
         raise RuntimeError(f"{switch.name}: {intf} has no OpenFlow port ({ofport})")
     return ofport

@@ -54,18 +54,24 @@ class AddressResolution:
         if host is not None:
             frame = packets.ethernet(host.mac, self.config.router_mac, ipv6_packet)
             return [(host.dpid, ofmsg.packet_out([host.port], frame))]
+        msgs, resolution = self.resolve(now, dst)
+        if resolution is not None:
+            resolution.queue.append((ipv6_packet, cause))
+        return msgs
+
+    def resolve(self, now, dst):
+        """Solicit ``dst`` on its link unless that is under way: (messages, the
+        resolution, or None when ``dst`` is on none of our links)."""
         link = self.links.of_address(dst)
         if link is None:
-            return []
+            return [], None
         resolution = self.resolutions.get(dst)
-        msgs = []
-        if resolution is None:
-            resolution = self.resolutions[dst] = Resolution(
-                link=link, attempts=1, next_time=now + self.config.ns_retransmit,
-                queue=collections.deque(maxlen=MAX_QUEUED_PER_ADDRESS))
-            msgs = self._solicit(link, dst)
-        resolution.queue.append((ipv6_packet, cause))
-        return msgs
+        if resolution is not None:
+            return [], resolution
+        resolution = self.resolutions[dst] = Resolution(
+            link=link, attempts=1, next_time=now + self.config.ns_retransmit,
+            queue=collections.deque(maxlen=MAX_QUEUED_PER_ADDRESS))
+        return self._solicit(link, dst), resolution
 
     def _solicit(self, link, target):
         ports = self.ports.host_ports(link.dpid)

@@ -162,6 +162,10 @@ class Router:
         mobility_header = meta.next_header == wire.IPPROTO_MH or \
             meta.mobility_error is not None
         if mobility_header and self._correspondent(meta.ip_dst):
+            if self.hosts.for_address(meta.ip_dst) is None:
+                # Not learned yet: solicit it, and let the mobile node's retransmission
+                # find it known (a made-up address never answers, so never gets any).
+                return self.resolution.resolve(now, meta.ip_dst)[0]
             replies, msgs = self.correspondents.receive(now, meta)
             return msgs + [m for reply in replies for m in self.deliver(now, reply)]
         if mobility_header and meta.ip_dst not in self.links.router_addresses:
@@ -195,12 +199,10 @@ class Router:
         return self.icmp.unreachable(now, meta, origin, wire.UNREACH_NO_ROUTE)
 
     def _correspondent(self, address):
-        """Whether the controller answers as ``address``: a configured correspondent
-        that is a learned host (no made-up address gets bindings and rules), never one
-        of the controller's own addresses."""
+        """Whether the controller answers as ``address``: a configured correspondent,
+        never one of the controller's own addresses."""
         return address not in self.links.router_addresses and \
-            self.correspondents.serves(address) and \
-            self.hosts.for_address(address) is not None
+            self.correspondents.serves(address)
 
     def _for_home_agent(self, meta):
         """Mobility headers to the controller's own addresses, and what the HA's

@@ -482,10 +482,15 @@ def learn_cn2(harness):
 
 
 def test_only_learned_hosts_are_answered_for(harness):
-    """A made-up address in the correspondent prefix gets no Home Test (so spoofed
-    correspondents cannot make bindings and rules); the message is routed towards it."""
+    """A Home Test Init to an address of the correspondent prefix that is not known is
+    not answered, nor passed on to it: the controller solicits the address, so a real
+    host is known by the mobile node's retransmission and a made-up one never is (no
+    bindings and rules for spoofed correspondents)."""
     register_home(harness, "visit-a", 1)
-    assert home_test(harness, "visit-a", correspondent=CN2) == []
+    sent = send(harness, frames.test_init("home", src=HOME, correspondent=CN2,
+                                          cookie=HOME_COOKIE), "visit-a")
+    [(dpid, ports, solicitation)] = sent
+    assert (dpid, solicitation[ICMPv6ND_NS].tgt) == (4, CN2)
     learn_cn2(harness)
     assert home_test(harness, "visit-a", correspondent=CN2) != []  # control: once learned
 

@@ -21,7 +21,7 @@ from scapy.layers.l2 import Ether
 
 from mipv6_sdn import mobility
 from mipv6_sdn.mn.actions import Log, Send, WatchCorrespondents
-from mipv6_sdn.mn.correspondent_registration import MAX_CORRESPONDENTS, STOP_HOLD
+from mipv6_sdn.mn.correspondent_registration import MAX_CORRESPONDENTS, SENT_KEPT, STOP_HOLD
 from mipv6_sdn.router import Router
 from mipv6_sdn.testing.core_harness import neighbour_solicit
 from tests.mipv6_frames import MN1_MAC, ROUTER_MAC
@@ -753,3 +753,36 @@ def test_binding_updates_retransmit_with_new_sequence_numbers_until_the_tokens_e
     assert [seq for _, seq in updates] == list(range(FIRST_CN_SEQ + 1, FIRST_CN_SEQ + 11))
     # At start + 223 the tokens are more than 210 s old: both tests again, no BU.
     assert to_correspondent(ticks, start)[-2:] == [(223.0, "HoTI"), (223.0, "CoTI")]
+
+
+def retransmitted(node, clock, cn, count):
+    """Through the tests, then the BU retransmitted until ``count`` went; their frames."""
+    updates = [through_the_tests(node, clock, cn)]
+    while len(updates) < count:
+        clock.now = round(clock.now + 0.05, 6)
+        updates += bus(node.tick(clock.now))
+    return updates
+
+
+def test_a_retransmitted_binding_update_keeps_only_the_last_sequence_numbers():
+    """Each transmission has its own number (§11.8); only the last SENT_KEPT can be
+    acknowledged, so retransmissions every 32 s do not grow the state."""
+    clock, cn = Clock(), TinyCorrespondent()
+    node = ro_node()
+    updates = retransmitted(node, clock, cn, 10)
+    assert list(node.correspondents.correspondents[CN].update.sent) == [
+        bu[MIP6MH_BU].seq for bu in updates[-SENT_KEPT:]]
+    node.frame_received(clock.now, cn.binding_ack(updates[-SENT_KEPT - 1]))
+    assert cn_entry(node) is None  # too old to count
+    node.frame_received(clock.now, cn.binding_ack(updates[-SENT_KEPT]))
+    assert cn_entry(node).sequence == updates[-SENT_KEPT][MIP6MH_BU].seq
+
+
+def test_the_first_transmission_counts_while_it_is_among_the_last():
+    """The control of the bound above: the same BA to the first transmission counts
+    while no more than SENT_KEPT went."""
+    clock, cn = Clock(), TinyCorrespondent()
+    node = ro_node()
+    updates = retransmitted(node, clock, cn, SENT_KEPT)
+    node.frame_received(clock.now, cn.binding_ack(updates[0]))
+    assert cn_entry(node).sequence == FIRST_CN_SEQ

@@ -32,6 +32,9 @@ from mipv6_sdn.mn.signalling import (MAX_IMMEDIATE_RETRIES, REFRESH_FRACTION, Ba
 MAX_CORRESPONDENTS = 64  # choice: the table's bound; the least recently active goes first
 STOP_HOLD = 600.0  # choice: seconds a correspondent that refused route optimisation is left alone
 SEQUENCE_OCTETS = 2  # RFC 6275 §6.1.7: 16-bit sequence numbers, each correspondent its own
+# policy: a BA counts for one of the last 4 transmissions of a BU; the oldest of them went
+# out 7 s (1 + 2 + 4, §11.8) or more before the newest, so an answer to an older one is lost.
+SENT_KEPT = 4
 
 # RFC 6275 §6.1.8: what each "expired nonce" status asks to test again (§11.7.3).
 EXPIRED = {mobility.EXPIRED_HOME_NONCE_INDEX: (Which.HOME,),
@@ -51,8 +54,16 @@ class Update:
     lifetime: int  # requested, seconds
     reason: str
     backoff: Backoff
-    sent: dict = dataclasses.field(default_factory=dict)  # sequence -> Kbm
+    sent: dict = dataclasses.field(default_factory=dict)  # sequence -> Kbm, the last few
     immediate_retries: int = 0
+
+    def record(self, sequence, kbm):
+        """A transmission with ``sequence`` and ``kbm``; the oldest beyond SENT_KEPT
+        can no longer be acknowledged."""
+        self.sent.pop(sequence, None)  # a number used again goes last
+        self.sent[sequence] = kbm
+        while len(self.sent) > SENT_KEPT:
+            del self.sent[next(iter(self.sent))]
 
 
 @dataclasses.dataclass
@@ -347,7 +358,7 @@ class CorrespondentRegistration(Part):
         address = correspondent.address
         correspondent.sequence = sequence = (correspondent.sequence + 1) & 0xFFFF
         packet = binding_update(home_address, address, update, sequence, keys)
-        update.sent[sequence] = keys[0]
+        update.record(sequence, keys[0])
         correspondent.rate.sent(now)
         wait = update.backoff.sent(now)
         if update.kind is Kind.REGISTER:

@@ -18,6 +18,7 @@ from scapy.layers.inet6 import (HAO, ICMPv6ParamProblem, IPv6, IPv6ExtHdrDestOpt
                                 MIP6MH_CoT, MIP6MH_CoTI, MIP6MH_HoT, MIP6MH_HoTI,
                                 MIP6OptBindingAuthData, MIP6OptNonceIndices)
 from scapy.layers.l2 import Ether
+from scapy.utils import checksum
 
 from mipv6_sdn import mobility
 from mipv6_sdn.mn.actions import Log, Send, WatchCorrespondents
@@ -786,3 +787,82 @@ def test_the_first_transmission_counts_while_it_is_among_the_last():
     updates = retransmitted(node, clock, cn, SENT_KEPT)
     node.frame_received(clock.now, cn.binding_ack(updates[0]))
     assert cn_entry(node).sequence == FIRST_CN_SEQ
+
+
+# ---------------------------------------------------------------------- forged refusals
+
+
+def stopped(node):
+    return node.correspondents.correspondents[CN].stopped_until is not None
+
+
+@pytest.mark.parametrize("cookie, acted_on", [(b"\x09" * 8, False), (HOME_COOKIE, True)],
+                         ids=["made-up-cookie", "outstanding-cookie (control)"])
+def test_a_parameter_problem_counts_only_about_a_test_init_with_the_outstanding_cookie(
+        cookie, acted_on):
+    """A forged Parameter Problem quoting a HoTI from the home address to the
+    correspondent: without the cookie on its way it stops nothing."""
+    clock, node, cn = Clock(), ro_node(), TinyCorrespondent()
+    started(node, clock)
+    quoted = Ether(src=MN1_MAC, dst=ROUTER_MAC) / IPv6(src=str(HOA), dst=str(CN)) / \
+        MIP6MH_HoTI(cookie=cookie)
+    node.frame_received(clock.now, cn.parameter_problem(quoted))
+    assert stopped(node) == acted_on
+
+
+def test_a_parameter_problem_about_a_test_init_already_answered_is_ignored():
+    clock, node, cn = Clock(), ro_node(), TinyCorrespondent()
+    hoti, coti = started(node, clock)
+    node.frame_received(clock.now, cn.home_test(hoti))
+    node.frame_received(clock.now, cn.parameter_problem(hoti))
+    assert not stopped(node)
+    node.frame_received(clock.now, cn.parameter_problem(coti))  # the control: outstanding
+    assert stopped(node)
+
+
+def resigned(bu_frame, sequence=None, flip=False):
+    """``bu_frame`` with another sequence number signed with the right Kbm, or with its
+    authenticator spoilt; its checksum over the home address (RFC 6275 §6.3)."""
+    forged = Ether(bytes(bu_frame))
+    if sequence is not None:
+        forged[MIP6MH_BU].seq = sequence
+    forged[MIP6MH_BU].cksum = 0
+    auth = authenticator(kbm(1, COA_A, 2), COA_A, CN, mh_of(Ether(bytes(forged))))
+    forged[MIP6OptBindingAuthData].authenticator = int.from_bytes(auth, "big") ^ flip
+    mh = mh_of(Ether(bytes(forged)))
+    forged[MIP6MH_BU].cksum = checksum(HOA.packed + CN.packed + len(mh).to_bytes(4, "big")
+                                       + bytes([0, 0, 0, 135]) + mh)
+    forged = Ether(bytes(forged))
+    assert rfc_checksum_ok(HOA, CN, 135, mh_of(forged))
+    return forged
+
+
+@pytest.mark.parametrize("quoted, acted_on", [
+    ("acknowledged", False), ("other-sequence", False), ("spoilt-authenticator", False),
+    ("outstanding", True)])
+def test_a_parameter_problem_counts_only_about_a_binding_update_on_its_way(quoted, acted_on):
+    """Code 2 at our Home Address option of a quoted BU: it must have the sequence
+    number and Binding Authorization Data of a transmission still waiting for its BA."""
+    clock, node, cn = Clock(), ro_node(), TinyCorrespondent()
+    bu = through_the_tests(node, clock, cn)
+    if quoted == "acknowledged":
+        node.frame_received(clock.now, cn.binding_ack(bu))
+    elif quoted == "other-sequence":
+        bu = resigned(bu, sequence=FIRST_CN_SEQ + 5)
+    elif quoted == "spoilt-authenticator":
+        bu = resigned(bu, flip=True)
+    else:
+        bu = resigned(bu)  # the control: the forger's path, with what it cannot know
+    node.frame_received(clock.now, cn.parameter_problem(bu, code=2, pointer=40 + 6))
+    assert stopped(node) == acted_on
+
+
+def test_binding_error_2_with_nothing_on_its_way_to_the_correspondent_is_ignored():
+    clock, node, cn = Clock(), ro_node(), TinyCorrespondent()
+    bound(node, clock, cn)
+    clock.now += 5
+    node.frame_received(clock.now, cn.binding_error(2))
+    assert not stopped(node) and cn_entry(node) is not None
+    run_until(node, clock, clock.now + 336)  # the refresh: its tests are on their way
+    node.frame_received(clock.now, cn.binding_error(2))  # the control
+    assert stopped(node)

@@ -22,7 +22,8 @@ from scapy.utils import checksum
 
 from mipv6_sdn import mobility
 from mipv6_sdn.mn.actions import Log, Send, WatchCorrespondents
-from mipv6_sdn.mn.correspondent_registration import MAX_CORRESPONDENTS, SENT_KEPT, STOP_HOLD
+from mipv6_sdn.mn.correspondent_registration import (
+    MAX_CORRESPONDENTS, NEW_CORRESPONDENT_BURST, NEW_CORRESPONDENT_RATE, SENT_KEPT, STOP_HOLD)
 from mipv6_sdn.router import Router
 from mipv6_sdn.testing.core_harness import neighbour_solicit
 from tests.mipv6_frames import MN1_MAC, ROUTER_MAC
@@ -295,7 +296,7 @@ def test_the_table_is_bounded_and_drops_the_least_recently_active():
     registered(node, clock)
     addresses = [A(f"2001:db8:c::{i:x}") for i in range(1, MAX_CORRESPONDENTS + 2)]
     for address in addresses[:MAX_CORRESPONDENTS]:
-        clock.now += 0.01
+        clock.now += 1 / NEW_CORRESPONDENT_RATE
         node.frame_received(clock.now, data_from(address))
     node.frame_received(clock.now, data_from(addresses[0]))  # the first is active again
     actions = node.frame_received(clock.now, data_from(addresses[-1]))
@@ -303,6 +304,50 @@ def test_the_table_is_bounded_and_drops_the_least_recently_active():
     assert len(table) == MAX_CORRESPONDENTS
     assert addresses[1] not in table and addresses[0] in table and addresses[-1] in table
     assert any(f"{addresses[1]} dropped" in a.message for a in of_type(actions, Log))
+
+
+def new_sources(node, clock, count, per_second):
+    """Frames from ``count`` made-up sources inside the prefix, ``per_second`` of them a
+    second from now; how many started return routability, and the actions."""
+    start, hotis, everything = clock.now, 0, []
+    for i in range(count):
+        clock.now = start + i / per_second
+        actions = node.frame_received(clock.now, data_from(A(f"2001:db8:c::1:{i:x}")))
+        hotis += len(of_layer(actions, MIP6MH_HoTI))
+        everything += actions
+    return hotis, everything
+
+
+def test_a_flood_of_made_up_sources_starts_no_more_than_the_rate_limit_allows():
+    """Spoofed frames from 1000 sources inside the prefix in 10 s: the burst, then one
+    a second, start return routability (each would end in a binding and 2 flow rules
+    at the controller); a refusal is logged once a second at most."""
+    clock, node = Clock(), ro_node()
+    registered(node, clock)
+    hotis, actions = new_sources(node, clock, 1000, per_second=100)
+    assert NEW_CORRESPONDENT_BURST + 8 <= hotis <= NEW_CORRESPONDENT_BURST + 10 * \
+        NEW_CORRESPONDENT_RATE
+    assert len(node.correspondents.correspondents) == hotis
+    assert len([a for a in of_type(actions, Log) if "not taken" in a.message]) <= 10
+
+
+def test_new_sources_at_the_rate_limit_are_all_taken():
+    """The control of the flood above: the same frames, one a second, all start return
+    routability."""
+    clock, node = Clock(), ro_node()
+    registered(node, clock)
+    assert new_sources(node, clock, 14, per_second=NEW_CORRESPONDENT_RATE)[0] == 14
+
+
+def test_a_correspondent_refused_in_a_flood_is_taken_on_a_later_frame():
+    clock, node = Clock(), ro_node()
+    registered(node, clock)
+    new_sources(node, clock, NEW_CORRESPONDENT_BURST, per_second=100)
+    assert sent(node.frame_received(clock.now, data_from())) == []  # refused for now
+    clock.now += 1 / NEW_CORRESPONDENT_RATE
+    actions = node.frame_received(clock.now, data_from())
+    assert len(of_layer(actions, MIP6MH_HoTI)) == 1
+    assert any("(1 refused by the rate limit" in a.message for a in of_type(actions, Log))
 
 
 # ---------------------------------------------------------------------- the tests

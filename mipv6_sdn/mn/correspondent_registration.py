@@ -28,9 +28,15 @@ from mipv6_sdn.mn.movement import Location
 from mipv6_sdn.mn.part import Event, Part
 from mipv6_sdn.mn.return_routability import INIT_NAMES, ReturnRoutability, Which
 from mipv6_sdn.mn.signalling import (MAX_IMMEDIATE_RETRIES, REFRESH_FRACTION, Backoff,
-                                     UpdateRate, binding_update_packet, to_router)
+                                     TokenBucket, UpdateRate, binding_update_packet,
+                                     to_router)
 
 MAX_CORRESPONDENTS = 64  # choice: the table's bound; the least recently active goes first
+# policy: new correspondents taken at most 1 a second, after a burst of 4, so frames
+# from many made-up sources inside a prefix cannot start registrations (each a binding
+# and 2 flow rules at the controller) faster than that.
+NEW_CORRESPONDENT_RATE = 1.0
+NEW_CORRESPONDENT_BURST = 4
 STOP_HOLD = 600.0  # choice: seconds a correspondent that refused route optimisation is left alone
 SEQUENCE_OCTETS = 2  # RFC 6275 §6.1.7: 16-bit sequence numbers, each correspondent its own
 # policy: a BA counts for one of the last 4 transmissions of a BU; the oldest of them went
@@ -190,6 +196,8 @@ class CorrespondentTable:
         self.random_bytes = random_bytes
         self.entries = {}  # address -> Correspondent
         self.watching = WatchCorrespondents(home_address)
+        self.admissions = TokenBucket(NEW_CORRESPONDENT_RATE, NEW_CORRESPONDENT_BURST)
+        self.refused = 0  # sources the rate limit refused since the last one taken
 
     def candidate(self, source, destination):
         """Whether a frame from ``source`` to ``destination`` may come from a
@@ -199,8 +207,13 @@ class CorrespondentTable:
 
     def admit(self, now, source):
         """(the new entry for ``source``, logs); the least recently active entry makes
-        room when the table is full (its binding, if any, expires at its correspondent)."""
-        logs = []
+        room when the table is full (its binding, if any, expires at its correspondent).
+        (None, logs) when new ones come faster than NEW_CORRESPONDENT_RATE: the
+        source's next frame asks again."""
+        if not self.admissions.take(now):
+            return None, self._refused(source)
+        logs, refused = [], self.refused
+        self.refused = 0
         if len(self.entries) >= MAX_CORRESPONDENTS:
             oldest = min(self.entries.values(), key=lambda c: c.last_active)
             del self.entries[oldest.address]
@@ -209,8 +222,18 @@ class CorrespondentTable:
         self.entries[source] = Correspondent(
             source, ReturnRoutability(source, self.random_bytes), last_active=now,
             sequence=int.from_bytes(self.random_bytes(SEQUENCE_OCTETS), "big"))
-        logs.append(Log(f"correspondent {source}: route optimisation"))
+        after = f" ({refused} refused by the rate limit before it)" if refused else ""
+        logs.append(Log(f"correspondent {source}: route optimisation{after}"))
         return self.entries[source], logs
+
+    def _refused(self, source):
+        """Count a source the rate limit refused; the first since the last one taken is
+        logged, so a flood logs about once a second."""
+        self.refused += 1
+        if self.refused > 1:
+            return []
+        return [Log(f"new correspondents faster than {NEW_CORRESPONDENT_RATE:g} a second: "
+                    f"{source} not taken for now", logging.WARNING)]
 
     def watch(self, watching):
         """The filter's new settings when they change: the prefixes and the known
@@ -307,7 +330,7 @@ class CorrespondentRegistration(Part):
             correspondent.last_active = now
             return []
         correspondent, actions = self.table.admit(now, source)
-        if self._may_register():
+        if correspondent is not None and self._may_register():
             actions += self._start(now, correspondent, Kind.REGISTER, "new correspondent")
         return actions
 

@@ -60,7 +60,8 @@ class UpdateRate:
 
 class TokenBucket:
     """At most ``rate`` events a second on average, ``burst`` at once: a token comes
-    every 1/``rate`` s, up to ``burst`` kept, and each event takes one."""
+    every 1/``rate`` s, up to ``burst`` kept, and each event takes one. (The controller's
+    is icmp_errors.ErrorRateLimiter; the agent imports codecs only, tests/test_layering.py.)"""
 
     def __init__(self, rate, burst):
         self.rate, self.burst = rate, burst

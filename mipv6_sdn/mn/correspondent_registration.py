@@ -33,8 +33,8 @@ from mipv6_sdn.mn.signalling import (MAX_IMMEDIATE_RETRIES, REFRESH_FRACTION, Ba
 
 MAX_CORRESPONDENTS = 64  # choice: the table's bound; the least recently active goes first
 # policy: new correspondents taken at most 1 a second, after a burst of 4, so frames
-# from many made-up sources inside a prefix cannot start registrations (each a binding
-# and 2 flow rules at the controller) faster than that.
+# from many made-up sources inside a prefix cannot start registrations (each, where the
+# controller answers for it, a binding and 2 flow rules) faster than that.
 NEW_CORRESPONDENT_RATE = 1.0
 NEW_CORRESPONDENT_BURST = 4
 STOP_HOLD = 600.0  # choice: seconds a correspondent that refused route optimisation is left alone

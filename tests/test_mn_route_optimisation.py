@@ -18,10 +18,12 @@ from scapy.layers.inet6 import (HAO, ICMPv6ParamProblem, IPv6, IPv6ExtHdrDestOpt
                                 MIP6MH_CoT, MIP6MH_CoTI, MIP6MH_HoT, MIP6MH_HoTI,
                                 MIP6OptBindingAuthData, MIP6OptNonceIndices)
 from scapy.layers.l2 import Ether
+from scapy.utils import checksum
 
 from mipv6_sdn import mobility
 from mipv6_sdn.mn.actions import Log, Send, WatchCorrespondents
-from mipv6_sdn.mn.correspondent_registration import MAX_CORRESPONDENTS, STOP_HOLD
+from mipv6_sdn.mn.correspondent_registration import (
+    MAX_CORRESPONDENTS, NEW_CORRESPONDENT_BURST, NEW_CORRESPONDENT_RATE, SENT_KEPT, STOP_HOLD)
 from mipv6_sdn.router import Router
 from mipv6_sdn.testing.core_harness import neighbour_solicit
 from tests.mipv6_frames import MN1_MAC, ROUTER_MAC
@@ -294,7 +296,7 @@ def test_the_table_is_bounded_and_drops_the_least_recently_active():
     registered(node, clock)
     addresses = [A(f"2001:db8:c::{i:x}") for i in range(1, MAX_CORRESPONDENTS + 2)]
     for address in addresses[:MAX_CORRESPONDENTS]:
-        clock.now += 0.01
+        clock.now += 1 / NEW_CORRESPONDENT_RATE
         node.frame_received(clock.now, data_from(address))
     node.frame_received(clock.now, data_from(addresses[0]))  # the first is active again
     actions = node.frame_received(clock.now, data_from(addresses[-1]))
@@ -302,6 +304,50 @@ def test_the_table_is_bounded_and_drops_the_least_recently_active():
     assert len(table) == MAX_CORRESPONDENTS
     assert addresses[1] not in table and addresses[0] in table and addresses[-1] in table
     assert any(f"{addresses[1]} dropped" in a.message for a in of_type(actions, Log))
+
+
+def new_sources(node, clock, count, per_second):
+    """Frames from ``count`` made-up sources inside the prefix, ``per_second`` of them a
+    second from now; how many started return routability, and the actions."""
+    start, hotis, everything = clock.now, 0, []
+    for i in range(count):
+        clock.now = start + i / per_second
+        actions = node.frame_received(clock.now, data_from(A(f"2001:db8:c::1:{i:x}")))
+        hotis += len(of_layer(actions, MIP6MH_HoTI))
+        everything += actions
+    return hotis, everything
+
+
+def test_a_flood_of_made_up_sources_starts_no_more_than_the_rate_limit_allows():
+    """Spoofed frames from 1000 sources inside the prefix in 10 s: the burst, then one
+    a second, start return routability (each would end in a binding and 2 flow rules
+    at the controller); a refusal is logged once a second at most."""
+    clock, node = Clock(), ro_node()
+    registered(node, clock)
+    hotis, actions = new_sources(node, clock, 1000, per_second=100)
+    assert NEW_CORRESPONDENT_BURST + 8 <= hotis <= NEW_CORRESPONDENT_BURST + 10 * \
+        NEW_CORRESPONDENT_RATE
+    assert len(node.correspondents.correspondents) == hotis
+    assert len([a for a in of_type(actions, Log) if "not taken" in a.message]) <= 10
+
+
+def test_new_sources_at_the_rate_limit_are_all_taken():
+    """The control of the flood above: the same frames, one a second, all start return
+    routability."""
+    clock, node = Clock(), ro_node()
+    registered(node, clock)
+    assert new_sources(node, clock, 14, per_second=NEW_CORRESPONDENT_RATE)[0] == 14
+
+
+def test_a_correspondent_refused_in_a_flood_is_taken_on_a_later_frame():
+    clock, node = Clock(), ro_node()
+    registered(node, clock)
+    new_sources(node, clock, NEW_CORRESPONDENT_BURST, per_second=100)
+    assert sent(node.frame_received(clock.now, data_from())) == []  # refused for now
+    clock.now += 1 / NEW_CORRESPONDENT_RATE
+    actions = node.frame_received(clock.now, data_from())
+    assert len(of_layer(actions, MIP6MH_HoTI)) == 1
+    assert any("(1 refused by the rate limit" in a.message for a in of_type(actions, Log))
 
 
 # ---------------------------------------------------------------------- the tests
@@ -756,3 +802,115 @@ def test_binding_updates_retransmit_with_new_sequence_numbers_until_the_tokens_e
     assert [seq for _, seq in updates] == list(range(FIRST_CN_SEQ + 1, FIRST_CN_SEQ + 11))
     # At start + 223 the tokens are more than 210 s old: both tests again, no BU.
     assert to_correspondent(ticks, start)[-2:] == [(223.0, "HoTI"), (223.0, "CoTI")]
+
+
+def retransmitted(node, clock, cn, count):
+    """Through the tests, then the BU retransmitted until ``count`` went; their frames."""
+    updates = [through_the_tests(node, clock, cn)]
+    while len(updates) < count:
+        clock.now = round(clock.now + 0.05, 6)
+        updates += bus(node.tick(clock.now))
+    return updates
+
+
+def test_a_retransmitted_binding_update_keeps_only_the_last_sequence_numbers():
+    """Each transmission has its own number (§11.8); only the last SENT_KEPT can be
+    acknowledged, so retransmissions every 32 s do not grow the state."""
+    clock, cn = Clock(), TinyCorrespondent()
+    node = ro_node()
+    updates = retransmitted(node, clock, cn, 10)
+    assert list(node.correspondents.correspondents[CN].update.sent) == [
+        bu[MIP6MH_BU].seq for bu in updates[-SENT_KEPT:]]
+    node.frame_received(clock.now, cn.binding_ack(updates[-SENT_KEPT - 1]))
+    assert cn_entry(node) is None  # too old to count
+    node.frame_received(clock.now, cn.binding_ack(updates[-SENT_KEPT]))
+    assert cn_entry(node).sequence == updates[-SENT_KEPT][MIP6MH_BU].seq
+
+
+def test_the_first_transmission_counts_while_it_is_among_the_last():
+    """The control of the bound above: the same BA to the first transmission counts
+    while no more than SENT_KEPT went."""
+    clock, cn = Clock(), TinyCorrespondent()
+    node = ro_node()
+    updates = retransmitted(node, clock, cn, SENT_KEPT)
+    node.frame_received(clock.now, cn.binding_ack(updates[0]))
+    assert cn_entry(node).sequence == FIRST_CN_SEQ
+
+
+# ---------------------------------------------------------------------- forged refusals
+
+
+def stopped(node):
+    return node.correspondents.correspondents[CN].stopped_until is not None
+
+
+@pytest.mark.parametrize("cookie, acted_on", [(b"\x09" * 8, False), (HOME_COOKIE, True)],
+                         ids=["made-up-cookie", "outstanding-cookie (control)"])
+def test_a_parameter_problem_counts_only_about_a_test_init_with_the_outstanding_cookie(
+        cookie, acted_on):
+    """A forged Parameter Problem quoting a HoTI from the home address to the
+    correspondent: without the cookie on its way it stops nothing."""
+    clock, node, cn = Clock(), ro_node(), TinyCorrespondent()
+    started(node, clock)
+    quoted = Ether(src=MN1_MAC, dst=ROUTER_MAC) / IPv6(src=str(HOA), dst=str(CN)) / \
+        MIP6MH_HoTI(cookie=cookie)
+    node.frame_received(clock.now, cn.parameter_problem(quoted))
+    assert stopped(node) == acted_on
+
+
+def test_a_parameter_problem_about_a_test_init_already_answered_is_ignored():
+    clock, node, cn = Clock(), ro_node(), TinyCorrespondent()
+    hoti, coti = started(node, clock)
+    node.frame_received(clock.now, cn.home_test(hoti))
+    node.frame_received(clock.now, cn.parameter_problem(hoti))
+    assert not stopped(node)
+    node.frame_received(clock.now, cn.parameter_problem(coti))  # the control: outstanding
+    assert stopped(node)
+
+
+def resigned(bu_frame, sequence=None, flip=False):
+    """``bu_frame`` with another sequence number signed with the right Kbm, or with its
+    authenticator spoilt; its checksum over the home address (RFC 6275 §6.3)."""
+    forged = Ether(bytes(bu_frame))
+    if sequence is not None:
+        forged[MIP6MH_BU].seq = sequence
+    forged[MIP6MH_BU].cksum = 0
+    auth = authenticator(kbm(1, COA_A, 2), COA_A, CN, mh_of(Ether(bytes(forged))))
+    forged[MIP6OptBindingAuthData].authenticator = int.from_bytes(auth, "big") ^ flip
+    mh = mh_of(Ether(bytes(forged)))
+    forged[MIP6MH_BU].cksum = checksum(HOA.packed + CN.packed + len(mh).to_bytes(4, "big")
+                                       + bytes([0, 0, 0, 135]) + mh)
+    forged = Ether(bytes(forged))
+    assert rfc_checksum_ok(HOA, CN, 135, mh_of(forged))
+    return forged
+
+
+@pytest.mark.parametrize("quoted, acted_on", [
+    ("acknowledged", False), ("other-sequence", False), ("spoilt-authenticator", False),
+    ("outstanding", True)])
+def test_a_parameter_problem_counts_only_about_a_binding_update_on_its_way(quoted, acted_on):
+    """Code 2 at our Home Address option of a quoted BU: it must have the sequence
+    number and Binding Authorization Data of a transmission still waiting for its BA."""
+    clock, node, cn = Clock(), ro_node(), TinyCorrespondent()
+    bu = through_the_tests(node, clock, cn)
+    if quoted == "acknowledged":
+        node.frame_received(clock.now, cn.binding_ack(bu))
+    elif quoted == "other-sequence":
+        bu = resigned(bu, sequence=FIRST_CN_SEQ + 5)
+    elif quoted == "spoilt-authenticator":
+        bu = resigned(bu, flip=True)
+    else:
+        bu = resigned(bu)  # the control: the forger's path, with what it cannot know
+    node.frame_received(clock.now, cn.parameter_problem(bu, code=2, pointer=40 + 6))
+    assert stopped(node) == acted_on
+
+
+def test_binding_error_2_with_nothing_on_its_way_to_the_correspondent_is_ignored():
+    clock, node, cn = Clock(), ro_node(), TinyCorrespondent()
+    bound(node, clock, cn)
+    clock.now += 5
+    node.frame_received(clock.now, cn.binding_error(2))
+    assert not stopped(node) and cn_entry(node) is not None
+    run_until(node, clock, clock.now + 336)  # the refresh: its tests are on their way
+    node.frame_received(clock.now, cn.binding_error(2))  # the control
+    assert stopped(node)

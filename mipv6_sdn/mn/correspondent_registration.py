@@ -9,8 +9,9 @@ authorised with the keygen tokens; the acknowledged binding goes into the Bindin
 Update List. It refreshes the binding before it expires, answers the correspondent's
 Binding Refresh Requests, registers the new care-of address after each handover (once
 the home agent has acknowledged it), and deregisters on return home. A correspondent
-without Mobile IPv6 (a Parameter Problem or Binding Error status 2) is left alone for
-STOP_HOLD. docs/mobile-node.md ("Route optimisation") gives the choices.
+without Mobile IPv6 (a Parameter Problem about one of our messages waiting for its
+answer, or Binding Error status 2 while one waits) is left alone for STOP_HOLD.
+docs/mobile-node.md ("Route optimisation") gives the choices.
 
 The node's own data never carries a Home Address option: it leaves from the home
 address natively, and the switches route it directly once the binding exists.
@@ -19,7 +20,7 @@ import dataclasses
 import ipaddress
 import logging
 
-from mipv6_sdn import mobility, wire
+from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.mn.actions import Log, Send, WatchCorrespondents
 from mipv6_sdn.mn.binding_update_list import BindingUpdateListEntry
 from mipv6_sdn.mn.home_registration import STATUS_NAMES, Kind
@@ -27,11 +28,20 @@ from mipv6_sdn.mn.movement import Location
 from mipv6_sdn.mn.part import Event, Part
 from mipv6_sdn.mn.return_routability import INIT_NAMES, ReturnRoutability, Which
 from mipv6_sdn.mn.signalling import (MAX_IMMEDIATE_RETRIES, REFRESH_FRACTION, Backoff,
-                                     UpdateRate, binding_update_packet, to_router)
+                                     TokenBucket, UpdateRate, binding_update_packet,
+                                     to_router)
 
 MAX_CORRESPONDENTS = 64  # choice: the table's bound; the least recently active goes first
+# policy: new correspondents taken at most 1 a second, after a burst of 4, so frames
+# from many made-up sources inside a prefix cannot start registrations (each, where the
+# controller answers for it, a binding and 2 flow rules) faster than that.
+NEW_CORRESPONDENT_RATE = 1.0
+NEW_CORRESPONDENT_BURST = 4
 STOP_HOLD = 600.0  # choice: seconds a correspondent that refused route optimisation is left alone
 SEQUENCE_OCTETS = 2  # RFC 6275 §6.1.7: 16-bit sequence numbers, each correspondent its own
+# policy: a BA counts for one of the last 4 transmissions of a BU; the oldest of them went
+# out 7 s (1 + 2 + 4, §11.8) or more before the newest, so an answer to an older one is lost.
+SENT_KEPT = 4
 
 # RFC 6275 §6.1.8: what each "expired nonce" status asks to test again (§11.7.3).
 EXPIRED = {mobility.EXPIRED_HOME_NONCE_INDEX: (Which.HOME,),
@@ -51,8 +61,16 @@ class Update:
     lifetime: int  # requested, seconds
     reason: str
     backoff: Backoff
-    sent: dict = dataclasses.field(default_factory=dict)  # sequence -> Kbm
+    sent: dict = dataclasses.field(default_factory=dict)  # sequence -> Kbm, the last few
     immediate_retries: int = 0
+
+    def record(self, sequence, kbm):
+        """A transmission with ``sequence`` and ``kbm``; the oldest beyond SENT_KEPT
+        can no longer be acknowledged."""
+        self.sent.pop(sequence, None)  # a number used again goes last
+        self.sent[sequence] = kbm
+        while len(self.sent) > SENT_KEPT:
+            del self.sent[next(iter(self.sent))]
 
 
 @dataclasses.dataclass
@@ -65,6 +83,10 @@ class Correspondent:
     update: Update | None = None
     rate: UpdateRate = dataclasses.field(default_factory=UpdateRate)
     stopped_until: float | None = None  # no route optimisation with it until then
+
+    def awaiting_answer(self):
+        """Whether a test or a Binding Update went to it and waits for its answer."""
+        return bool(self.rr.tests) or (self.update is not None and bool(self.update.sent))
 
 
 def ack_problem(meta, ack, update, home_address):
@@ -107,17 +129,61 @@ def binding_update(home_address, correspondent, update, sequence, keys):
     return binding_update_packet(update.care_of, home_address, correspondent, mh)
 
 
-def refuses_route_optimisation(meta, sources):
-    """RFC 6275 §11.3.5: whether the ICMPv6 Parameter Problem ``meta`` says that its
-    source did not recognise a Mobility Header (code 1) or a Home Address option (code
-    2) of a packet it quotes, sent to it from one of ``sources``."""
+def init_actions(now, correspondent, identity, movement):
+    """The Home and Care-of Test Inits due to ``correspondent`` (RFC 6275 §11.6.1,
+    §11.8) in frames to the router, and their logs."""
+    actions = []
+    for which, packet, retransmission in correspondent.rr.due(now):
+        name = INIT_NAMES[which]
+        again = f" (retransmission {retransmission})" if retransmission else ""
+        actions += [Send(to_router(identity, movement, packet), name),
+                    Log(f"{name} to correspondent {correspondent.address}{again}")]
+    return actions
+
+
+def quoted_packet(meta):
+    """The PacketMeta of the packet the ICMPv6 error ``meta`` quotes after its 4-octet
+    parameter (RFC 4443 §2.4 (c)), or None unless it is a whole IPv6 packet (ours are far
+    shorter than the 1280 octets an error may carry)."""
+    try:
+        return packets.parse_frame(packets.ethernet(meta.eth_dst, meta.eth_src,
+                                                    meta.icmp_body[4:]))
+    except wire.PacketError:
+        return None
+
+
+def quotes_outstanding(quoted, correspondent, home_address):
+    """Whether ``quoted`` (a PacketMeta, or None) is one of our messages to
+    ``correspondent`` still waiting for its answer: a Home or Care-of Test Init with the
+    outstanding cookie from the address tested, or a Binding Update from the outstanding
+    one's care-of address with the sequence number and Binding Authorization Data of one
+    of its transmissions kept (SENT_KEPT)."""
+    if quoted is None or quoted.mobility is None or quoted.ip_dst != correspondent.address:
+        return False
+    message, update = quoted.mobility.message, correspondent.update
+    if isinstance(message, (mobility.HomeTestInit, mobility.CareofTestInit)):
+        return correspondent.rr.outstanding(quoted, message)
+    if not isinstance(message, mobility.BindingUpdate) or update is None \
+            or message.sequence not in update.sent:
+        return False
+    option = None if update.care_of == home_address else home_address
+    return quoted.ip_src == update.care_of and quoted.home_address_option == option \
+        and mobility.verify_binding_authorization(
+            quoted.mobility, update.sent[message.sequence], update.care_of,
+            correspondent.address)
+
+
+def refuses_route_optimisation(meta, correspondent, home_address):
+    """RFC 6275 §11.3.5: whether the ICMPv6 Parameter Problem ``meta`` says that
+    ``correspondent`` did not recognise a Mobility Header (code 1) or a Home Address
+    option (code 2) of a packet it quotes, and that packet is one of ours waiting for
+    its answer (else anyone could stop route optimisation with a forged error)."""
     body, wanted = meta.icmp_body, REFUSED.get(meta.icmp_code)
     if wanted is None or len(body) < 4 + wire.IPV6_HEADER_LEN:
         return False
     pointer, quoted = int.from_bytes(body[:4], "big"), body[4:]
-    return ipaddress.IPv6Address(quoted[8:24]) in sources \
-        and ipaddress.IPv6Address(quoted[24:40]) == meta.ip_src \
-        and pointer < len(quoted) and quoted[pointer] == wanted
+    return pointer < len(quoted) and quoted[pointer] == wanted \
+        and quotes_outstanding(quoted_packet(meta), correspondent, home_address)
 
 
 class CorrespondentTable:
@@ -130,6 +196,8 @@ class CorrespondentTable:
         self.random_bytes = random_bytes
         self.entries = {}  # address -> Correspondent
         self.watching = WatchCorrespondents(home_address)
+        self.admissions = TokenBucket(NEW_CORRESPONDENT_RATE, NEW_CORRESPONDENT_BURST)
+        self.refused = 0  # sources the rate limit refused since the last one taken
 
     def candidate(self, source, destination):
         """Whether a frame from ``source`` to ``destination`` may come from a
@@ -139,8 +207,13 @@ class CorrespondentTable:
 
     def admit(self, now, source):
         """(the new entry for ``source``, logs); the least recently active entry makes
-        room when the table is full (its binding, if any, expires at its correspondent)."""
-        logs = []
+        room when the table is full (its binding, if any, expires at its correspondent).
+        (None, logs) when new ones come faster than NEW_CORRESPONDENT_RATE: the
+        source's next frame asks again."""
+        if not self.admissions.take(now):
+            return None, self._refused(source)
+        logs, refused = [], self.refused
+        self.refused = 0
         if len(self.entries) >= MAX_CORRESPONDENTS:
             oldest = min(self.entries.values(), key=lambda c: c.last_active)
             del self.entries[oldest.address]
@@ -149,8 +222,18 @@ class CorrespondentTable:
         self.entries[source] = Correspondent(
             source, ReturnRoutability(source, self.random_bytes), last_active=now,
             sequence=int.from_bytes(self.random_bytes(SEQUENCE_OCTETS), "big"))
-        logs.append(Log(f"correspondent {source}: route optimisation"))
+        after = f" ({refused} refused by the rate limit before it)" if refused else ""
+        logs.append(Log(f"correspondent {source}: route optimisation{after}"))
         return self.entries[source], logs
+
+    def _refused(self, source):
+        """Count a source the rate limit refused; the first since the last one taken is
+        logged, so a flood logs about once a second."""
+        self.refused += 1
+        if self.refused > 1:
+            return []
+        return [Log(f"new correspondents faster than {NEW_CORRESPONDENT_RATE:g} a second: "
+                    f"{source} not taken for now", logging.WARNING)]
 
     def watch(self, watching):
         """The filter's new settings when they change: the prefixes and the known
@@ -247,7 +330,7 @@ class CorrespondentRegistration(Part):
             correspondent.last_active = now
             return []
         correspondent, actions = self.table.admit(now, source)
-        if self._may_register():
+        if correspondent is not None and self._may_register():
             actions += self._start(now, correspondent, Kind.REGISTER, "new correspondent")
         return actions
 
@@ -322,13 +405,7 @@ class CorrespondentRegistration(Part):
         return actions
 
     def _tests_due(self, now, correspondent):
-        actions = []
-        for which, packet, retransmission in correspondent.rr.due(now):
-            name = INIT_NAMES[which]
-            again = f" (retransmission {retransmission})" if retransmission else ""
-            actions += [Send(to_router(self.identity, self.movement, packet), name),
-                        Log(f"{name} to correspondent {correspondent.address}{again}")]
-        return actions
+        return init_actions(now, correspondent, self.identity, self.movement)
 
     def _update_due(self, now, correspondent):
         """Send the Binding Update when it is due and the tokens are there (else the
@@ -347,7 +424,7 @@ class CorrespondentRegistration(Part):
         address = correspondent.address
         correspondent.sequence = sequence = (correspondent.sequence + 1) & 0xFFFF
         packet = binding_update(home_address, address, update, sequence, keys)
-        update.sent[sequence] = keys[0]
+        update.record(sequence, keys[0])
         correspondent.rate.sent(now)
         wait = update.backoff.sent(now)
         if update.kind is Kind.REGISTER:
@@ -433,9 +510,13 @@ class CorrespondentRegistration(Part):
 
     def _binding_error(self, now, correspondent, error):
         """RFC 6275 §11.3.6: status 2, the correspondent does not know our messages: no
-        route optimisation with it; status 1 for our home address, it has no binding for
-        it: register again."""
+        route optimisation with it, if something went to it and waits for its answer
+        (§11.3.5; the error is not authenticated); status 1 for our home address, it has
+        no binding for it: register again."""
         if error.status == mobility.BE_UNRECOGNIZED_MH_TYPE:
+            if not correspondent.awaiting_answer():
+                return [Log(f"Binding Error status 2 from {correspondent.address} with "
+                            "nothing sent to it outstanding: ignored", logging.WARNING)]
             return self._stop(now, correspondent, "Binding Error status 2 (unrecognized "
                               "MH Type)")
         if error.status != mobility.BE_UNKNOWN_BINDING_FOR_HAO \
@@ -449,9 +530,10 @@ class CorrespondentRegistration(Part):
 
     def _parameter_problem(self, now, meta):
         correspondent = self.correspondents.get(meta.ip_src)
-        sources = {self.identity.home_address, self.movement.care_of}
-        if correspondent is None or correspondent.stopped_until is not None \
-                or not refuses_route_optimisation(meta, sources):
+        if correspondent is None or correspondent.stopped_until is not None:
             return []
+        if not refuses_route_optimisation(meta, correspondent, self.identity.home_address):
+            return [Log(f"ICMPv6 Parameter Problem from {meta.ip_src} about none of our "
+                        "messages waiting for an answer: ignored", logging.WARNING)]
         return self._stop(now, correspondent, f"ICMPv6 Parameter Problem code "
                           f"{meta.icmp_code} about our signalling (no Mobile IPv6)")

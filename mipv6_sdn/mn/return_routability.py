@@ -25,6 +25,7 @@ class Which(enum.Enum):
 _INIT = {Which.HOME: mobility.HomeTestInit, Which.CARE_OF: mobility.CareofTestInit}
 _ANSWERS = {mobility.HomeTest: Which.HOME, mobility.CareofTest: Which.CARE_OF}
 INIT_NAMES = {Which.HOME: "HoTI", Which.CARE_OF: "CoTI"}
+_TESTED = {init: which for which, init in _INIT.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +115,15 @@ class ReturnRoutability:
         self.tokens[which] = KeygenToken(test.address, message.nonce_index,
                                          message.keygen_token, now)
         return which
+
+    def outstanding(self, quoted, message):
+        """Whether ``quoted`` (the PacketMeta of the Home or Care-of Test Init
+        ``message``, quoted in an error) is an init outstanding: from the address tested,
+        without a Home Address option, to the correspondent, with its cookie."""
+        test = self.tests.get(_TESTED.get(type(message)))
+        return test is not None and quoted.ip_src == test.address \
+            and quoted.ip_dst == self.correspondent and quoted.home_address_option is None \
+            and hmac.compare_digest(message.cookie, test.cookie)
 
     def forget(self, which):
         """Drop the token and test of ``which``: the correspondent no longer has its

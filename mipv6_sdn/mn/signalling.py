@@ -1,5 +1,6 @@
 """What the mobile node's signalling parts share (RFC 6275 §11.7, §11.8): the
-retransmission backoff, the rate limit of Binding Updates, and the frames they send.
+retransmission backoff, the rate limits (of Binding Updates; a token bucket, for new
+correspondents), and the frames they send.
 
 Home registration (:mod:`mipv6_sdn.mn.home_registration`) and correspondent
 registration (:mod:`mipv6_sdn.mn.correspondent_registration`) both use them, and
@@ -55,6 +56,27 @@ class UpdateRate:
 
     def sent(self, now):
         self.sent_times.append(now)
+
+
+class TokenBucket:
+    """At most ``rate`` events a second on average, ``burst`` at once: a token comes
+    every 1/``rate`` s, up to ``burst`` kept, and each event takes one. (The controller's
+    is icmp_errors.ErrorRateLimiter; the agent imports codecs only, tests/test_layering.py.)"""
+
+    def __init__(self, rate, burst):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.updated = float(burst), None
+
+    def take(self, now):
+        """Whether an event may happen at ``now``; if so it takes a token."""
+        if self.updated is not None:
+            self.tokens = min(self.burst,
+                              self.tokens + max(0.0, now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def binding_update_packet(care_of, home_address, peer, mh):

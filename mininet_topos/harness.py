@@ -285,6 +285,19 @@ def start_agent(host, home="2001:db8:1::100/64", home_agent="2001:db8:1::1",
 
 
 @contextlib.contextmanager
+def capture(host, pcap):
+    """tshark writes the IPv6 frames of ``host``'s interface to ``pcap`` meanwhile."""
+    process = host.popen(["tshark", "-q", "-i", host.defaultIntf().name, "-w", str(pcap),
+                          "-f", "ip6"], stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0, 10, "tshark")
+        yield
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextlib.contextmanager
 def tcp_transfer(sender, receiver, address, total, rate, port=5001):
     """A paced TCP stream of ``total`` bytes at ``rate`` bytes/s from ``sender`` to
     ``address`` (served in ``receiver``). Yields ``finished()``: waits for the end and

@@ -48,3 +48,14 @@ def tshark_fields(frames, tmp_path):
         _flatten(packet["_source"]["layers"], fields)
         result.append(fields)
     return result, tshark_expert_warnings(pcap)
+
+
+def mobility_header_types(pcap):
+    """The MH Types tshark finds in a capture, in order; AssertionError if it finds any
+    mobility message malformed or warns about one."""
+    decoded = json.loads(subprocess.run(
+        ["tshark", "-r", str(pcap), "-Y", "mipv6", "-T", "json", "--no-duplicate-keys"],
+        capture_output=True, text=True, check=True, timeout=120).stdout)
+    assert all("_ws.malformed" not in json.dumps(p) for p in decoded)
+    assert tshark_expert_warnings(pcap, "mipv6") == []
+    return [int(field) for packet in decoded for field in flatten_values(packet, "mip6.mhtype")]

@@ -11,6 +11,7 @@ count is the control: every ping and every reply cross the home switch.
 import pytest
 
 from mininet_topos import harness, roaming
+from tests.decoders import mobility_header_types
 
 pytestmark = pytest.mark.integration
 HOME = "2001:db8:1::100"
@@ -50,8 +51,10 @@ def test_tcp_survives_roaming_and_data_avoids_the_home_switch(mode, tmp_path):
         mn1, cn1 = net.get("mn1"), net.get("cn1")
         agent = harness.start_agent(mn1, lifetime=60, log_path=tmp_path / "agent.log",
                                     extra=("--route-optimise", "2001:db8:c::/64"))
+        pcap = tmp_path / "mn1.pcap"
         try:
-            with harness.tcp_transfer(cn1, mn1, HOME, 2_000_000, 150_000) as finished:
+            with harness.capture(mn1, pcap), \
+                    harness.tcp_transfer(cn1, mn1, HOME, 2_000_000, 150_000) as finished:
                 for switch in ("s2", "s3"):
                     roaming.move_host(net, "mn1", switch)
                     harness.wait_for(lambda: bound_at(controller, PREFIXES[switch]), 10,
@@ -81,3 +84,6 @@ def test_tcp_survives_roaming_and_data_avoids_the_home_switch(mode, tmp_path):
             assert harness.binding_rules(net) == []
         finally:
             assert harness.stop_process(agent) == 0
+    types = mobility_header_types(pcap)  # every message decodes cleanly in tshark
+    if mode == "rr":  # return routability and correspondent registration were seen
+        assert {1, 2, 3, 4} <= set(types) and types.count(6) >= 6

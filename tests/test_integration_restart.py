@@ -58,8 +58,10 @@ def test_binding_and_forwarding_survive_a_controller_crash(tmp_path):
         receiver = mn1.popen([PYTHON, str(PROBE), "receive", "9000", str(arrivals)])
         sender = cn1.popen([PYTHON, str(PROBE), "send", home, "9000", "1000", "12"])
         try:
-            harness.wait_for(lambda: arrivals.exists() and arrivals.stat().st_size > 2000,
-                             5, "probes to arrive before the crash")
+            # A second of probes before the crash, so the window measured below (from a
+            # second before it) begins inside the stream: its edges count (probe.window).
+            harness.wait_for(lambda: arrivals.exists() and len(probe.arrivals(arrivals))
+                             > 1100, 5, "a second of probes before the crash")
             before = our_rules(net) - {r for r in our_rules(net) if "0xdead" in r}
             crash = time.time()
             controller.kill()

@@ -8,6 +8,7 @@ benchmarks.<suite>``).
 """
 import argparse
 import datetime
+import gzip
 import json
 import os
 import pathlib
@@ -21,10 +22,10 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib import pyplot  # noqa: E402  (the backend must be chosen first)
 
-from benchmarks import core, handover, scale, throughput  # noqa: E402
+from benchmarks import core, handover, route_optimisation, scale, throughput  # noqa: E402
 from mininet_topos import harness  # noqa: E402
 
-SUITES = ("handover", "throughput", "core", "scale")
+SUITES = ("handover", "throughput", "core", "scale", "route_optimisation")
 
 
 def machine():
@@ -160,6 +161,23 @@ def scale_section(figures):
     return lines
 
 
+def route_optimisation_section(summary, delay_ms):
+    lines = ["## Route optimisation", "",
+             f"mn1 on visit-b, the home link {delay_ms:g} ms away each way (a userspace "
+             "delay element on s5-s1); 100 pings cn1 → home address, then handovers "
+             "visit-a ↔ visit-b under 1 kHz probes, per `[route_optimisation] mode` "
+             "(`python -m benchmarks.route_optimisation`).", "",
+             "| mode | RTT median | switches crossed | labelled at s1 | interruption median "
+             "| streams stopped | home binding → cn1's binding, median |", "|---|---|---|---|---|---|---|"]
+    for mode, row in summary.items():
+        def ms(value):
+            return "--" if value is None else f"{value:.2f} ms"
+        lines.append(f"| {mode} | {ms(row['rtt_median_ms'])} | {' '.join(row['crossed'])} | "
+                     f"{row['s1_labelled']} | {ms(row['interruption_median_ms'])} | "
+                     f"{row['stopped']} | {ms(row['home_to_cn1_binding_median_ms'])} |")
+    return lines + ["", "![route optimisation](route-optimisation.svg)", ""]
+
+
 def run_suite(module, args, out, name):
     """A suite's own main with --json; its figures."""
     path = out / f"{name}.json"
@@ -199,6 +217,13 @@ def main(argv=None):
                             out, "scale")
         data["scale"] = figures
         report += scale_section(figures)
+    if "route_optimisation" in suites:
+        route_optimisation.main(["--handovers", "1" if args.quick else "10",
+                                 "--out", str(out)])
+        with gzip.open(out / "results.json.gz", "rt") as handle:
+            raw = json.load(handle)
+        data["route_optimisation"] = route_optimisation.figures(raw)
+        report += route_optimisation_section(data["route_optimisation"], raw["delay_ms"])
     (out / "report.md").write_text("\n".join(report))
     (out / "results.json").write_text(json.dumps(data, indent=1))
     print(f"wrote {out / 'report.md'}")

@@ -46,7 +46,11 @@ import sys
 import tempfile
 import time
 
+import matplotlib
 from mininet.log import setLogLevel
+
+matplotlib.use("Agg")
+from matplotlib import pyplot  # noqa: E402  (the backend must be chosen first)
 
 from mininet_topos import delay_link, harness, probe, roaming
 
@@ -69,13 +73,6 @@ DEFAULT_OUT = (pathlib.Path(__file__).resolve().parent / "results"
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def agent_route_optimises():
-    """Whether this mipv6-mn has ``--route-optimise``."""
-    out = subprocess.run([str(harness.LAUNCHER.parent / "mipv6-mn"), "--help"],
-                         capture_output=True, text=True).stdout
-    return "--route-optimise" in out
 
 
 # ---------------------------------------------------------------- measurements
@@ -233,14 +230,14 @@ def ingress_switches(controller):
 
 # ---------------------------------------------------------------- one mode
 
-def run_mode(mode, delay_ms, handovers, work, route_optimise):
+def run_mode(mode, delay_ms, handovers, work):
     """Everything measured in one mode, on its own controller and network."""
     config = harness.config_with(harness.REFERENCE_CONFIG, mode=f'"{mode}"')
     topo = functools.partial(delay_link.DelayedHomeTopo, delay_ms=delay_ms,
                              relay_log=f"{work}/relay-{mode}.log")
     probes, pcap = f"{work}/probes-{mode}.txt", f"{work}/mn1-{mode}.pcap"
-    raw = {"mode": mode, "agent_route_optimise": route_optimise, "failures": []}
-    extra = ("--route-optimise", CORRESPONDENTS) if route_optimise else ()
+    raw = {"mode": mode, "failures": []}
+    extra = ("--route-optimise", CORRESPONDENTS)
     with harness.reference_network(config, of_port=harness.free_port(),
                                    rest_port=harness.free_port(), topo_factory=topo,
                                    expected_links=10,
@@ -266,7 +263,7 @@ def run_mode(mode, delay_ms, handovers, work, route_optimise):
             raw["home_bound_after_s"] = time.time() - moved_at
             # cn1's first packet to the home address makes it mn1's correspondent
             harness.wait_for(lambda: harness.ping(cn1, HOME)[0], 10, "cn1 to reach mn1")
-            if mode == "rr" and route_optimise:
+            if mode == "rr":
                 try:
                     harness.wait_for(lambda: correspondent_accepted(controller,
                                                                     PREFIXES["s3"]),
@@ -311,7 +308,7 @@ def run_mode(mode, delay_ms, handovers, work, route_optimise):
                 result["home_change_at"] = change_at
                 result["care_of_address"] = controller.view("binding_changes").get(
                     HOME, {}).get("care_of_address")
-                if mode == "rr" and route_optimise:
+                if mode == "rr":
                     try:
                         accepted = harness.wait_for(lambda: correspondent_accepted(
                             controller, PREFIXES[switch]), 5, "cn1's binding")
@@ -393,6 +390,24 @@ def fmt(values, digits=1):
             f" / {max(values):.{digits}f}")
 
 
+def figures(raw):
+    """{mode: the medians the report quotes} of a run's raw results."""
+    summary = {}
+    for mode, m in raw["modes"].items():
+        handovers = [h for h in m["handovers"] if h.get("attached_at")]
+        gaps = [h["interruption_ms"] for h in handovers if not h["stopped"]]
+        gap_to_cn1 = [h["home_change_to_cn1_binding_ms"] for h in handovers
+                      if h.get("home_change_to_cn1_binding_ms") is not None]
+        summary[mode] = {
+            "rtt_median_ms": statistics.median(m["rtt_ms"]) if m["rtt_ms"] else None,
+            "crossed": m["crossed"], "s1_labelled": m["switches"]["s1"]["labelled_arrivals"],
+            "interruption_median_ms": statistics.median(gaps) if gaps else None,
+            "stopped": len(m["handovers"]) - len(gaps),
+            "home_to_cn1_binding_median_ms":
+                statistics.median(gap_to_cn1) if gap_to_cn1 else None}
+    return summary
+
+
 def report(raw):
     check = raw["delay_check"]
     without, with_ = check["without"]["rtt_ms"], check["with"]["rtt_ms"]
@@ -404,9 +419,6 @@ def report(raw):
           f" {'s1 trunk pkts':>13} {'interruption med / p95 / max ms':>32} {'lost med':>8}"
           f" {'fail':>4} {'RR gap med / max (mn1) ms':>26} {'msgs/ho':>8}")
     for mode, m in raw["modes"].items():
-        if m.get("skipped"):
-            print(f"{mode:8} not measured: {m['skipped']}")
-            continue
         rtt = f"{statistics.median(m['rtt_ms']):.2f} / {percentile(m['rtt_ms'], 0.95):.2f}" \
             if m["rtt_ms"] else "--"
         s1 = m["switches"]["s1"]
@@ -430,8 +442,6 @@ def report(raw):
               f" {statistics.median(msgs) if msgs else '--':>8}")
     print()
     for mode, m in raw["modes"].items():
-        if m.get("skipped"):
-            continue
         print(f"{mode}: labelled arrivals per switch during the pings: " + ", ".join(
             f"{name} {c['labelled_arrivals']}" for name, c in m["switches"].items()))
         for h in m["handovers"]:
@@ -452,11 +462,8 @@ def report(raw):
 
 
 def plot(raw, path):
-    import matplotlib
-    matplotlib.use("Agg")
     matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text
-    from matplotlib import pyplot
-    modes = [mode for mode, m in raw["modes"].items() if not m.get("skipped")]
+    modes = list(raw["modes"])
     figure, (left, right) = pyplot.subplots(1, 2, figsize=(10, 4.2))
     left.boxplot([raw["modes"][mode]["rtt_ms"] for mode in modes], tick_labels=modes,
                  showfliers=True)
@@ -499,7 +506,6 @@ def main(argv=None):
     setLogLevel("warning")
     work = tempfile.mkdtemp(prefix="mipv6-ro-bench-")
     print(f"logs, captures and probe files in {work}")
-    route_optimise = agent_route_optimises()
     started = time.monotonic()
     raw = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "delay_ms": args.delay_ms,
            "handovers_per_mode": args.handovers, "pings": PINGS,
@@ -508,14 +514,10 @@ def main(argv=None):
                        "cpus": os.cpu_count()},
            "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=harness.ROOT,
                                     capture_output=True, text=True).stdout.strip(),
-           "agent_route_optimise": route_optimise, "work_dir": work, "modes": {}}
+           "work_dir": work, "modes": {}}
     raw["delay_check"] = delay_check(args.delay_ms, work)
     for mode in args.modes:
-        if mode == "rr" and not route_optimise:
-            raw["modes"][mode] = {"skipped": "mipv6-mn has no --route-optimise"}
-            continue
-        raw["modes"][mode] = run_mode(mode, args.delay_ms, args.handovers, work,
-                                      route_optimise)
+        raw["modes"][mode] = run_mode(mode, args.delay_ms, args.handovers, work)
     raw["duration_s"] = time.monotonic() - started
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

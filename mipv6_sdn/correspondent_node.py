@@ -216,13 +216,16 @@ class CorrespondentNode:
             mobility.CAREOF_TOKEN))
 
     def _decide(self, now, registration):
-        """(status, messages): the sequence check, then the cache changed (§9.5.1-9.5.3)."""
-        cache = self.cache(registration.correspondent)
+        """(status, messages): the sequence check, then the cache changed (§9.5.1-9.5.3).
+        A cache is made only to store a binding."""
         home, update = registration.home, registration.update
-        existing = cache.get(home)
+        existing = self.binding(registration.correspondent, home)
         if existing is not None and not sequence_newer(update.sequence, existing.sequence):
             return mobility.SEQUENCE_OUT_OF_WINDOW, []
         if registration.deregistration:
+            if existing is None:
+                return mobility.ACCEPTED, []  # nothing to delete
+            cache = self.caches[registration.correspondent]
             with cache.transaction():
                 return mobility.ACCEPTED, cache.delete(now, home)
         if existing is None and (self.count >= self.policy.max_bindings or len(
@@ -233,6 +236,7 @@ class CorrespondentNode:
         binding = Binding(home_address=home, care_of_address=registration.care_of,
                           sequence=update.sequence, lifetime=lifetime,
                           expires=now + lifetime, home_registration=False)
+        cache = self.cache(registration.correspondent)
         with cache.transaction():
             return mobility.ACCEPTED, cache.put(now, binding)
 

@@ -513,6 +513,10 @@ def test_a_cache_left_without_bindings_is_dropped(harness):
          MIP6MH_BA)
     correspondents = harness.router.correspondents
     assert (correspondents.caches, correspondents.by_home, correspondents.count) == ({}, {}, 0)
+    # A deregistration with nothing to delete is accepted and makes no cache either.
+    only(correspondent_bu(harness, "visit-a", 3, rr, lifetime=0, key=frames.kbm(rr[1])),
+         MIP6MH_BA)
+    assert correspondents.caches == {}
 
 
 def test_answers_without_authorization_are_rate_limited(harness):
@@ -521,7 +525,7 @@ def test_answers_without_authorization_are_rate_limited(harness):
     rr = tokens(harness, "visit-a")
     answered = sum(len(correspondent_bu(harness, "visit-a", 1, rr, flags="AH"))
                    for _ in range(50))
-    assert 1 <= answered <= 10  # the first are answered; then the bucket is empty
+    assert 0 < answered <= 10  # the first are answered; then the bucket is empty
     harness.now += 5
     assert len(correspondent_bu(harness, "visit-a", 1, rr, flags="AH")) == 1
 

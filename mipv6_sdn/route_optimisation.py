@@ -69,9 +69,13 @@ class RouteOptimisation(RouterPart):
     # ------------------------------------------------------------------ events
 
     def _home_changed(self, event, binding, now):
+        home = binding.home_address
         if event not in (BindingEvent.ADDED, BindingEvent.UPDATED):
-            self.ingress.pop(binding.home_address, None)
-        return self.sync(binding.home_address)
+            self.ingress.pop(home, None)
+        if self.mode != RouteOptimisationMode.NETWORK and home not in self.installed \
+                and not self.correspondents.correspondents_of(home):
+            return []  # nothing placed, nothing to place: every refresh comes this way
+        return self.sync(home)
 
     def _correspondent_changed(self, correspondent, event, binding, now):
         return self.sync(binding.home_address)

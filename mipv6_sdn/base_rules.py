@@ -1,6 +1,7 @@
 """The rules every switch holds whatever happens: what goes to the controller first.
 
-Neighbour discovery, link multicast, the controller's own addresses, link-local and
+Neighbour discovery and mobility headers from hosts (before source validation), link
+multicast, the controller's own addresses, link-local and
 multicast destinations and every mobility header are handled before any host, prefix
 or binding rule (docs/pipeline.md), so a neighbour probe for a home address or an away
 mobile node's router solicitation is never tunnelled away.
@@ -30,13 +31,22 @@ class BaseRules(RouterPart):
         rules = [ofmsg.flow_add(Table.INGRESS, Priority.ND_TO_CONTROLLER,
                                 ofmsg.match(icmpv6_type=nd_type, **icmp), controller, base)
                  for nd_type in wire.ND_TYPES]
+        router_mac = self.links.config.router_mac
+        # Mobility headers from hosts are judged by the controller before their source
+        # is (docs/security.md): a Binding Update by its RFC 4285 authentication.
         rules.append(ofmsg.flow_add(
-            Table.INGRESS, Priority.LINK_MULTICAST,
+            Table.INGRESS, Priority.MOBILITY_FROM_HOST,
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, eth_dst=router_mac,
+                        ip_proto=wire.IPPROTO_MH), controller, base))
+        rules.append(ofmsg.flow_add(Table.INGRESS, Priority.FROM_HOST, ofmsg.match(),
+                                    [ofmsg.goto(Table.SOURCE)], base))
+        rules.append(ofmsg.flow_add(
+            Table.SWITCHING, Priority.LINK_MULTICAST,
             ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, eth_dst=MULTICAST_MAC),
             [ofmsg.apply([ofmsg.group(FLOOD_GROUP)])], base))
         rules.append(ofmsg.flow_add(
-            Table.INGRESS, Priority.TO_ROUTER,
-            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, eth_dst=self.links.config.router_mac),
+            Table.SWITCHING, Priority.TO_ROUTER,
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, eth_dst=router_mac),
             [ofmsg.goto(Table.ROUTING)], base))
         own = [str(address) for address in sorted(self.links.router_addresses)]
         own += [(str(LINK_LOCAL.network_address), str(LINK_LOCAL.netmask)),

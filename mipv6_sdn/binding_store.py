@@ -17,7 +17,8 @@ class BindingStore(abc.ABC):
 
     @abc.abstractmethod
     def transaction(self):
-        """A context: everything saved inside it is kept together, or nothing is."""
+        """A context: everything saved inside it is kept together, or nothing is. A
+        transaction opened inside another is part of it."""
 
     @abc.abstractmethod
     def save(self, cache, binding):
@@ -38,6 +39,10 @@ class BindingStore(abc.ABC):
     @abc.abstractmethod
     def save_state(self, cache, key, value):
         """Keep ``value`` (bytes) under ``key`` (text) beside ``cache``."""
+
+    @abc.abstractmethod
+    def remove_state(self, cache, key):
+        """Forget what :meth:`save_state` kept under ``key`` beside ``cache``."""
 
     @abc.abstractmethod
     def load_state(self, cache):
@@ -64,6 +69,9 @@ class EphemeralStore(BindingStore):
         return []
 
     def save_state(self, cache, key, value):
+        pass
+
+    def remove_state(self, cache, key):
         pass
 
     def load_state(self, cache):

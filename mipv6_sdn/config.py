@@ -44,6 +44,7 @@ class Link:
     label: int
     ports: frozenset | None = None
     home_agent: ipaddress.IPv6Address | None = None
+    trusted_ports: frozenset = frozenset()  # host ports whose sources are not validated
 
     @property
     def is_home_link(self):
@@ -67,6 +68,15 @@ class Config:
     mobile_nodes: tuple = ()
     journal: str = DEFAULT_JOURNAL  # SQLite file of the binding journal
     route_optimisation: "RouteOptimisationConfig" = None
+    source_validation: "SourceValidationConfig" = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceValidationConfig:
+    """Source address validation at every access port (FCFS SAVI, RFC 6620)."""
+    enabled: bool = True
+    max_addresses_per_port: int = 16  # bound addresses per port: the table can't be filled
+    probe_timeout: float = 0.5  # RFC 6620 TENT_LT: a probe unanswered this long binds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,7 +125,7 @@ _CONTROLLER_KEYS = {
     "ra_on_attachment": bool,
 }
 _LINK_KEYS = {"name": str, "dpid": (int, str), "prefix": str, "router": str,
-              "ports": list, "home_agent": str, "label": int}
+              "ports": list, "home_agent": str, "label": int, "trusted_ports": list}
 _LINK_REQUIRED = ("name", "dpid", "prefix")
 
 
@@ -185,19 +195,24 @@ def _parse_link(index, table):
         home_agent = _address(table["home_agent"], f"{where}.home_agent")
         if home_agent not in prefix:
             raise ConfigError(f"{where}.home_agent: {home_agent} is not in {prefix}")
-    ports = None
-    if "ports" in table:
-        if not table["ports"] or not all(
-                isinstance(p, int) and not isinstance(p, bool) and 0 < p < 0xffffff00
-                for p in table["ports"]):
-            raise ConfigError(f"{where}.ports: expected a non-empty list of port numbers")
-        ports = frozenset(table["ports"])
+    ports = _ports(table, "ports", where) if "ports" in table else None
+    trusted = _ports(table, "trusted_ports", where) if "trusted_ports" in table \
+        else frozenset()
+    if ports is not None and not trusted <= ports:
+        raise ConfigError(f"{where}.trusted_ports: {sorted(trusted - ports)} not in ports")
     label = table.get("label", FIRST_LABEL + index)
     if not FIRST_LABEL <= label < 2 ** 20:
         raise ConfigError(f"{where}.label: {label} out of range {FIRST_LABEL}..2^20-1")
     return Link(name=table["name"], dpid=parse_dpid(table["dpid"], f"{where}.dpid"),
                 prefix=prefix, router=router, label=label, ports=ports,
-                home_agent=home_agent)
+                home_agent=home_agent, trusted_ports=trusted)
+
+
+def _ports(table, key, where):
+    if not table[key] or not all(isinstance(p, int) and not isinstance(p, bool)
+                                 and 0 < p < 0xffffff00 for p in table[key]):
+        raise ConfigError(f"{where}.{key}: expected a non-empty list of port numbers")
+    return frozenset(table[key])
 
 
 def _check_unique(links):
@@ -318,11 +333,25 @@ def _parse_route_optimisation(table, links, mobile_nodes):
     return RouteOptimisationConfig(tuple(prefixes), mode, idle_timeout, max_bindings)
 
 
+_SOURCE_VALIDATION_KEYS = {"enabled": bool, "max_addresses_per_port": int,
+                           "probe_timeout": (int, float)}
+
+
+def _parse_source_validation(table):
+    _check_keys(table, _SOURCE_VALIDATION_KEYS, "source_validation")
+    config = SourceValidationConfig(**table)
+    if not 1 <= config.max_addresses_per_port <= 4096:
+        raise ConfigError("source_validation.max_addresses_per_port: out of range 1..4096")
+    if not 0.05 <= config.probe_timeout <= 10:
+        raise ConfigError("source_validation.probe_timeout: out of range 0.05..10 s")
+    return dataclasses.replace(config, probe_timeout=float(config.probe_timeout))
+
+
 def parse_config(data):
     """A :class:`Config` from the parsed TOML document ``data`` (a dict)."""
     _check_keys(data, {"controller": dict, "link": list, "home_agent": dict,
                        "mobile_node": list, "mobile_node_range": list,
-                       "route_optimisation": dict}, "config")
+                       "route_optimisation": dict, "source_validation": dict}, "config")
     controller = data.get("controller", {})
     _check_keys(controller, _CONTROLLER_KEYS, "controller")
     if "link" not in data or not data["link"]:
@@ -373,8 +402,10 @@ def parse_config(data):
     mobile_nodes = _parse_mobile_nodes(data, links)
     route_optimisation = _parse_route_optimisation(data.get("route_optimisation", {}),
                                                    links, mobile_nodes)
+    source_validation = _parse_source_validation(data.get("source_validation", {}))
     return Config(links=links, home_agent=home_agent, mobile_nodes=mobile_nodes,
-                  route_optimisation=route_optimisation, **values)
+                  route_optimisation=route_optimisation,
+                  source_validation=source_validation, **values)
 
 
 def load_config(path):

@@ -34,4 +34,5 @@ def controller_view(router):
             for correspondent, cache in sorted(router.correspondents.caches.items())
             if len(cache)},
         "route_optimisation": router.route_optimisation.view(),
+        "source_validation": router.validation.view(),
     }

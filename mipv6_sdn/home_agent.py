@@ -20,6 +20,14 @@ LOG = logging.getLogger(__name__)
 TIMESTAMP_LEN = 8     # RFC 4285 §6: the 64-bit NTP timestamp of the replay option
 
 
+def claimed_care_of(meta):
+    """The care-of address a Binding Update claims: its Alternate Care-of Address
+    option, else its source (RFC 6275 §6.2.5)."""
+    alternate = mobility.find_option(meta.mobility.message,
+                                     mobility.AlternateCareofAddress)
+    return alternate.address if alternate is not None else meta.ip_src
+
+
 @dataclasses.dataclass(frozen=True)
 class Decision:
     """What became of a Binding Update: the status and, when accepted, the binding."""
@@ -118,8 +126,7 @@ class HomeAgent:
 
     def _binding_update(self, now, meta, update, attachment, home_owner):
         home = meta.home_address_option or meta.ip_src
-        alternate = mobility.find_option(update, mobility.AlternateCareofAddress)
-        care_of = alternate.address if alternate is not None else meta.ip_src
+        care_of = claimed_care_of(meta)
         # RFC 6275 §9.5.1: a unicast routable home address and care-of address, or silence.
         if not wire.is_unicast_routable(home) or not wire.is_unicast_routable(care_of):
             LOG.info("BU for %s from %s: not unicast routable, discarded", home, care_of)

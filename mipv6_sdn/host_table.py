@@ -1,9 +1,10 @@
 """The host table: hosts learned on host ports, the addresses they own, their rules.
 
 A host is learned from the neighbour discovery it performs, only on host ports (never
-on a trunk, docs/architecture.md). Each host has a switching rule for its MAC and a
-host route for each global address of its link; an address belongs to one MAC at a
-time, the last to claim it.
+on a trunk, docs/architecture.md); its addresses from source address validation
+(:mod:`mipv6_sdn.source_validation`), which decides who owns one. Each host has a
+switching rule for its MAC and a host route for each global address of its link; an
+address belongs to one MAC at a time.
 """
 import dataclasses
 import logging
@@ -58,7 +59,7 @@ class HostTable(RouterPart):
     # ------------------------------------------------------------------ rules
 
     def host_rules(self, host):
-        rules = [ofmsg.flow_add(Table.INGRESS, Priority.HOST_MAC,
+        rules = [ofmsg.flow_add(Table.SWITCHING, Priority.HOST_MAC,
                                 ofmsg.match(eth_dst=host.mac),
                                 [ofmsg.apply([ofmsg.output(host.port)])], host.cookie)]
         return rules + [self._host_route(host, address) for address in sorted(host.addresses)]
@@ -109,15 +110,20 @@ class HostTable(RouterPart):
         if address is None or address not in link.prefix or address == link.router \
                 or address in host.addresses:
             return msgs, False
-        previous = self.hosts.get(self.address_owner.get(address))
-        if previous is not None:
-            previous.addresses.discard(address)
-            msgs.append((previous.dpid, ofmsg.flow_delete_cookie(previous.cookie)))
-            msgs += [(previous.dpid, rule) for rule in self.host_rules(previous)]
+        msgs += self.release(address)
         host.addresses.add(address)
         self.address_owner[address] = mac
         msgs.append((dpid, self._host_route(host, address)))
         return msgs, True
+
+    def release(self, address):
+        """``address`` is no longer its host's: the host route goes."""
+        host = self.hosts.get(self.address_owner.pop(address, None))
+        if host is None or address not in host.addresses:
+            return []
+        host.addresses.discard(address)
+        return [(host.dpid, ofmsg.flow_delete_cookie(host.cookie))] + [
+            (host.dpid, rule) for rule in self.host_rules(host)]
 
     def view(self):
         return [{"mac": h.mac, "dpid": h.dpid, "port": h.port,

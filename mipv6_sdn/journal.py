@@ -46,6 +46,7 @@ class SqliteBindingStore(BindingStore):
 
     def __init__(self, path):
         self.db = sqlite3.connect(path, isolation_level=None)
+        self.depth = 0  # transactions open: only the outermost one commits
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
@@ -57,12 +58,22 @@ class SqliteBindingStore(BindingStore):
 
     @contextlib.contextmanager
     def transaction(self):
+        if self.depth:
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+            return
         self.db.execute("BEGIN")
+        self.depth = 1
         try:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        finally:
+            self.depth = 0
         self.db.execute("COMMIT")
 
     def _carry_over_first_format(self):
@@ -119,6 +130,9 @@ class SqliteBindingStore(BindingStore):
 
     def save_state(self, cache, key, value):
         self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (cache, key, value))
+
+    def remove_state(self, cache, key):
+        self.db.execute("DELETE FROM state WHERE cache = ? AND key = ?", (cache, key))
 
     def load_state(self, cache):
         return {key: bytes(value) for key, value in self.db.execute(

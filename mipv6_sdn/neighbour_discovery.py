@@ -3,7 +3,8 @@
 Router advertisements go out on solicitation, periodically, and at once on a port
 that becomes a host port; neighbour solicitations for router addresses, and for the
 addresses the Home Agent defends (RFC 6275 §10.4.1), are answered; the rest of the
-hosts' ND is relayed within their link. Hosts are learned from the ND they perform.
+hosts' ND is relayed within their link when source address validation allows it
+(:mod:`mipv6_sdn.source_validation`), so no host can take a neighbour's address over.
 """
 from mipv6_sdn import ofmsg, packets, wire
 from mipv6_sdn.access_links import LINK_LOCAL, link_local_of
@@ -16,12 +17,12 @@ ALL_NODES_MAC = wire.multicast_mac(wire.ALL_NODES)
 class NeighbourDiscovery(RouterPart):
     """Router discovery and its timer, NS/NA answers, relaying and proxy ND."""
 
-    def __init__(self, links, ports, hosts, resolution, home_agent, rng):
+    def __init__(self, links, ports, hosts, validation, home_agent, rng):
         self.links = links
         self.config = links.config
         self.ports = ports
         self.hosts = hosts
-        self.resolution = resolution
+        self.validation = validation
         self.home_agent = home_agent
         self.rng = rng
         self.next_ra = {}  # dpid of an access switch -> time of its next RA
@@ -63,13 +64,10 @@ class NeighbourDiscovery(RouterPart):
     # ------------------------------------------------------------------ packets
 
     def receive(self, now, dpid, in_port, meta):
-        """ND from a host port: learn, answer for the router, relay the rest."""
+        """ND from a host port: judged by source validation (which learns the hosts it
+        proves), answered for the router; the rest is relayed if it was allowed."""
         link = self.links.of_switch(dpid)
-        source = meta.ip_src if meta.ip_src != wire.UNSPECIFIED else None
-        msgs = self._learn(now, dpid, in_port, meta.eth_src, source)
-        if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT and meta.na_flags & \
-                wire.NA_FLAG_OVERRIDE:
-            msgs += self._learn(now, dpid, in_port, meta.eth_src, meta.nd_target)
+        msgs, allowed = self.validation.neighbour_discovery(now, dpid, in_port, meta)
         if meta.icmp_type == wire.ND_ROUTER_SOLICIT:
             if not self.config.ra_on_attachment:
                 return msgs  # periodic advertisements only (the benchmarks' baseline)
@@ -78,6 +76,8 @@ class NeighbourDiscovery(RouterPart):
                 meta.nd_target in (link.router, ROUTER_LINK_LOCAL)
                 or link.is_home_link and self._proxied(link, meta.nd_target)):
             return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_na(meta)))]
+        if not allowed:
+            return msgs  # nobody hears a claim the binding table does not back
         if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT and (
                 meta.eth_dst == self.config.router_mac
                 or meta.ip_dst in self.links.router_addresses):
@@ -85,12 +85,6 @@ class NeighbourDiscovery(RouterPart):
         if meta.icmp_type in (wire.ND_NEIGHBOR_SOLICIT, wire.ND_NEIGHBOR_ADVERT):
             return msgs + self._relay(dpid, in_port, meta)
         return msgs  # RAs and redirects from hosts are dropped (hosts are not routers)
-
-    def _learn(self, now, dpid, port, mac, address):
-        msgs, bound = self.hosts.learn(now, dpid, port, mac, address)
-        if bound:
-            msgs += self.resolution.resolved(now, address)
-        return msgs
 
     def _relay(self, dpid, in_port, meta):
         """Pass a host's NS or NA on to the link: to the addressed host, else flood."""

@@ -102,11 +102,20 @@ def group_delete_all():
 
 
 def packet_out(ports, data):
-    """Send ``data`` out of explicit ``ports`` (never OFPP_TABLE: the punt rules would
+    """Send ``data`` out of explicit ``ports`` (not OFPP_TABLE: the punt rules would
     loop it, docs/pipeline.md)."""
     return parser.OFPPacketOut(
         datapath=None, buffer_id=ofp.OFP_NO_BUFFER, in_port=ofp.OFPP_CONTROLLER,
         actions=[output(port) for port in ports], data=data)
+
+
+def packet_in_again(in_port, data):
+    """Put ``data`` through the pipeline as if it had just arrived on ``in_port``: a
+    host's packet the controller held until its source was validated (docs/security.md).
+    The only packet-out to OFPP_TABLE: the rule that lets it through is installed first."""
+    return parser.OFPPacketOut(
+        datapath=None, buffer_id=ofp.OFP_NO_BUFFER, in_port=in_port,
+        actions=[output(ofp.OFPP_TABLE)], data=data)
 
 
 def async_with_invalid_ttl():

@@ -278,12 +278,15 @@ def neighbor_advert(*, src_mac, eth_dst, src, dst, target, router, solicited, ov
                                              wire.ND_HOP_LIMIT))
 
 
-def neighbor_solicit(*, src_mac, src, target):
-    """RFC 4861 §4.3 multicast NS for ``target`` with a Source Link-Layer Address option."""
-    dst = wire.solicited_node(target)
-    body = struct.pack("!I", 0) + target.packed + wire.nd_option(
-        wire.OPT_SOURCE_LLADDR, wire.mac_to_bytes(src_mac))
-    return ethernet(wire.multicast_mac(dst), src_mac, icmpv6(
+def neighbor_solicit(*, src_mac, src, target, unicast_mac=None):
+    """RFC 4861 §4.3 NS for ``target``: to its solicited-node address, or to ``target``
+    itself at ``unicast_mac`` (a §7.3.3 probe). It has a Source Link-Layer Address
+    option unless ``src`` is the unspecified address (a DAD probe, RFC 4862 §5.4.2)."""
+    dst = wire.solicited_node(target) if unicast_mac is None else target
+    body = struct.pack("!I", 0) + target.packed
+    if src != wire.UNSPECIFIED:
+        body += wire.nd_option(wire.OPT_SOURCE_LLADDR, wire.mac_to_bytes(src_mac))
+    return ethernet(unicast_mac or wire.multicast_mac(dst), src_mac, icmpv6(
         src, dst, wire.ND_NEIGHBOR_SOLICIT, 0, body, wire.ND_HOP_LIMIT))
 
 

@@ -9,10 +9,12 @@ import enum
 
 class Table(enum.IntEnum):
     """OpenFlow only jumps forward (goto_table to a higher id), hence two MPLS tables."""
-    INGRESS = 0   # classify by port and destination MAC; ND to the controller
-    MPLS_IN = 1   # a labelled packet from a trunk: pop our own label, else on to LSP
-    ROUTING = 2   # IPv6 unicast routing: host delivery, prefix LSPs, controller
-    LSP = 3       # label switching towards the LSP's egress
+    INGRESS = 0    # classify by port; ND and mobility headers to the controller
+    SOURCE = 1     # source address validation of host ports (RFC 6620)
+    SWITCHING = 2  # by destination MAC: link multicast, the router, a host of the link
+    MPLS_IN = 3    # a labelled packet from a trunk: pop our own label, else on to LSP
+    ROUTING = 4    # IPv6 unicast routing: host delivery, prefix LSPs, controller
+    LSP = 5        # label switching towards the LSP's egress
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,8 +41,18 @@ TABLE_DECLARATIONS = {
     Table.INGRESS: TableDeclaration(
         match={"in_port", "eth_type", "eth_dst", "ip_proto", "icmpv6_type"},
         instructions={"apply_actions", "goto_table"},
+        actions={"output"},
+        next_tables={Table.SOURCE, Table.MPLS_IN}),
+    Table.SOURCE: TableDeclaration(
+        match={"in_port", "eth_src", "eth_type", "ipv6_src"},
+        instructions={"apply_actions", "goto_table"},
+        actions={"output"},
+        next_tables={Table.SWITCHING}),
+    Table.SWITCHING: TableDeclaration(
+        match={"eth_type", "eth_dst"},
+        instructions={"apply_actions", "goto_table"},
         actions={"output", "group"},
-        next_tables={Table.MPLS_IN, Table.ROUTING}),
+        next_tables={Table.ROUTING}),
     Table.MPLS_IN: TableDeclaration(
         match={"eth_type", "mpls_label"},
         instructions={"apply_actions", "write_metadata", "goto_table"},
@@ -65,6 +77,15 @@ class Priority(enum.IntEnum):
     TRUNK_MPLS = 4000        # labelled packet on an inter-switch port
     TRUNK_DROP = 3900        # anything else on an inter-switch port
     ND_TO_CONTROLLER = 3000  # ICMPv6 133-137 from hosts
+    MOBILITY_FROM_HOST = 2900  # a mobility header to the router MAC: judged by us
+    FROM_HOST = 0            # anything else from a host port: source validation
+    # SOURCE (RFC 6620)
+    TRUSTED_PORT = 3000      # a port the configuration trusts: not validated
+    SOURCE_BOUND = 2000      # this port, MAC and bound address: on to SWITCHING
+    SOURCE_ELSEWHERE = 1900  # a bound address from anywhere else: dropped
+    SOURCE_UNBOUND = 1000    # the link's prefix or fe80::/10 unbound: the controller
+    SOURCE_DEFAULT = 0       # anything else (::, other prefixes, not IPv6): dropped
+    # SWITCHING
     LINK_MULTICAST = 2000    # 33:33:* flooded to the link's other host ports
     TO_ROUTER = 1000         # eth_dst = router MAC: routed
     HOST_MAC = 500           # eth_dst = a host of this link: switched
@@ -99,6 +120,7 @@ class CookieKind(enum.IntEnum):
     PREFIX = 5  # per link prefix; owner = label of the link
     BINDING = 6  # per binding; owner = the low 56 bits of the home address
     ROUTE_OPTIMISED = 7  # route optimisation; owner = the low 56 bits of the home address
+    SOURCE = 8  # a source address binding; owner = a hash of its link and address
 
 
 # OpenFlow metadata bit set when a packet leaves its LSP at this switch, so a rule can

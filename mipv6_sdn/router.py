@@ -20,10 +20,11 @@ from mipv6_sdn.address_resolution import AddressResolution
 from mipv6_sdn.base_rules import BaseRules
 from mipv6_sdn.binding_cache import Attachment
 from mipv6_sdn.binding_forwarding import BindingForwarding
+from mipv6_sdn.binding_store import EphemeralStore
 from mipv6_sdn.config import RouteOptimisationMode
 from mipv6_sdn.controller_view import controller_view
 from mipv6_sdn.correspondent_node import CorrespondentNode
-from mipv6_sdn.home_agent import HomeAgent
+from mipv6_sdn.home_agent import HomeAgent, claimed_care_of
 from mipv6_sdn.host_table import HostTable
 from mipv6_sdn.icmp_errors import ErrorRateLimiter, IcmpErrors
 from mipv6_sdn.label_switched_paths import LabelSwitchedPaths
@@ -32,6 +33,7 @@ from mipv6_sdn.pipeline import COOKIE_KIND_SHIFT, CookieKind
 from mipv6_sdn.port_roles import PortRoles
 from mipv6_sdn.reconciliation import reconcile
 from mipv6_sdn.route_optimisation import RouteOptimisation
+from mipv6_sdn.source_validation import SourceValidation
 from mipv6_sdn.topology import Topology
 
 LOG = logging.getLogger(__name__)
@@ -56,18 +58,21 @@ class Router:
         self.hosts = HostTable(self.links, self.ports)
         self.resolution = AddressResolution(self.links, self.ports, self.hosts)
         self.icmp = IcmpErrors(self.links, self.error_limiter, self.resolution)
-        self.nd = NeighbourDiscovery(self.links, self.ports, self.hosts, self.resolution,
-                                     self.home_agent, rng)
         policy = config.route_optimisation
         self.forwarding = BindingForwarding(
             self.links, self.ports, self.hosts, self.home_agent,
             reverse_tunnel=policy.mode != RouteOptimisationMode.NETWORK)
+        self.validation = SourceValidation(self.links, self.ports, self.hosts,
+                                           self.resolution, self.home_agent,
+                                           store if store is not None else EphemeralStore())
+        self.nd = NeighbourDiscovery(self.links, self.ports, self.hosts, self.validation,
+                                     self.home_agent, rng)
         self.route_optimisation = RouteOptimisation(
             self.links, self.hosts, self.home_agent, self.forwarding, self.correspondents,
             policy)
         # The order in which events fan out: groups, then rules, then bindings.
-        self.parts = (self.ports, self.base, self.lsps, self.hosts, self.nd,
-                      self.forwarding, self.route_optimisation)
+        self.parts = (self.ports, self.base, self.lsps, self.hosts, self.validation,
+                      self.nd, self.forwarding, self.route_optimisation)
 
     # ---------------------------------------------------------------- switch events
 
@@ -82,7 +87,7 @@ class Router:
         self.ports.add_switch(dpid, ports)
         for part in self.parts:
             msgs += part.switch_up(now, dpid)
-        return msgs + self._sync_ports(dpid) + self.lsps.sync()
+        return msgs + self._sync_ports(dpid, now) + self.lsps.sync()
 
     def switch_down(self, now, dpid):
         msgs = self.hosts.forget(lambda host: host.dpid == dpid)
@@ -95,7 +100,7 @@ class Router:
         if not self.ports.is_connected(dpid):
             return []
         self.ports.set_live(dpid, port, True)
-        return self._sync_ports(dpid)
+        return self._sync_ports(dpid, now)
 
     def port_down(self, now, dpid, port):
         if not self.ports.is_connected(dpid):
@@ -103,22 +108,24 @@ class Router:
         self.ports.set_live(dpid, port, False)
         self.topology.remove_port(dpid, port)
         msgs = self.hosts.forget(lambda host: (host.dpid, host.port) == (dpid, port))
-        return msgs + self._sync_ports(dpid) + self.lsps.sync()
+        return msgs + self._sync_ports(dpid, now) + self.lsps.sync()
 
     def link_up(self, now, src, src_port, dst, dst_port):
         """LLDP saw ``src:src_port`` → ``dst:dst_port``."""
         self.topology.add_link(src, src_port, dst, dst_port)
         msgs = self.hosts.forget(
             lambda host: (host.dpid, host.port) in ((src, src_port), (dst, dst_port)))
-        return msgs + self._sync_ports(src) + self._sync_ports(dst) + self.lsps.sync()
+        return msgs + self._sync_ports(src, now) + self._sync_ports(dst, now) + \
+            self.lsps.sync()
 
     def link_down(self, now, src, src_port, dst, dst_port):
         self.topology.remove_link(src, dst)
-        return self._sync_ports(src) + self._sync_ports(dst) + self.lsps.sync()
+        return self._sync_ports(src, now) + self._sync_ports(dst, now) + self.lsps.sync()
 
-    def _sync_ports(self, dpid):
+    def _sync_ports(self, dpid, now):
         msgs, new_host_ports = self.ports.sync(dpid)
-        return msgs + self.nd.attached(dpid, new_host_ports)
+        return msgs + self.validation.ports_changed(now, dpid, new_host_ports) + \
+            self.nd.attached(dpid, new_host_ports)
 
     def desired_rules(self, dpid):
         """Every rule of ours that switch ``dpid`` should hold now."""
@@ -130,9 +137,10 @@ class Router:
         return reconcile(dpid, flows, self.desired_rules(dpid))
 
     def restore(self, now):
-        """After a restart: reload the stored bindings and return routability state.
-        Their rules are installed as the switches connect, so what the binding caches
-        return now is dropped."""
+        """After a restart: reload the stored source address bindings, bindings and
+        return routability state. Their rules are installed as the switches connect, so
+        what the binding caches return now is dropped."""
+        self.validation.restore(now)
         self.home_agent.restore(now)
         self.correspondents.restore(now)
 
@@ -161,6 +169,13 @@ class Router:
             return self.nd.receive(now, dpid, in_port, meta) if on_link else []
         mobility_header = meta.next_header == wire.IPPROTO_MH or \
             meta.mobility_error is not None
+        judged_here = mobility_header and (self._correspondent(meta.ip_dst) or
+                                           meta.ip_dst in self.links.router_addresses)
+        if on_link and not judged_here:
+            # Anything else from a host is only as good as its source (docs/security.md).
+            held, permitted = self.validation.data(now, dpid, in_port, meta, data)
+            if not permitted:
+                return held
         if mobility_header and self._correspondent(meta.ip_dst):
             if self.hosts.for_address(meta.ip_dst) is None:
                 # Not learned yet: solicit it, and let the mobile node's retransmission
@@ -176,10 +191,22 @@ class Router:
             return detected  # the packet itself went on in the switch
         if not self._for_home_agent(meta):
             return self._as_router(now, meta, origin)
-        attachment = Attachment(dpid, in_port, meta.eth_src) if on_link else None
+        ingress = Attachment(dpid, in_port, meta.eth_src) if on_link else None
+        update = meta.mobility is not None and isinstance(
+            meta.mobility.message, mobility.BindingUpdate)
+        attachment = ingress
+        if update:
+            # Delivery follows where the care-of address is validly bound, never where
+            # a copy of the Binding Update came in (docs/security.md).
+            attachment = self.validation.attachment_for(dpid, claimed_care_of(meta), ingress)
+        home = meta.home_address_option or meta.ip_src
+        before = self.home_agent.cache.get(home)
         replies, msgs = self.home_agent.receive(
             now, meta, attachment, lambda address: self.hosts.owner_on_link(
                 address, self.home_agent.home_link_of(address)))
+        if update and ingress is not None and before is not None and before.expires > now \
+                and claimed_care_of(meta) == home and self.home_agent.cache.get(home) is None:
+            msgs += self.validation.returned_home(now, home, ingress)  # deregistered
         # The rules first, so forwarding is in place when the MN gets its BA.
         if replies is None:  # from a registered MN: answered as if from its home address
             return msgs + self._as_router(now, meta, origin)

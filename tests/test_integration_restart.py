@@ -51,7 +51,7 @@ def test_binding_and_forwarding_survive_a_controller_crash(tmp_path):
         mn1.cmd(f"{venv_python} {harness.ROOT / 'tests' / 'mipv6_frames.py'} bu {intf} "
                 f"{care_of} 40 120 now")
         harness.wait_for(lambda: controller.view("bindings"), 5, "the binding")
-        stale = "cookie=0x60000000000dead,table=2,priority=2500,ipv6,ipv6_dst=2001:db8:1::dead"
+        stale = "cookie=0x60000000000dead,table=4,priority=2500,ipv6,ipv6_dst=2001:db8:1::dead"
         subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "add-flow", "s1",
                         stale + ",actions=drop"], check=True)
         arrivals = tmp_path / "arrivals.txt"

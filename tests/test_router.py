@@ -11,7 +11,7 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 ICMPv6NDOptSrcLLAddr, ICMPv6TimeExceeded, IPv6)
 from scapy.layers.l2 import Ether
 
-from mipv6_sdn.pipeline import CookieKind
+from mipv6_sdn.pipeline import CookieKind, Table
 from mipv6_sdn.testing.core_harness import (CONFIG, LABEL, ROUTER_MAC, Harness,
                                              echo_request, neighbour_solicit, routed)
 
@@ -27,7 +27,7 @@ def test_routes_between_links_over_the_lsp_of_the_destination(harness):
     assert where == "hh1"
     assert (pkt["eth_src"], pkt["eth_dst"]) == (ROUTER_MAC, "00:00:00:00:00:10")
     assert pkt["hop_limit"] == 63 and pkt["mpls"] == []
-    [entry] = [e for e in harness.net.switch(5).table(3)
+    [entry] = [e for e in harness.net.switch(5).table(Table.LSP)
                if dict(e.match.items()).get("mpls_label") == LABEL["home"]]
     assert entry.instructions[0].actions[-1].port == 1  # s5 label-switches towards s1
 

@@ -2,11 +2,13 @@
 
 The configuration is the reference network's, mininet_topos/roaming.toml of the source
 checkout."""
+import ipaddress
 import pathlib
 
 from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6
 from scapy.layers.l2 import Ether
 
+from mipv6_sdn import wire
 from mipv6_sdn.config import load_config
 from mipv6_sdn.router import Router
 from mipv6_sdn.testing.fake_switch import FakeNetwork
@@ -49,7 +51,12 @@ class Harness:
         return self.run(self.router.packet_in(self.now, dpid, port, bytes(frame), **kwargs))
 
     def learn(self, *hosts):
+        """Each host claims its link-local and global addresses by DAD (source address
+        validation binds them) and then solicits a neighbour, as a host that comes up
+        does."""
         for host in hosts:
+            self.packet_in(host, duplicate_address_detection(host, link_local(host)))
+            self.packet_in(host, duplicate_address_detection(host))
             self.packet_in(host, neighbour_solicit(host, "2001:db8::1"))
 
 
@@ -58,6 +65,23 @@ def neighbour_solicit(host, target, src=None):
     return (Ether(src=mac, dst="33:33:ff:00:00:01") / IPv6(src=src or address,
             dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt=target)
             / ICMPv6NDOptSrcLLAddr(lladdr=mac))
+
+
+def duplicate_address_detection(host, target=None):
+    """RFC 4862 §5.4.2: ``host``'s DAD NS for ``target`` (its own address by default)."""
+    mac, address = HOST_ADDR[host]
+    target = target or address
+    dst = str(wire.solicited_node(ipaddress.IPv6Address(target)))
+    return (Ether(src=mac, dst=wire.multicast_mac(ipaddress.IPv6Address(dst))) /
+            IPv6(src="::", dst=dst, hlim=255) / ICMPv6ND_NS(tgt=target))
+
+
+def link_local(host):
+    """fe80::/64 with the modified EUI-64 of ``host``'s MAC (RFC 4291 §2.5.1)."""
+    mac = bytearray(wire.mac_to_bytes(HOST_ADDR[host][0]))
+    mac[0] ^= 0x02
+    iid = bytes(mac[:3]) + b"\xff\xfe" + bytes(mac[3:])
+    return str(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + iid))
 
 
 def routed(host, dst, hop_limit=64, **fields):

@@ -1,0 +1,504 @@
+"""Source address validation at every access port: FCFS SAVI (RFC 6620).
+
+The controller is the binding table of the whole access network; the switches enforce
+it in table SOURCE (docs/pipeline.md), and docs/security.md says what it defends. An
+address of a link (in its prefix, or link-local) is bound to the switch, port and MAC
+that claimed it first:
+- by duplicate address detection (RFC 4862 §5.4): bound at once and tentative, valid
+  after ``probe_timeout`` unless another port defends it; a second claimant meanwhile
+  is refused;
+- by data, or neighbour discovery, from an unbound address: bound once the controller's
+  own DAD probe, sent out of the link's other host ports, is unanswered for
+  ``probe_timeout`` (RFC 6620 §3.2.3); up to three of its packets wait meanwhile;
+- by an accepted home registration (docs/security.md): the home address of a mobile
+  node away is valid only from the port and MAC of its home binding; its care-of
+  address, if nobody has bound it yet, is claimed from where the registration came in;
+  an authenticated deregistration anchors the home address at home again.
+A binding moves when its address shows up elsewhere and the old anchor does not answer
+a probe (RFC 6620 TESTING_VP), and goes when its port stops being a host port. Each
+binding is two rules, whatever the network: its port, MAC and address pass, the address
+from anywhere else is dropped. Bindings are kept in the store, beside the binding caches.
+"""
+import collections
+import dataclasses
+import enum
+import hashlib
+import ipaddress
+import json
+import logging
+
+from mipv6_sdn import ofmsg, packets, wire
+from mipv6_sdn.access_links import LINK_LOCAL
+from mipv6_sdn.binding_cache import Attachment, BindingEvent
+from mipv6_sdn.config import ROUTER_LINK_LOCAL, SourceValidationConfig
+from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie
+from mipv6_sdn.router_part import RouterPart
+
+LOG = logging.getLogger(__name__)
+STORE_NAME = "source_validation"  # the state beside the binding caches in the store
+MAX_HELD_PER_ADDRESS = 3  # packets held while an address is verified (cf. RFC 4861 §7.2.2)
+
+
+class Origin(str, enum.Enum):
+    """How an address came to be bound."""
+    DAD = "dad"                    # its duplicate address detection
+    DATA = "data"                  # its packets, after an unanswered probe
+    REGISTRATION = "registration"  # a home address away: its home binding's attachment
+    SIGNALLING = "signalling"      # an accepted BU's care-of address, a deregistration
+
+
+class State(str, enum.Enum):
+    TENTATIVE = "tentative"  # claimed by DAD or signalling; another port may defend it
+    VALID = "valid"
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceBinding:
+    """One address bound to an anchor (RFC 6620 §2.2: the binding anchor)."""
+    address: ipaddress.IPv6Address
+    link: int  # dpid of the access switch of the address's link
+    anchor: Attachment
+    origin: Origin
+    state: State = State.VALID
+    valid_at: float = 0.0  # a tentative binding becomes valid then
+
+    @property
+    def key(self):
+        return self.link, self.address
+
+    @property
+    def cookie(self):
+        digest = hashlib.sha1(f"{self.link} {self.address}".encode()).digest()
+        return cookie(CookieKind.SOURCE, int.from_bytes(digest[:7], "big"))
+
+    def rules(self):
+        """(dpid, flow-mod): pass at the anchor, drop from anywhere else on the link."""
+        allow = ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_BOUND, ofmsg.match(
+            in_port=self.anchor.port, eth_src=self.anchor.mac, eth_type=wire.ETH_TYPE_IPV6,
+            ipv6_src=str(self.address)), [ofmsg.goto(Table.SWITCHING)], self.cookie)
+        drop = ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_ELSEWHERE, ofmsg.match(
+            eth_type=wire.ETH_TYPE_IPV6, ipv6_src=str(self.address)), [], self.cookie)
+        return [(self.anchor.dpid, allow), (self.link, drop)]
+
+
+@dataclasses.dataclass
+class Claim:
+    """An address under verification for ``claimant`` until ``deadline``: its link is
+    probed (unbound), or its current anchor is (``challenge``, RFC 6620 TESTING_VP)."""
+    claimant: Attachment
+    challenge: bool
+    deadline: float
+    held: collections.deque = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=MAX_HELD_PER_ADDRESS))
+
+
+class SourceValidation(RouterPart):
+    """The binding table of every access port, its rules, and verification."""
+
+    def __init__(self, links, ports, hosts, resolution, home_agent, store):
+        self.links = links
+        self.config = links.config.source_validation or SourceValidationConfig()
+        self.router_mac = links.config.router_mac
+        self.ports = ports
+        self.hosts = hosts
+        self.resolution = resolution
+        self.home_agent = home_agent
+        self.store = store
+        self.bindings = {}  # (link dpid, address) -> SourceBinding
+        self.claims = {}    # (link dpid, address) -> Claim
+        self.per_port = collections.Counter()  # (dpid, port) -> addresses bound there
+        self.claiming = collections.Counter()  # (dpid, port) -> claims in flight there
+        self.refused = collections.Counter()   # (dpid, port) -> claims refused at the cap
+        home_agent.cache.subscribe(self.home_binding_changed)
+
+    # ------------------------------------------------------------------ lookups
+
+    def validating(self, dpid, port):
+        """Whether packets from host port ``dpid:port`` are validated."""
+        link = self.links.of_switch(dpid)
+        return self.config.enabled and link is not None and port not in link.trusted_ports
+
+    def _key(self, dpid, address):
+        """The binding-table key of ``address`` seen at switch ``dpid``, or None when it
+        cannot be claimed there (another link's prefix, multicast, unspecified)."""
+        if address in LINK_LOCAL:
+            return (dpid, address) if self.links.is_access_switch(dpid) else None
+        link = self.links.of_address(address)
+        return (link.dpid, address) if link is not None else None
+
+    def anchor_of(self, dpid, address):
+        """Where ``address`` (seen at ``dpid``) is bound, or None."""
+        binding = self.bindings.get(self._key(dpid, address))
+        return binding.anchor if binding is not None else None
+
+    def permits(self, dpid, port, mac, address):
+        return not self.validating(dpid, port) or \
+            self.anchor_of(dpid, address) == Attachment(dpid, port, mac)
+
+    def _defended_by_router(self, address):
+        return address in self.links.router_addresses or \
+            self.home_agent.proxied(address) is not None
+
+    # ------------------------------------------------------------------ rules
+
+    def desired_rules(self, dpid):
+        return self._table_rules(dpid) + [
+            rule for binding in self.bindings.values()
+            for at, rule in binding.rules() if at == dpid]
+
+    def switch_up(self, now, dpid):
+        return [(dpid, rule) for rule in self.desired_rules(dpid)]
+
+    def _table_rules(self, dpid):
+        """Table SOURCE of switch ``dpid`` without the bindings."""
+        base = cookie(CookieKind.BASE)
+        link = self.links.of_switch(dpid)
+        onward = [ofmsg.goto(Table.SWITCHING)]
+        if not self.config.enabled:
+            return [ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_DEFAULT, ofmsg.match(),
+                                   onward, base)]
+        rules = [ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_DEFAULT, ofmsg.match(), [],
+                                base)]
+        if link is None:
+            return rules
+        rules += [ofmsg.flow_add(Table.SOURCE, Priority.TRUSTED_PORT,
+                                 ofmsg.match(in_port=port), onward, base)
+                  for port in sorted(link.trusted_ports)]
+        for prefix in (link.prefix, LINK_LOCAL):
+            rules.append(ofmsg.flow_add(
+                Table.SOURCE, Priority.SOURCE_UNBOUND,
+                ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_src=(
+                    str(prefix.network_address), str(prefix.netmask))),
+                [ofmsg.apply([ofmsg.to_controller()])], base))
+        return rules
+
+    # ------------------------------------------------------------------ binding
+
+    def _bind(self, now, binding):
+        """Bind (or re-bind) ``binding.address``; the rules and host table follow."""
+        old = self.bindings.get(binding.key)
+        msgs = self._unbind(now, binding.key,
+                            forget_host=old is not None and old.anchor != binding.anchor)
+        self.bindings[binding.key] = binding
+        if binding.origin != Origin.REGISTRATION:
+            self.per_port[binding.anchor.dpid, binding.anchor.port] += 1
+            self._keep(binding)
+        msgs += binding.rules()
+        LOG.info("source %s bound to dpid %d port %d %s (%s, %s)", binding.address,
+                 binding.anchor.dpid, binding.anchor.port, binding.anchor.mac,
+                 binding.origin.value, binding.state.value)
+        return msgs + self._learn(now, binding)
+
+    def _unbind(self, now, key, forget_host=True):
+        binding = self.bindings.pop(key, None)
+        if binding is None:
+            return []
+        msgs = [(at, ofmsg.flow_delete_cookie(binding.cookie))
+                for at in sorted({binding.anchor.dpid, binding.link})]
+        if binding.origin != Origin.REGISTRATION:
+            where = binding.anchor.dpid, binding.anchor.port
+            self.per_port[where] -= 1
+            if not self.per_port[where]:
+                del self.per_port[where]
+            self.store.remove_state(STORE_NAME, _store_key(key))
+        if forget_host:
+            msgs += self.hosts.release(binding.address)
+        return msgs
+
+    def _learn(self, now, binding):
+        anchor = binding.anchor
+        if not self.ports.is_host_port(anchor.dpid, anchor.port):
+            return []
+        msgs, learned = self.hosts.learn(now, anchor.dpid, anchor.port, anchor.mac,
+                                         binding.address)
+        return msgs + (self.resolution.resolved(now, binding.address) if learned else [])
+
+    def _keep(self, binding):
+        value = {"dpid": binding.anchor.dpid, "port": binding.anchor.port,
+                 "mac": binding.anchor.mac, "origin": binding.origin.value,
+                 "state": binding.state.value, "valid_at": binding.valid_at}
+        self.store.save_state(STORE_NAME, _store_key(binding.key),
+                              json.dumps(value).encode())
+
+    def _room(self, anchor):
+        """Whether ``anchor``'s port may claim one more address: bound and in
+        verification together stay under the cap (RFC 6620 §7), which also bounds the
+        probes one port can make the controller send."""
+        where = anchor.dpid, anchor.port
+        if self.per_port[where] + self.claiming[where] < self.config.max_addresses_per_port:
+            return True
+        if not self.refused[anchor.dpid, anchor.port]:
+            LOG.warning("dpid %d port %d: %d addresses bound, the most allowed: no more",
+                        anchor.dpid, anchor.port, self.config.max_addresses_per_port)
+        self.refused[anchor.dpid, anchor.port] += 1
+        return False
+
+    # ------------------------------------------------------------------ claims
+
+    def _open_claim(self, key, claim):
+        self.claims[key] = claim
+        self.claiming[claim.claimant.dpid, claim.claimant.port] += 1
+        return claim
+
+    def _close_claim(self, key):
+        claim = self.claims.pop(key, None)
+        if claim is not None:
+            where = claim.claimant.dpid, claim.claimant.port
+            self.claiming[where] -= 1
+            if not self.claiming[where]:
+                del self.claiming[where]
+        return claim
+
+    def neighbour_discovery(self, now, dpid, port, meta):
+        """Judge ND from host port ``dpid:port``: (messages, whether it may be acted on
+        and relayed). Learns the hosts it proves."""
+        anchor = Attachment(dpid, port, meta.eth_src)
+        if not self.validating(dpid, port):
+            return self._learn_unvalidated(now, anchor, meta), True
+        msgs, defended = [], False
+        if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT:
+            msgs, defended = self._answered(now, anchor, meta.nd_target)
+        if meta.ip_src == wire.UNSPECIFIED:
+            if meta.icmp_type != wire.ND_NEIGHBOR_SOLICIT:
+                return msgs, False
+            more, relay = self._claim_by_dad(now, anchor, meta.nd_target)
+            return msgs + more, relay
+        more, permitted = self._claim(now, anchor, meta.ip_src)
+        msgs += more
+        if permitted and meta.icmp_type == wire.ND_NEIGHBOR_ADVERT \
+                and meta.nd_target != meta.ip_src:
+            more, permitted = self._claim(now, anchor, meta.nd_target)
+            msgs += more
+        if permitted:
+            msgs += self._learn_mac(now, anchor)
+        return msgs, permitted or defended
+
+    def data(self, now, dpid, port, meta, frame):
+        """A packet from host port ``dpid:port`` reached us: (messages, whether its
+        source may send from there). An unbound source is verified and the packet held."""
+        if not self.validating(dpid, port):
+            return [], True
+        return self._claim(now, Attachment(dpid, port, meta.eth_src), meta.ip_src, frame)
+
+    def _claim(self, now, anchor, address, frame=None):
+        """``anchor`` uses ``address``: (messages, True when it is bound there)."""
+        key = self._key(anchor.dpid, address)
+        binding = self.bindings.get(key)
+        if binding is not None:
+            if binding.anchor == anchor:
+                return [], True
+            return self._contest(now, binding, anchor, frame), False
+        if key is None or key[0] != anchor.dpid or self._defended_by_router(address):
+            return [], False  # not an address of this link, or the router's
+        claim = self.claims.get(key)
+        if claim is not None:
+            if claim.claimant == anchor and frame is not None:
+                claim.held.append(frame)
+            return [], False
+        if not self._room(anchor):
+            return [], False
+        claim = self._open_claim(key, Claim(anchor, False, now + self.config.probe_timeout))
+        if frame is not None:
+            claim.held.append(frame)
+        probe = packets.neighbor_solicit(src_mac=self.router_mac, src=wire.UNSPECIFIED,
+                                         target=address)
+        others = [p for p in self.ports.host_ports(anchor.dpid) if p != anchor.port]
+        return ([(anchor.dpid, ofmsg.packet_out(others, probe))] if others else []), False
+
+    def _claim_by_dad(self, now, anchor, target):
+        """A DAD NS from ``anchor`` for ``target``: (messages, whether to relay it)."""
+        key = self._key(anchor.dpid, target)
+        if key is None or key[0] != anchor.dpid or self._defended_by_router(target):
+            return [], False  # not ours to give; the router's own answer defends it
+        binding = self.bindings.get(key)
+        if binding is not None:
+            if binding.anchor == anchor:
+                return [], True
+            return self._contest(now, binding, anchor), False
+        claim = self.claims.get(key)
+        if claim is not None and claim.claimant != anchor or \
+                claim is None and not self._room(anchor):
+            return [], False
+        self._close_claim(key)
+        return self._bind(now, SourceBinding(
+            target, key[0], anchor, Origin.DAD, State.TENTATIVE,
+            now + self.config.probe_timeout)), True
+
+    def _contest(self, now, binding, anchor, frame=None):
+        """``anchor`` claims an address bound elsewhere: probe the anchor it is bound
+        to (RFC 6620 TESTING_VP); unanswered, the binding moves. A tentative binding
+        and a home address away are not contested: the first claim stands."""
+        if binding.origin == Origin.REGISTRATION or binding.state == State.TENTATIVE:
+            return []
+        claim = self.claims.get(binding.key)
+        if claim is None:
+            if not self._room(anchor):
+                return []
+            claim = self._open_claim(binding.key, Claim(
+                anchor, True, now + self.config.probe_timeout))
+        elif claim.claimant != anchor:
+            return []
+        if frame is not None:
+            claim.held.append(frame)
+        old = binding.anchor
+        probe = packets.neighbor_solicit(src_mac=self.router_mac, src=ROUTER_LINK_LOCAL,
+                                         target=binding.address, unicast_mac=old.mac)
+        return [(old.dpid, ofmsg.packet_out([old.port], probe))]
+
+    def _answered(self, now, anchor, target):
+        """An NA for ``target`` from ``anchor``, perhaps answering a probe:
+        (messages, True when it defends the address against a tentative claim)."""
+        key = self._key(anchor.dpid, target)
+        claim = self.claims.get(key)
+        binding = self.bindings.get(key)
+        if claim is not None and claim.challenge:
+            if binding is not None and binding.anchor == anchor:
+                self._close_claim(key)  # the anchor is still there: it keeps the address
+            return [], False
+        if claim is not None and claim.claimant != anchor:
+            self._close_claim(key)  # someone has it already: the first claim was theirs
+            return self._bind(now, SourceBinding(target, key[0], anchor, Origin.DATA)), False
+        if binding is not None and binding.state == State.TENTATIVE \
+                and binding.origin != Origin.REGISTRATION and binding.anchor != anchor:
+            LOG.info("source %s: defended by dpid %d port %d against %s", target,
+                     anchor.dpid, anchor.port, binding.anchor.mac)
+            return self._unbind(now, key), True  # the claimant's DAD fails
+        return [], False
+
+    def _learn_mac(self, now, anchor):
+        """Learn where ``anchor.mac`` is, unless addresses bound with it elsewhere say
+        it is somewhere else (a spoofed MAC)."""
+        if any(b.anchor.mac == anchor.mac and b.anchor != anchor
+               and b.origin != Origin.REGISTRATION for b in self.bindings.values()):
+            return []
+        return self.hosts.learn(now, anchor.dpid, anchor.port, anchor.mac, None)[0]
+
+    def _learn_unvalidated(self, now, anchor, meta):
+        """A trusted port, or no validation: each claim is believed, the last one wins."""
+        msgs = []
+        claimed = [meta.ip_src if meta.ip_src != wire.UNSPECIFIED else None]
+        if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT and \
+                meta.na_flags & wire.NA_FLAG_OVERRIDE:
+            claimed.append(meta.nd_target)
+        for address in claimed:
+            more, learned = self.hosts.learn(now, anchor.dpid, anchor.port, anchor.mac,
+                                             address)
+            msgs += more + (self.resolution.resolved(now, address) if learned else [])
+        return msgs
+
+    # ------------------------------------------------------------------ registrations
+
+    def home_binding_changed(self, event, binding, now):
+        """A subscriber of the Home Agent's cache: a home address away is valid from its
+        binding's attachment only; the care-of address is claimed there if unbound."""
+        link = self.home_agent.home_link_of(binding.home_address)
+        if link is None:
+            return []
+        key = (link.dpid, binding.home_address)
+        self._close_claim(key)
+        away = event in (BindingEvent.ADDED, BindingEvent.UPDATED) and \
+            binding.care_of_address != binding.home_address
+        if not away or binding.attachment is None:
+            current = self.bindings.get(key)
+            if current is not None and current.origin == Origin.REGISTRATION:
+                return self._unbind(now, key)
+            return []
+        msgs = self._bind(now, SourceBinding(binding.home_address, link.dpid,
+                                             binding.attachment, Origin.REGISTRATION))
+        anchor = binding.attachment
+        care_of_key = self._key(anchor.dpid, binding.care_of_address)
+        if self.validating(anchor.dpid, anchor.port) and care_of_key is not None \
+                and care_of_key not in self.bindings and self._room(anchor):
+            self._close_claim(care_of_key)
+            msgs += self._bind(now, SourceBinding(
+                binding.care_of_address, care_of_key[0], anchor, Origin.SIGNALLING,
+                State.TENTATIVE, now + self.config.probe_timeout))
+        return msgs
+
+    def returned_home(self, now, home, attachment):
+        """An authenticated deregistration from ``attachment`` on the home link: the
+        home address is bound there again (not by DAD, which the agent turns off)."""
+        link = self.home_agent.home_link_of(home)
+        if link is None or attachment.dpid != link.dpid or \
+                not self.validating(attachment.dpid, attachment.port):
+            return []
+        self._close_claim((link.dpid, home))
+        return self._bind(now, SourceBinding(home, link.dpid, attachment, Origin.SIGNALLING))
+
+    def attachment_for(self, dpid, care_of, ingress):
+        """Where a Binding Update's care-of address is validly bound; where the BU came
+        in only when nobody has bound it (or on a port that is not validated)."""
+        if ingress is None or not self.validating(ingress.dpid, ingress.port):
+            return ingress
+        return self.anchor_of(dpid, care_of) or ingress
+
+    # ------------------------------------------------------------------ time and ports
+
+    def tick(self, now):
+        """Claims whose probe went unanswered are bound; tentative bindings become
+        valid; what waited is put through the pipeline again."""
+        msgs = []
+        for key, claim in [(k, c) for k, c in self.claims.items() if now >= c.deadline]:
+            self._close_claim(key)
+            current = self.bindings.get(key)
+            if current is not None and current.anchor != claim.claimant:
+                LOG.info("source %s: dpid %d port %d did not answer: moves to %s", key[1],
+                         current.anchor.dpid, current.anchor.port, claim.claimant.mac)
+                msgs += self._unbind(now, key)
+            if not self._room(claim.claimant):
+                continue
+            msgs += self._bind(now, SourceBinding(key[1], key[0], claim.claimant, Origin.DATA))
+            msgs += [(claim.claimant.dpid, ofmsg.packet_in_again(claim.claimant.port, frame))
+                     for frame in claim.held]
+        for binding in [b for b in self.bindings.values()
+                        if b.state == State.TENTATIVE and now >= b.valid_at]:
+            valid = dataclasses.replace(binding, state=State.VALID)
+            self.bindings[binding.key] = valid
+            self._keep(valid)
+        return msgs
+
+    def ports_changed(self, now, dpid, new_host_ports):
+        """After switch ``dpid``'s port roles changed: bindings on ports that are no
+        longer host ports go; those on new host ports teach the host table again."""
+        msgs = []
+        for binding in [b for b in self.bindings.values() if b.anchor.dpid == dpid
+                        and b.origin != Origin.REGISTRATION]:
+            if not self.ports.is_host_port(dpid, binding.anchor.port):
+                msgs += self._unbind(now, binding.key)
+            elif binding.anchor.port in new_host_ports:
+                msgs += self._learn(now, binding)
+        return msgs
+
+    def switch_down(self, now, dpid):
+        for key in [k for k, c in self.claims.items() if c.claimant.dpid == dpid]:
+            self._close_claim(key)
+        return []
+
+    def restore(self, now):
+        """Reload the bindings the store kept (a restart); their rules go out as the
+        switches connect."""
+        for key, value in self.store.load_state(STORE_NAME).items():
+            link, address = key.split("|")
+            saved = json.loads(value)
+            binding = SourceBinding(
+                ipaddress.IPv6Address(address), int(link),
+                Attachment(saved["dpid"], saved["port"], saved["mac"]),
+                Origin(saved["origin"]), State(saved["state"]), saved["valid_at"])
+            if binding.key not in self.bindings:
+                self.bindings[binding.key] = binding
+                self.per_port[binding.anchor.dpid, binding.anchor.port] += 1
+
+    def view(self):
+        return {"enabled": self.config.enabled, "bindings": [
+            {"address": str(b.address), "link": b.link, "dpid": b.anchor.dpid,
+             "port": b.anchor.port, "mac": b.anchor.mac, "origin": b.origin.value,
+             "state": b.state.value}
+            for b in sorted(self.bindings.values(), key=lambda b: (b.link, b.address))],
+            "verifying": sorted(str(address) for _, address in self.claims),
+            "refused_at_cap": {f"{dpid}:{port}": count
+                               for (dpid, port), count in sorted(self.refused.items())}}
+
+
+def _store_key(key):
+    link, address = key
+    return f"{link}|{address}"

@@ -11,9 +11,14 @@ mipv6-sdn sends for a BU, on the same path:
 - ``register`` (first registration): the BA as a packet-out of the in_port, an
   unsolicited-NA-sized packet-out on the home switch (dpid 1, its host ports 1 and 2),
   as mipv6-sdn announces the HA as the owner of the home address (RFC 6275 §10.4.1),
-  and 3 flow-mods (two on the home switch, one on the switch the BU came from), as
-  mipv6_sdn.handover.plan_handover sends for a first registration. The flow-mods add
-  harmless rules in table 200 (which nothing jumps to), matching ``ipv6_dst`` on the
+  and 5 flow-mods: 3 (two on the home switch, one on the switch the BU came from), as
+  mipv6_sdn.handover.plan_handover sends for a first registration, and 2 (one on the
+  switch the BU came from, one on the home switch), as source address validation
+  (mipv6_sdn/source_validation.py) sends for the home address: valid at the MN's port
+  and MAC, dropped at the home switch. The load generator's port is trusted (not
+  source-validated) in mipv6-sdn's configuration, so nothing more is sent for its
+  care-of address. The flow-mods add harmless rules in table 200 (which nothing jumps
+  to), matching ``ipv6_dst`` (forwarding) or ``ipv6_src`` (source validation) on the
   home address, with distinct priorities;
 - ``refresh``: the BA packet-out only (mipv6-sdn changes no rule for a refresh);
 - ``auto`` (the default): ``register`` for the first BU of a home address, ``refresh``
@@ -124,4 +129,15 @@ class BenchCeiling(app_manager.RyuApp):
                     match=parser.OFPMatch(eth_type=0x86DD, ipv6_dst=str(home)),
                     instructions=[parser.OFPInstructionActions(ofp.OFPIT_APPLY_ACTIONS,
                                                                actions)]))
+            # Source address validation of the home address: valid from the BU's port
+            # and MAC, dropped at the home switch.
+            for number, (target, fields) in enumerate((
+                    (datapath, {"in_port": in_port,
+                                "eth_src": wire.mac_from_bytes(data[6:12])}),
+                    (home_switch, {})), start=3):
+                target.send_msg(parser.OFPFlowMod(
+                    datapath=target, table_id=FLOW_TABLE, priority=1000 + number,
+                    cookie=0xBE0000 + number,
+                    match=parser.OFPMatch(eth_type=0x86DD, ipv6_src=str(home), **fields),
+                    instructions=[]))
         self.answered += 1

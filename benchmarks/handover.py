@@ -12,6 +12,8 @@ typical Mobile IPv6 deployment: no RA on attachment (periodic RAs only, MinRtrAd
 1 s and MaxRtrAdvInterval 3 s, which RFC 6275 §7.5 permits) and ordinary DAD on the
 care-of address, so the gain of network-assisted movement detection and optimistic DAD
 shows as a ratio measured on the same machine in the same run.
+mn1 runs the real mobile node agent, one node on its port: source address validation
+(RFC 6620) stays on at every port, mn1's included (no trusted port, no load generator).
 A benchmark, not a test: it asserts nothing about speed.
 """
 import argparse
@@ -27,6 +29,8 @@ from mininet.log import setLogLevel
 from mininet_topos import harness
 
 HOME = "2001:db8:1::100"
+SOURCE_VALIDATION_NOTE = ("source address validation (RFC 6620) on at every host port, "
+                          "mn1's included: no trusted port (no load generator)")
 
 
 def percentile(values, fraction):
@@ -93,6 +97,7 @@ def run(count, baseline=False):
 
 def report(title, results, rtts):
     print(f"{title}: {len(results)} handovers visit-a <-> visit-b, 1 kHz probes cn1 -> {HOME}")
+    print(f"  {SOURCE_VALIDATION_NOTE}")
     print(summary("interruption", [r["interruption_ms"] for r in results], "ms"))
     print(summary("probes lost", [r["lost"] for r in results], "  "))
     stopped = sum(r["stopped"] for r in results)

@@ -14,6 +14,11 @@ option) go out of an AF_PACKET socket to the router MAC; BAs come back on the sa
 socket (IPv6 to the care-of address with a type 2 routing header), are parsed with
 :func:`mipv6_sdn.packets.parse_frame` and matched by (home address, sequence).
 
+One port and MAC speak for every one of these mobile nodes, so the controller must not
+validate their sources (RFC 6620, on by default): the generator's port belongs in its
+link's ``trusted_ports`` (benchmarks/throughput.py configures it so and says so in its
+report). The generator itself never sends neighbour discovery for them.
+
 Load is closed-loop: at most ``window`` BUs are outstanding; the next BU goes out when
 a BA arrives or an outstanding BU times out (counted lost, never resent). The generator
 thus runs as fast as the controller answers, and ``window`` bounds the queueing delay in

@@ -115,6 +115,8 @@ def throughput_section(figures):
              f"host through the switches (window {figures['window']} outstanding). Ceiling, "
              "same run and path: a minimal Ryu app answering each packet-in with the same "
              "number and kind of messages (benchmarks/ceiling_app.py).", "",
+             *([throughput.trusted_note(figures["ours"]["trusted_port"]["port"]) + ".", ""]
+               if "trusted_port" in figures.get("ours", {}) else []),
              "| controller | phase | BAs/s | lost | p50 | p95 | p99 |", "|---|---|---|---|---|---|---|"]
     for name in ("ours", "ceiling"):
         for phase, r in figures[name]["phases"].items():
@@ -130,13 +132,16 @@ def core_section(figures):
     lines = ["## Core: Binding Update processing without Ryu", "",
              f"{figures['mobile_nodes']} mobile nodes through `Router.packet_in` with the "
              f"SQLite journal ({figures['journal']}), one core. Baselines in the same run: "
-             "parsing the same frames only, and the same BUs without a journal.", "",
-             "| phase | BUs/s | µs/BU | parse only, BUs/s | no journal, BUs/s | flow-mods/BU |",
-             "|---|---|---|---|---|---|"]
+             "parsing the same frames only, and the same BUs without a journal. "
+             + core.trusted_note(figures["source_validation"]["trusted_ports"]) + ".", "",
+             "| phase | BUs/s | µs/BU | parse only, BUs/s | no journal, BUs/s | flow-mods/BU "
+             "(forwarding) | flow-mods in reply |",
+             "|---|---|---|---|---|---|---|"]
     for name, phase in figures["phases"].items():
         lines.append(f"| {name.replace('_', ' ')} | {phase['bus_per_second']:,.0f} | "
                      f"{phase['us_per_bu']:.0f} | {phase['parse_only_per_second']:,.0f} | "
-                     f"{phase['no_journal_per_second']:,.0f} | {phase['flow_mods_per_bu']:.0f} |")
+                     f"{phase['no_journal_per_second']:,.0f} | {phase['flow_mods_per_bu']:.0f} | "
+                     f"{phase['reply_flow_mods_per_bu']} |")
     met = "met" if figures["target_met"] else "not met"
     lines += ["", f"Target {figures['target_refreshes_per_second']:,} refreshes/s: **{met}**. "
               "Where the time goes: benchmarks/README.md (cProfile: `python -m "
@@ -145,7 +150,10 @@ def core_section(figures):
 
 
 def scale_section(figures):
-    lines = ["## Scale", "", "| bindings | heap bytes/binding | RSS bytes/binding | "
+    lines = ["## Scale", "",
+             core.trusted_note(figures["source_validation"]["trusted_ports"]) + "; the "
+             f"handovers' mn1 is one node on port {scale.MN1_PORT}, source-validated.", "",
+             "| bindings | heap bytes/binding | RSS bytes/binding | "
              "flow entries/binding | entries per switch |", "|---|---|---|---|---|"]
     for row in figures["bindings"]:
         per_switch = ", ".join(f"s{k}: {v}" for k, v in row["entries_per_switch"].items())

@@ -29,7 +29,9 @@ fresh controller and network:
 Before the modes, ping hh1 → cn1 (a path over s1-s5) runs on the network without the
 delay element and with it: the element's own effect. Prints a table; writes every ping
 time, gap, arrival and timing as JSON, and an SVG plot (matplotlib, as benchmarks/report
-uses) into ``--out``. A benchmark, not a test: it asserts nothing about speed.
+uses) into ``--out``. mn1 runs the real agent, one node on its port: source address
+validation (RFC 6620) stays on at every port (no trusted port, no load generator).
+A benchmark, not a test: it asserts nothing about speed.
 """
 import argparse
 import functools
@@ -66,6 +68,8 @@ PINGS, PING_INTERVAL = 100, 0.02
 PROBE_RATE, PROBE_PORT = 1000, 9000
 SETTLE = 1.5          # s of stream kept after each binding change
 MH_TYPES = {1: "HoTI", 2: "CoTI", 3: "HoT", 4: "CoT", 5: "BU", 6: "BA", 7: "BRR", 8: "BE"}
+SOURCE_VALIDATION_NOTE = ("source address validation (RFC 6620) on at every host port, "
+                          "mn1's included: no trusted port (no load generator)")
 DEFAULT_OUT = (pathlib.Path(__file__).resolve().parent / "results"
                / "2026-11-30-route-optimisation")
 
@@ -414,6 +418,7 @@ def report(raw):
     print(f"delay element d1 on s5-s1, {raw['delay_ms']} ms each way: RTT hh1 -> cn1 median "
           f"{statistics.median(without):.2f} ms without, {statistics.median(with_):.2f} ms "
           f"with (+{statistics.median(with_) - statistics.median(without):.2f} ms)")
+    print(SOURCE_VALIDATION_NOTE)
     print()
     print(f"{'mode':8} {'RTT cn1->HoA median / p95 ms':>29} {'lost':>5}  {'switches crossed':18}"
           f" {'s1 trunk pkts':>13} {'interruption med / p95 / max ms':>32} {'lost med':>8}"

@@ -17,7 +17,10 @@ Pure core, no Ryu runtime, no root. Three measurements:
    allocator keeps freed memory, and the replies' OpenFlow objects come and go; heap
    pages are shared). No journal: its state is on disk (benchmarks/core.py measures its
    time). The memory of the configuration itself (N MobileNode entries with their keys)
-   is reported separately, per MN.
+   is reported separately, per MN. As in benchmarks/core.py, the registrations come
+   from a load generator: all N MNs behind one host port on visit-a and one on visit-b,
+   the configuration's ``trusted_ports`` (not source-validated, RFC 6620); every other
+   port is validated, and the printed report says which ports are trusted.
 2. Flow entries per binding. Every message the controller returned (switch set-up and
    the N registrations) is applied to the fake switches of mipv6_sdn.testing.fake_switch
    (entries identified by table, priority and match as OpenFlow 1.3 §6.4 says, replaced
@@ -29,9 +32,16 @@ Pure core, no Ryu runtime, no root. Three measurements:
    (mininet_topos/roaming.py ``access_plan`` and ``access_config_toml``; the core switch
    joined to every access switch as in ``AccessTopo``), mn1 registers on link 2, then
    hands over link 2 → link n → link 3 → link 2 ... ; the OFPFlowMods the controller
-   returns for each handover BU are counted (the MN's neighbour discovery on the new link
-   is not counted: it is host learning, the same with or without mobility). After the
-   last handover, the FakeNetwork must hold exactly 3 entries of the binding.
+   returns for each handover BU are counted. mn1 is one node on port 2, which is
+   source-validated: as its kernel does on each attachment, it claims its care-of address
+   by duplicate address detection and then solicits the router from it, before its BU;
+   that neighbour discovery is not counted (it is host learning and source address
+   validation, the same with or without mobility). A handover's flow-mods are care-of
+   forwarding's and the two source-validation rules of the home address (valid at the
+   new port, dropped at the home switch), deleted by cookie and added again. After the
+   last handover, the FakeNetwork must hold exactly 3 entries of the binding, and the
+   home address exactly 2 source-validation entries: at the home switch and at the last
+   care-of switch.
 
 PNG plots (``--plots DIR``) need matplotlib, which is optional and NOT a dependency of
 the project: without it the plots are skipped with a note, everything else runs.
@@ -47,9 +57,9 @@ import tomllib
 import tracemalloc
 
 from mininet_topos.roaming import access_config_toml, access_plan
-from mipv6_sdn import mobility
+from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.config import parse_config
-from mipv6_sdn.pipeline import COOKIE_KIND_SHIFT, CookieKind, cookie
+from mipv6_sdn.pipeline import COOKIE_KIND_SHIFT, CookieKind, Table, cookie
 from mipv6_sdn.router import Router
 from mipv6_sdn.testing.fake_switch import FakeNetwork
 from ryu.ofproto import ofproto_v1_3_parser as parser
@@ -60,6 +70,7 @@ NOW = core.NOW
 MN1_SPI = 256
 MN1_KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f10111213")
 MN1_MAC = "00:00:00:01:01:00"  # access_plan's mn1: home link 1, interface id 0x100
+MN1_PORT = 2  # the port mn1 attaches to on every access switch: source-validated
 HOME_DPID = 1  # the home link's switch in core.reference_config
 
 
@@ -96,6 +107,17 @@ def binding_entries(net):
 
 def entries_per_switch(net):
     return {dpid: len(switch.entries) for dpid, switch in sorted(net.switches.items())}
+
+
+def source_entries_of(net, address):
+    """{dpid: entries of table SOURCE about ``address``} (switches without any left out)."""
+    counts = {}
+    for dpid, switch in sorted(net.switches.items()):
+        found = sum(1 for entry in switch.table(Table.SOURCE)
+                    if dict(entry.match.items()).get("ipv6_src") == str(address))
+        if found:
+            counts[dpid] = found
+    return counts
 
 
 def placed_entries(net, count):
@@ -232,6 +254,18 @@ def access_network(n_links):
     return config, plan, trunks, hosts, ports
 
 
+def attach(router, net, now, link_number, care_of, router_address):
+    """mn1 on port ``MN1_PORT`` of link ``link_number``, as its kernel comes up there:
+    duplicate address detection of ``care_of`` (source address validation binds it to
+    the port and MAC, RFC 6620), then a neighbour solicitation for the router from it.
+    The messages are applied, not counted."""
+    for frame in (packets.neighbor_solicit(src_mac=MN1_MAC, src=wire.UNSPECIFIED,
+                                           target=care_of),
+                  packets.neighbor_solicit(src_mac=MN1_MAC, src=care_of,
+                                           target=router_address)):
+        net.apply(router.packet_in(now, link_number, MN1_PORT, frame))
+
+
 def handover_flow_mods(n_links, handovers=6):
     """Flow-mods per handover of mn1 on a star of ``n_links`` access links; a dict."""
     config, plan, trunks, hosts, ports = access_network(n_links)
@@ -251,12 +285,13 @@ def handover_flow_mods(n_links, handovers=6):
     now = NOW
     for step, link_number in enumerate(path):
         now += 1.0
-        prefix = ipaddress.IPv6Network(plan["links"][link_number - 1]["prefix"])
-        care_of = prefix[0x100]
+        link = plan["links"][link_number - 1]
+        care_of = ipaddress.IPv6Network(link["prefix"])[0x100]
+        attach(router, net, now, link_number, care_of, ipaddress.IPv6Address(link["router"]))
         frame = core.binding_update_frame(home, MN1_SPI, MN1_KEY, MN1_MAC, care_of,
                                           sequence=step + 1,
                                           timestamp=mobility.ntp_timestamp(now))
-        msgs = router.packet_in(now, link_number, 2, frame)
+        msgs = router.packet_in(now, link_number, MN1_PORT, frame)
         net.apply(msgs)
         status = core.ba_status(msgs)
         if status != 0:
@@ -267,11 +302,17 @@ def handover_flow_mods(n_links, handovers=6):
     entries = binding_entries(net)
     if list(entries.values()) != [3]:
         raise RuntimeError(f"{n_links} links: binding entries after handovers {entries}")
+    source = source_entries_of(net, home)
+    if source != {HOME_DPID: 1, path[-1]: 1}:
+        raise RuntimeError(f"{n_links} links: source-validation entries of the home address "
+                           f"after handovers {source} (expected one at dpid {HOME_DPID} "
+                           f"and one at dpid {path[-1]})")
     return {"access_links": n_links, "switches": n_links + 1, "handovers": len(counts),
             "flow_mods_per_handover": counts[0] if len(set(counts)) == 1 else counts,
             "flow_mods": counts, "messages_per_handover": messages,
             "entries_per_switch": entries_per_switch(net),
-            "binding_entries_after": sum(entries.values())}
+            "binding_entries_after": sum(entries.values()),
+            "home_source_entries_after": source}
 
 
 # ------------------------------------------------------------------ report
@@ -316,6 +357,7 @@ def plot(result, directory):
 
 def table(result):
     lines = ["Scale: controller memory and flow entries against bindings (pure core)",
+             core.trusted_note(result["source_validation"]["trusted_ports"]),
              f"{'bindings':>9} {'heap B/binding':>15} {'RSS B/binding':>14} "
              f"{'config B/MN':>12} {'entries/binding':>16} {'flow-mods/reg':>14}  "
              "entries per switch (dpid: n)"]
@@ -327,6 +369,8 @@ def table(result):
             f"{str(row['flow_entries_per_binding']):>16} "
             f"{row['flow_mods_per_registration']:14.1f}  "
             + ", ".join(f"{d}: {n:,}" for d, n in row["entries_per_switch"].items()))
+    lines.append(f"handovers: mn1 alone on port {MN1_PORT} of each access switch, "
+                 "source-validated (its DAD and NS on arrival not counted)")
     lines.append(f"{'access links':>13} {'switches':>9} {'handovers':>10} "
                  f"{'flow-mods/handover':>19} {'messages/handover':>18}")
     for row in result["handover"]:
@@ -341,6 +385,8 @@ def table(result):
 
 def run(binding_counts, link_counts, handovers=6):
     return {"suite": "scale", "python": sys.version.split()[0],
+            "source_validation": {"trusted_ports": core.trusted_ports(),
+                                  "handover_port_validated": MN1_PORT},
             "bindings": [measure_bindings(n) for n in binding_counts],
             "handover": [handover_flow_mods(n, handovers) for n in link_counts]}
 

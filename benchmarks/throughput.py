@@ -8,12 +8,16 @@ On the reference network, hh1 is moved to visit-a (s2) and runs the load generat
 of one ``[[mobile_node_range]]`` (appended to the reference configuration) register
 their care-of address (hh1's SLAAC address on visit-a) with the home agent, then
 refresh it. Closed loop: ``window`` BUs outstanding at most; a BU unanswered after
-``timeout`` seconds counts lost.
+``timeout`` seconds counts lost. The generator's port (hh1's on s2, the port
+``roaming.move_host`` gives it) is the only one in visit-a's ``trusted_ports``: one port
+and MAC speaking for many mobile nodes is not source-validated (RFC 6620); every other
+port of the network is, and the printed report says which port is trusted.
 
 Same run, same network, same path, same generator: the baseline, benchmarks/ceiling_app.py,
 a minimal Ryu app answering each BU with the same number and kind of OpenFlow messages
-(first registration: BA packet-out, NA packet-out on the home switch, 3 flow-mods;
-refresh: BA packet-out) without any Mobile IPv6 work: the ceiling of the framework on
+(first registration: BA packet-out, NA packet-out on the home switch, 3 flow-mods of
+care-of forwarding and 2 of source address validation for the home address; refresh:
+BA packet-out) without any Mobile IPv6 work: the ceiling of the framework on
 this machine. Prints sustained BAs/s, loss and latency percentiles for both phases and
 both controllers, and the ratios ours/ceiling (target 0.8).
 
@@ -30,6 +34,7 @@ import argparse
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -39,6 +44,7 @@ import time
 from mininet.log import setLogLevel
 
 from mininet_topos import harness, roaming
+from mipv6_sdn.config import load_config
 
 ROOT = harness.ROOT
 VENV_PYTHON = harness.LAUNCHER.parent / "python"
@@ -47,6 +53,7 @@ CEILING_APP = ROOT / "benchmarks" / "ceiling_app.py"
 PY_SPY = os.environ.get("PY_SPY", str(pathlib.Path(sys.executable).parent / "py-spy"))
 GENERATOR_HOST = "hh1"
 VISITED_SWITCH = "s2"
+VISITED_LINK = "visit-a"  # the [[link]] of VISITED_SWITCH in the reference configuration
 VISITED_PREFIX = "2001:db8:a:"
 FIRST_HOME = "2001:db8:1::1000"
 FIRST_SPI = 4096
@@ -59,18 +66,47 @@ QUICK_COUNT = 300
 SETTLE = 4.0
 
 
-def range_config(count):
-    """The reference configuration plus ``count`` MNs in one [[mobile_node_range]]."""
+def generator_port():
+    """The OpenFlow port the generator's host gets on VISITED_SWITCH: roaming.move_host
+    gives it the switch's next port after those of the reference topology."""
+    return max(roaming.RoamingTopo().ports[VISITED_SWITCH]) + 1
+
+
+def trusted_note(port):
+    """The report's line on source address validation."""
+    return (f"source address validation (RFC 6620) on; the load generator's port "
+            f"({GENERATOR_HOST} on {VISITED_SWITCH} port {port}, {VISITED_LINK}) is "
+            "trusted (trusted_ports): not source-validated, it emulates every MN; "
+            "every other port is validated")
+
+
+def range_config(count, port=None):
+    """The reference configuration plus ``count`` MNs in one [[mobile_node_range]], and
+    the generator's port ``port`` (``generator_port()``) as VISITED_LINK's only trusted
+    port."""
+    port = generator_port() if port is None else port
     path = harness.config_with(harness.REFERENCE_CONFIG)
-    with open(path, "a") as handle:
-        handle.write(f"""
+    text = pathlib.Path(path).read_text()
+    text, found = re.subn(rf'(?m)^(name = "{VISITED_LINK}"\n)',
+                          rf"\g<1>trusted_ports = [{port}]  # the load generator's port\n",
+                          text)
+    if found != 1:
+        raise RuntimeError(f"{harness.REFERENCE_CONFIG}: no [[link]] {VISITED_LINK!r} to "
+                           "trust the load generator's port on")
+    text += f"""
 # Signalling-throughput benchmark: the load generator's mobile nodes.
 [[mobile_node_range]]
 first_home_address = "{FIRST_HOME}"
 count = {count}
 first_spi = {FIRST_SPI}
 secret = "{SECRET}"
-""")
+"""
+    pathlib.Path(path).write_text(text)
+    trusted = {link.name: set(link.trusted_ports) for link in load_config(path).links
+               if link.trusted_ports}
+    if trusted != {VISITED_LINK: {port}}:
+        raise RuntimeError(f"{path}: trusted ports {trusted}, expected only port {port} "
+                           f"of {VISITED_LINK}")
     return path
 
 
@@ -136,12 +172,16 @@ def run_generator(host, care_of, count, window, timeout, profile_pid=None,
 
 def measure_ours(count, window, timeout, profile_dir=None):
     """Our controller on the reference network; (generator result, care-of address)."""
-    config = range_config(count)
+    trusted = generator_port()
+    config = range_config(count, trusted)
     with harness.reference_network(config, of_port=harness.free_port(),
                                    rest_port=harness.free_port()) as (net, controller):
         host = net.get(GENERATOR_HOST)
         _quiet_icmp(host)
-        roaming.move_host(net, GENERATOR_HOST, VISITED_SWITCH)
+        port = roaming.move_host(net, GENERATOR_HOST, VISITED_SWITCH)
+        if port != trusted:
+            raise RuntimeError(f"{GENERATOR_HOST} got port {port} on {VISITED_SWITCH}, but "
+                               f"the configuration trusts port {trusted}")
         care_of = harness.wait_for(lambda: harness.addresses(host, VISITED_PREFIX), 30,
                                    f"{GENERATOR_HOST}'s SLAAC address on visit-a")[0]
         # Let the controller learn the care-of address (where its rules go).
@@ -151,7 +191,9 @@ def measure_ours(count, window, timeout, profile_dir=None):
         time.sleep(SETTLE)
 
         def binding_changes(phase, figures):
-            # What the ceiling must match: flow-mods per binding change of this phase.
+            # Care-of forwarding's flow-mods per binding change of this phase (source
+            # address validation adds 2 to a first registration, which the ceiling
+            # sends too).
             changes = controller.view("binding_changes").values()
             figures["flow_mods_per_binding_change"] = sorted(
                 {change["flow_mods"] for change in changes})
@@ -161,6 +203,8 @@ def measure_ours(count, window, timeout, profile_dir=None):
             controller.process.pid if profile_dir else None,
             pathlib.Path(profile_dir or ".") / "ours", after_phase=binding_changes)
         result["bindings"] = len(controller.view("bindings") or [])
+        result["trusted_port"] = {"host": GENERATOR_HOST, "switch": VISITED_SWITCH,
+                                  "port": port, "link": VISITED_LINK}
         return result, care_of
 
 
@@ -258,6 +302,7 @@ def report(result, out=None):
     out = out or sys.stdout
     print(f"Signalling throughput: {result['count']} mobile nodes, window "
           f"{result['window']}, timeout {result['timeout_s']} s", file=out)
+    print(f"  {trusted_note(result['ours']['trusted_port']['port'])}", file=out)
     header = (f"  {'controller':10} {'phase':9} {'sent':>6} {'acked':>6} {'lost':>5} "
               f"{'rej':>4} {'BAs/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
               f"{'max ms':>8}")

@@ -140,7 +140,7 @@ class Router:
         """After a restart: reload the stored source address bindings, bindings and
         return routability state. Their rules are installed as the switches connect, so
         what the binding caches return now is dropped."""
-        self.validation.restore(now)
+        self.validation.table.restore()
         self.home_agent.restore(now)
         self.correspondents.restore(now)
 
@@ -191,7 +191,12 @@ class Router:
             return detected  # the packet itself went on in the switch
         if not self._for_home_agent(meta):
             return self._as_router(now, meta, origin)
-        ingress = Attachment(dpid, in_port, meta.eth_src) if on_link else None
+        return self._home_agent(now, dpid, meta, origin,
+                                Attachment(dpid, in_port, meta.eth_src) if on_link else None)
+
+    def _home_agent(self, now, dpid, meta, origin, ingress):
+        """What the Home Agent makes of ``meta``, which came in at ``ingress`` (None
+        from a trunk)."""
         update = meta.mobility is not None and isinstance(
             meta.mobility.message, mobility.BindingUpdate)
         attachment = ingress

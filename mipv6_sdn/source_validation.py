@@ -9,7 +9,7 @@ that claimed it first:
   is refused;
 - by data, or neighbour discovery, from an unbound address: bound once the controller's
   own DAD probe, sent out of the link's other host ports, is unanswered for
-  ``probe_timeout`` (RFC 6620 §3.2.3); up to three of its packets wait meanwhile;
+  ``probe_timeout`` (RFC 6620 §3); up to three of its packets wait meanwhile;
 - by an accepted home registration (docs/security.md): the home address of a mobile
   node away is valid only from the port and MAC of its home binding; its care-of
   address, if nobody has bound it yet, is claimed from where the registration came in;
@@ -54,7 +54,7 @@ class State(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class SourceBinding:
-    """One address bound to an anchor (RFC 6620 §2.2: the binding anchor)."""
+    """One address bound to an anchor (RFC 6620: the binding anchor)."""
     address: ipaddress.IPv6Address
     link: int  # dpid of the access switch of the address's link
     anchor: Attachment
@@ -92,6 +92,145 @@ class Claim:
         default_factory=lambda: collections.deque(maxlen=MAX_HELD_PER_ADDRESS))
 
 
+def source_table(config, link):
+    """Table SOURCE of a switch (of access ``link``, or None for a core switch),
+    without the bindings."""
+    base = cookie(CookieKind.BASE)
+    onward = [ofmsg.goto(Table.SWITCHING)]
+    if not config.enabled:
+        return [ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_DEFAULT, ofmsg.match(),
+                               onward, base)]
+    rules = [ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_DEFAULT, ofmsg.match(), [], base)]
+    if link is None:
+        return rules
+    rules += [ofmsg.flow_add(Table.SOURCE, Priority.TRUSTED_PORT, ofmsg.match(in_port=port),
+                             onward, base) for port in sorted(link.trusted_ports)]
+    for prefix in (link.prefix, LINK_LOCAL):
+        rules.append(ofmsg.flow_add(
+            Table.SOURCE, Priority.SOURCE_UNBOUND,
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_src=(
+                str(prefix.network_address), str(prefix.netmask))),
+            [ofmsg.apply([ofmsg.to_controller()])], base))
+    return rules
+
+
+class SourceBindingTable:
+    """The bindings and claims by (link dpid, address), counted per port and kept in
+    the store (under ``source_validation``, beside the binding caches)."""
+
+    def __init__(self, links, store, cap):
+        self.links = links
+        self.store = store
+        self.cap = cap
+        self.bindings = {}  # (link dpid, address) -> SourceBinding
+        self.claims = {}    # (link dpid, address) -> Claim
+        self.per_port = collections.Counter()  # (dpid, port) -> addresses bound there
+        self.claiming = collections.Counter()  # (dpid, port) -> claims in flight there
+        self.refused = collections.Counter()   # (dpid, port) -> claims refused at the cap
+        self.by_mac = collections.defaultdict(collections.Counter)  # mac -> anchors
+
+    def key(self, dpid, address):
+        """The key of ``address`` seen at switch ``dpid``, or None when it cannot be
+        claimed there (another link's prefix, multicast, unspecified)."""
+        if address in LINK_LOCAL:
+            return (dpid, address) if self.links.is_access_switch(dpid) else None
+        link = self.links.of_address(address)
+        return (link.dpid, address) if link is not None else None
+
+    def put(self, binding):
+        """Keep ``binding`` (its key must be free); a home address away is not stored:
+        it is derived from the Home Agent's binding, which is."""
+        self.bindings[binding.key] = binding
+        if binding.origin != Origin.REGISTRATION:
+            self._count(binding)
+            self.keep(binding)
+
+    def _count(self, binding):
+        self.per_port[binding.anchor.dpid, binding.anchor.port] += 1
+        self.by_mac[binding.anchor.mac][binding.anchor] += 1
+
+    def pop(self, key):
+        binding = self.bindings.pop(key, None)
+        if binding is not None and binding.origin != Origin.REGISTRATION:
+            _decrement(self.per_port, (binding.anchor.dpid, binding.anchor.port))
+            _decrement(self.by_mac[binding.anchor.mac], binding.anchor)
+            if not self.by_mac[binding.anchor.mac]:
+                del self.by_mac[binding.anchor.mac]
+            self.store.remove_state(STORE_NAME, _store_key(key))
+        return binding
+
+    def proven_elsewhere(self, anchor):
+        """Whether ``anchor.mac`` has addresses bound at another anchor and none here:
+        ND from here that names it is a spoofed MAC, not a move."""
+        anchors = self.by_mac.get(anchor.mac, {})
+        return bool(anchors) and anchor not in anchors
+
+    def keep(self, binding):
+        value = {"dpid": binding.anchor.dpid, "port": binding.anchor.port,
+                 "mac": binding.anchor.mac, "origin": binding.origin.value,
+                 "state": binding.state.value, "valid_at": binding.valid_at}
+        self.store.save_state(STORE_NAME, _store_key(binding.key),
+                              json.dumps(value).encode())
+
+    def open_claim(self, key, claim):
+        self.claims[key] = claim
+        self.claiming[claim.claimant.dpid, claim.claimant.port] += 1
+        return claim
+
+    def close_claim(self, key):
+        claim = self.claims.pop(key, None)
+        if claim is not None:
+            _decrement(self.claiming, (claim.claimant.dpid, claim.claimant.port))
+        return claim
+
+    def room(self, anchor):
+        """Whether ``anchor``'s port may claim one more address: bound and in
+        verification together stay under the cap (RFC 6620 §4), which also bounds the
+        probes one port can make the controller send."""
+        where = anchor.dpid, anchor.port
+        if self.per_port[where] + self.claiming[where] < self.cap:
+            return True
+        if not self.refused[where]:
+            LOG.warning("dpid %d port %d: %d addresses bound, the most allowed: no more",
+                        anchor.dpid, anchor.port, self.cap)
+        self.refused[where] += 1
+        return False
+
+    def drop_claims_at(self, dpid):
+        for key in [k for k, c in self.claims.items() if c.claimant.dpid == dpid]:
+            self.close_claim(key)
+
+    def restore(self):
+        """Reload the bindings the store kept (a restart); their rules go out as the
+        switches connect, their hosts are learned as their ports come up."""
+        for key, value in self.store.load_state(STORE_NAME).items():
+            link, address = key.split("|")
+            saved = json.loads(value)
+            binding = SourceBinding(
+                ipaddress.IPv6Address(address), int(link),
+                Attachment(saved["dpid"], saved["port"], saved["mac"]),
+                Origin(saved["origin"]), State(saved["state"]), saved["valid_at"])
+            if binding.key not in self.bindings:
+                self.bindings[binding.key] = binding
+                self._count(binding)
+
+    def view(self):
+        return {"bindings": [
+            {"address": str(b.address), "link": b.link, "dpid": b.anchor.dpid,
+             "port": b.anchor.port, "mac": b.anchor.mac, "origin": b.origin.value,
+             "state": b.state.value}
+            for b in sorted(self.bindings.values(), key=lambda b: (b.link, b.address))],
+            "verifying": sorted(str(address) for _, address in self.claims),
+            "refused_at_cap": {f"{dpid}:{port}": count
+                               for (dpid, port), count in sorted(self.refused.items())}}
+
+
+def _decrement(counter, key):
+    counter[key] -= 1
+    if not counter[key]:
+        del counter[key]
+
+
 class SourceValidation(RouterPart):
     """The binding table of every access port, its rules, and verification."""
 
@@ -103,74 +242,32 @@ class SourceValidation(RouterPart):
         self.hosts = hosts
         self.resolution = resolution
         self.home_agent = home_agent
-        self.store = store
-        self.bindings = {}  # (link dpid, address) -> SourceBinding
-        self.claims = {}    # (link dpid, address) -> Claim
-        self.per_port = collections.Counter()  # (dpid, port) -> addresses bound there
-        self.claiming = collections.Counter()  # (dpid, port) -> claims in flight there
-        self.refused = collections.Counter()   # (dpid, port) -> claims refused at the cap
+        self.table = SourceBindingTable(links, store, self.config.max_addresses_per_port)
+        self.bindings = self.table.bindings  # read-only views of the table
+        self.claims = self.table.claims
         home_agent.cache.subscribe(self.home_binding_changed)
-
-    # ------------------------------------------------------------------ lookups
 
     def validating(self, dpid, port):
         """Whether packets from host port ``dpid:port`` are validated."""
         link = self.links.of_switch(dpid)
         return self.config.enabled and link is not None and port not in link.trusted_ports
 
-    def _key(self, dpid, address):
-        """The binding-table key of ``address`` seen at switch ``dpid``, or None when it
-        cannot be claimed there (another link's prefix, multicast, unspecified)."""
-        if address in LINK_LOCAL:
-            return (dpid, address) if self.links.is_access_switch(dpid) else None
-        link = self.links.of_address(address)
-        return (link.dpid, address) if link is not None else None
-
     def anchor_of(self, dpid, address):
         """Where ``address`` (seen at ``dpid``) is bound, or None."""
-        binding = self.bindings.get(self._key(dpid, address))
+        binding = self.bindings.get(self.table.key(dpid, address))
         return binding.anchor if binding is not None else None
-
-    def permits(self, dpid, port, mac, address):
-        return not self.validating(dpid, port) or \
-            self.anchor_of(dpid, address) == Attachment(dpid, port, mac)
 
     def _defended_by_router(self, address):
         return address in self.links.router_addresses or \
             self.home_agent.proxied(address) is not None
 
-    # ------------------------------------------------------------------ rules
-
     def desired_rules(self, dpid):
-        return self._table_rules(dpid) + [
+        return source_table(self.config, self.links.of_switch(dpid)) + [
             rule for binding in self.bindings.values()
             for at, rule in binding.rules() if at == dpid]
 
     def switch_up(self, now, dpid):
         return [(dpid, rule) for rule in self.desired_rules(dpid)]
-
-    def _table_rules(self, dpid):
-        """Table SOURCE of switch ``dpid`` without the bindings."""
-        base = cookie(CookieKind.BASE)
-        link = self.links.of_switch(dpid)
-        onward = [ofmsg.goto(Table.SWITCHING)]
-        if not self.config.enabled:
-            return [ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_DEFAULT, ofmsg.match(),
-                                   onward, base)]
-        rules = [ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_DEFAULT, ofmsg.match(), [],
-                                base)]
-        if link is None:
-            return rules
-        rules += [ofmsg.flow_add(Table.SOURCE, Priority.TRUSTED_PORT,
-                                 ofmsg.match(in_port=port), onward, base)
-                  for port in sorted(link.trusted_ports)]
-        for prefix in (link.prefix, LINK_LOCAL):
-            rules.append(ofmsg.flow_add(
-                Table.SOURCE, Priority.SOURCE_UNBOUND,
-                ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_src=(
-                    str(prefix.network_address), str(prefix.netmask))),
-                [ofmsg.apply([ofmsg.to_controller()])], base))
-        return rules
 
     # ------------------------------------------------------------------ binding
 
@@ -179,10 +276,7 @@ class SourceValidation(RouterPart):
         old = self.bindings.get(binding.key)
         msgs = self._unbind(now, binding.key,
                             forget_host=old is not None and old.anchor != binding.anchor)
-        self.bindings[binding.key] = binding
-        if binding.origin != Origin.REGISTRATION:
-            self.per_port[binding.anchor.dpid, binding.anchor.port] += 1
-            self._keep(binding)
+        self.table.put(binding)
         msgs += binding.rules()
         LOG.info("source %s bound to dpid %d port %d %s (%s, %s)", binding.address,
                  binding.anchor.dpid, binding.anchor.port, binding.anchor.mac,
@@ -190,20 +284,22 @@ class SourceValidation(RouterPart):
         return msgs + self._learn(now, binding)
 
     def _unbind(self, now, key, forget_host=True):
-        binding = self.bindings.pop(key, None)
+        binding = self.table.pop(key)
         if binding is None:
             return []
         msgs = [(at, ofmsg.flow_delete_cookie(binding.cookie))
                 for at in sorted({binding.anchor.dpid, binding.link})]
-        if binding.origin != Origin.REGISTRATION:
-            where = binding.anchor.dpid, binding.anchor.port
-            self.per_port[where] -= 1
-            if not self.per_port[where]:
-                del self.per_port[where]
-            self.store.remove_state(STORE_NAME, _store_key(key))
         if forget_host:
             msgs += self.hosts.release(binding.address)
         return msgs
+
+    def _relearn(self, now, binding):
+        """A bound address in use at its anchor: the host table has it again if its
+        MAC went elsewhere meanwhile and came back."""
+        host = self.hosts.for_address(binding.address)
+        if host is not None and host.mac == binding.anchor.mac:
+            return []
+        return self._learn(now, binding)
 
     def _learn(self, now, binding):
         anchor = binding.anchor
@@ -213,55 +309,21 @@ class SourceValidation(RouterPart):
                                          binding.address)
         return msgs + (self.resolution.resolved(now, binding.address) if learned else [])
 
-    def _keep(self, binding):
-        value = {"dpid": binding.anchor.dpid, "port": binding.anchor.port,
-                 "mac": binding.anchor.mac, "origin": binding.origin.value,
-                 "state": binding.state.value, "valid_at": binding.valid_at}
-        self.store.save_state(STORE_NAME, _store_key(binding.key),
-                              json.dumps(value).encode())
-
-    def _room(self, anchor):
-        """Whether ``anchor``'s port may claim one more address: bound and in
-        verification together stay under the cap (RFC 6620 §7), which also bounds the
-        probes one port can make the controller send."""
-        where = anchor.dpid, anchor.port
-        if self.per_port[where] + self.claiming[where] < self.config.max_addresses_per_port:
-            return True
-        if not self.refused[anchor.dpid, anchor.port]:
-            LOG.warning("dpid %d port %d: %d addresses bound, the most allowed: no more",
-                        anchor.dpid, anchor.port, self.config.max_addresses_per_port)
-        self.refused[anchor.dpid, anchor.port] += 1
-        return False
-
     # ------------------------------------------------------------------ claims
-
-    def _open_claim(self, key, claim):
-        self.claims[key] = claim
-        self.claiming[claim.claimant.dpid, claim.claimant.port] += 1
-        return claim
-
-    def _close_claim(self, key):
-        claim = self.claims.pop(key, None)
-        if claim is not None:
-            where = claim.claimant.dpid, claim.claimant.port
-            self.claiming[where] -= 1
-            if not self.claiming[where]:
-                del self.claiming[where]
-        return claim
 
     def neighbour_discovery(self, now, dpid, port, meta):
         """Judge ND from host port ``dpid:port``: (messages, whether it may be acted on
         and relayed). Learns the hosts it proves."""
         anchor = Attachment(dpid, port, meta.eth_src)
         if not self.validating(dpid, port):
-            return self._learn_unvalidated(now, anchor, meta), True
+            return learn_as_claimed(self.hosts, self.resolution, now, anchor, meta), True
         msgs, defended = [], False
         if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT:
             msgs, defended = self._answered(now, anchor, meta.nd_target)
         if meta.ip_src == wire.UNSPECIFIED:
             if meta.icmp_type != wire.ND_NEIGHBOR_SOLICIT:
                 return msgs, False
-            more, relay = self._claim_by_dad(now, anchor, meta.nd_target)
+            more, relay = self._claim_by_dad(now, anchor, meta)
             return msgs + more, relay
         more, permitted = self._claim(now, anchor, meta.ip_src)
         msgs += more
@@ -282,11 +344,11 @@ class SourceValidation(RouterPart):
 
     def _claim(self, now, anchor, address, frame=None):
         """``anchor`` uses ``address``: (messages, True when it is bound there)."""
-        key = self._key(anchor.dpid, address)
+        key = self.table.key(anchor.dpid, address)
         binding = self.bindings.get(key)
         if binding is not None:
             if binding.anchor == anchor:
-                return [], True
+                return self._relearn(now, binding), True
             return self._contest(now, binding, anchor, frame), False
         if key is None or key[0] != anchor.dpid or self._defended_by_router(address):
             return [], False  # not an address of this link, or the router's
@@ -295,9 +357,9 @@ class SourceValidation(RouterPart):
             if claim.claimant == anchor and frame is not None:
                 claim.held.append(frame)
             return [], False
-        if not self._room(anchor):
-            return [], False
-        claim = self._open_claim(key, Claim(anchor, False, now + self.config.probe_timeout))
+        if self.table.proven_elsewhere(anchor) or not self.table.room(anchor):
+            return [], False  # a MAC with addresses at another port: spoofed
+        claim = self.table.open_claim(key, Claim(anchor, False, now + self.config.probe_timeout))
         if frame is not None:
             claim.held.append(frame)
         probe = packets.neighbor_solicit(src_mac=self.router_mac, src=wire.UNSPECIFIED,
@@ -305,58 +367,65 @@ class SourceValidation(RouterPart):
         others = [p for p in self.ports.host_ports(anchor.dpid) if p != anchor.port]
         return ([(anchor.dpid, ofmsg.packet_out(others, probe))] if others else []), False
 
-    def _claim_by_dad(self, now, anchor, target):
-        """A DAD NS from ``anchor`` for ``target``: (messages, whether to relay it)."""
-        key = self._key(anchor.dpid, target)
+    def _claim_by_dad(self, now, anchor, solicitation):
+        """A DAD NS from ``anchor``: (messages, whether to relay it)."""
+        target = solicitation.nd_target
+        key = self.table.key(anchor.dpid, target)
         if key is None or key[0] != anchor.dpid or self._defended_by_router(target):
             return [], False  # not ours to give; the router's own answer defends it
         binding = self.bindings.get(key)
         if binding is not None:
             if binding.anchor == anchor:
-                return [], True
-            return self._contest(now, binding, anchor), False
+                return self._relearn(now, binding), True
+            # Only the owner hears it: its answer defends the address (and the link
+            # hears that); silent, it loses the address (TESTING_VP).
+            probe = packets.ethernet(solicitation.eth_dst, solicitation.eth_src,
+                                     solicitation.ipv6_packet)
+            return self._contest(now, binding, anchor, probe=probe), False
         claim = self.claims.get(key)
-        if claim is not None and claim.claimant != anchor or \
-                claim is None and not self._room(anchor):
+        if claim is not None and claim.claimant != anchor or self.table.proven_elsewhere(
+                anchor) or claim is None and not self.table.room(anchor):
             return [], False
-        self._close_claim(key)
+        self.table.close_claim(key)
         return self._bind(now, SourceBinding(
             target, key[0], anchor, Origin.DAD, State.TENTATIVE,
             now + self.config.probe_timeout)), True
 
-    def _contest(self, now, binding, anchor, frame=None):
+    def _contest(self, now, binding, anchor, frame=None, probe=None):
         """``anchor`` claims an address bound elsewhere: probe the anchor it is bound
-        to (RFC 6620 TESTING_VP); unanswered, the binding moves. A tentative binding
-        and a home address away are not contested: the first claim stands."""
+        to (RFC 6620 TESTING_VP) with a unicast NS, or with the claimant's own DAD NS
+        (``probe``); unanswered, the binding moves. A tentative binding and a home
+        address away are not contested: the first claim stands."""
         if binding.origin == Origin.REGISTRATION or binding.state == State.TENTATIVE:
             return []
         claim = self.claims.get(binding.key)
         if claim is None:
-            if not self._room(anchor):
+            if not self.table.room(anchor):
                 return []
-            claim = self._open_claim(binding.key, Claim(
+            claim = self.table.open_claim(binding.key, Claim(
                 anchor, True, now + self.config.probe_timeout))
         elif claim.claimant != anchor:
             return []
         if frame is not None:
             claim.held.append(frame)
         old = binding.anchor
-        probe = packets.neighbor_solicit(src_mac=self.router_mac, src=ROUTER_LINK_LOCAL,
-                                         target=binding.address, unicast_mac=old.mac)
+        probe = probe or packets.neighbor_solicit(
+            src_mac=self.router_mac, src=ROUTER_LINK_LOCAL, target=binding.address,
+            unicast_mac=old.mac)
         return [(old.dpid, ofmsg.packet_out([old.port], probe))]
 
     def _answered(self, now, anchor, target):
         """An NA for ``target`` from ``anchor``, perhaps answering a probe:
         (messages, True when it defends the address against a tentative claim)."""
-        key = self._key(anchor.dpid, target)
+        key = self.table.key(anchor.dpid, target)
         claim = self.claims.get(key)
         binding = self.bindings.get(key)
         if claim is not None and claim.challenge:
             if binding is not None and binding.anchor == anchor:
-                self._close_claim(key)  # the anchor is still there: it keeps the address
+                self.table.close_claim(key)  # the anchor is still there: it keeps the address
             return [], False
         if claim is not None and claim.claimant != anchor:
-            self._close_claim(key)  # someone has it already: the first claim was theirs
+            self.table.close_claim(key)  # someone has it already: the first claim was theirs
             return self._bind(now, SourceBinding(target, key[0], anchor, Origin.DATA)), False
         if binding is not None and binding.state == State.TENTATIVE \
                 and binding.origin != Origin.REGISTRATION and binding.anchor != anchor:
@@ -368,23 +437,9 @@ class SourceValidation(RouterPart):
     def _learn_mac(self, now, anchor):
         """Learn where ``anchor.mac`` is, unless addresses bound with it elsewhere say
         it is somewhere else (a spoofed MAC)."""
-        if any(b.anchor.mac == anchor.mac and b.anchor != anchor
-               and b.origin != Origin.REGISTRATION for b in self.bindings.values()):
+        if self.table.proven_elsewhere(anchor):
             return []
         return self.hosts.learn(now, anchor.dpid, anchor.port, anchor.mac, None)[0]
-
-    def _learn_unvalidated(self, now, anchor, meta):
-        """A trusted port, or no validation: each claim is believed, the last one wins."""
-        msgs = []
-        claimed = [meta.ip_src if meta.ip_src != wire.UNSPECIFIED else None]
-        if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT and \
-                meta.na_flags & wire.NA_FLAG_OVERRIDE:
-            claimed.append(meta.nd_target)
-        for address in claimed:
-            more, learned = self.hosts.learn(now, anchor.dpid, anchor.port, anchor.mac,
-                                             address)
-            msgs += more + (self.resolution.resolved(now, address) if learned else [])
-        return msgs
 
     # ------------------------------------------------------------------ registrations
 
@@ -395,7 +450,7 @@ class SourceValidation(RouterPart):
         if link is None:
             return []
         key = (link.dpid, binding.home_address)
-        self._close_claim(key)
+        self.table.close_claim(key)
         away = event in (BindingEvent.ADDED, BindingEvent.UPDATED) and \
             binding.care_of_address != binding.home_address
         if not away or binding.attachment is None:
@@ -403,13 +458,14 @@ class SourceValidation(RouterPart):
             if current is not None and current.origin == Origin.REGISTRATION:
                 return self._unbind(now, key)
             return []
-        msgs = self._bind(now, SourceBinding(binding.home_address, link.dpid,
-                                             binding.attachment, Origin.REGISTRATION))
+        registered = SourceBinding(binding.home_address, link.dpid, binding.attachment,
+                                   Origin.REGISTRATION)
+        msgs = [] if self.bindings.get(key) == registered else self._bind(now, registered)
         anchor = binding.attachment
-        care_of_key = self._key(anchor.dpid, binding.care_of_address)
+        care_of_key = self.table.key(anchor.dpid, binding.care_of_address)
         if self.validating(anchor.dpid, anchor.port) and care_of_key is not None \
-                and care_of_key not in self.bindings and self._room(anchor):
-            self._close_claim(care_of_key)
+                and care_of_key not in self.bindings and self.table.room(anchor):
+            self.table.close_claim(care_of_key)
             msgs += self._bind(now, SourceBinding(
                 binding.care_of_address, care_of_key[0], anchor, Origin.SIGNALLING,
                 State.TENTATIVE, now + self.config.probe_timeout))
@@ -422,7 +478,7 @@ class SourceValidation(RouterPart):
         if link is None or attachment.dpid != link.dpid or \
                 not self.validating(attachment.dpid, attachment.port):
             return []
-        self._close_claim((link.dpid, home))
+        self.table.close_claim((link.dpid, home))
         return self._bind(now, SourceBinding(home, link.dpid, attachment, Origin.SIGNALLING))
 
     def attachment_for(self, dpid, care_of, ingress):
@@ -439,13 +495,13 @@ class SourceValidation(RouterPart):
         valid; what waited is put through the pipeline again."""
         msgs = []
         for key, claim in [(k, c) for k, c in self.claims.items() if now >= c.deadline]:
-            self._close_claim(key)
+            self.table.close_claim(key)
             current = self.bindings.get(key)
             if current is not None and current.anchor != claim.claimant:
                 LOG.info("source %s: dpid %d port %d did not answer: moves to %s", key[1],
                          current.anchor.dpid, current.anchor.port, claim.claimant.mac)
                 msgs += self._unbind(now, key)
-            if not self._room(claim.claimant):
+            if not self.table.room(claim.claimant):
                 continue
             msgs += self._bind(now, SourceBinding(key[1], key[0], claim.claimant, Origin.DATA))
             msgs += [(claim.claimant.dpid, ofmsg.packet_in_again(claim.claimant.port, frame))
@@ -454,7 +510,7 @@ class SourceValidation(RouterPart):
                         if b.state == State.TENTATIVE and now >= b.valid_at]:
             valid = dataclasses.replace(binding, state=State.VALID)
             self.bindings[binding.key] = valid
-            self._keep(valid)
+            self.table.keep(valid)
         return msgs
 
     def ports_changed(self, now, dpid, new_host_ports):
@@ -470,33 +526,24 @@ class SourceValidation(RouterPart):
         return msgs
 
     def switch_down(self, now, dpid):
-        for key in [k for k, c in self.claims.items() if c.claimant.dpid == dpid]:
-            self._close_claim(key)
+        self.table.drop_claims_at(dpid)
         return []
 
-    def restore(self, now):
-        """Reload the bindings the store kept (a restart); their rules go out as the
-        switches connect."""
-        for key, value in self.store.load_state(STORE_NAME).items():
-            link, address = key.split("|")
-            saved = json.loads(value)
-            binding = SourceBinding(
-                ipaddress.IPv6Address(address), int(link),
-                Attachment(saved["dpid"], saved["port"], saved["mac"]),
-                Origin(saved["origin"]), State(saved["state"]), saved["valid_at"])
-            if binding.key not in self.bindings:
-                self.bindings[binding.key] = binding
-                self.per_port[binding.anchor.dpid, binding.anchor.port] += 1
-
     def view(self):
-        return {"enabled": self.config.enabled, "bindings": [
-            {"address": str(b.address), "link": b.link, "dpid": b.anchor.dpid,
-             "port": b.anchor.port, "mac": b.anchor.mac, "origin": b.origin.value,
-             "state": b.state.value}
-            for b in sorted(self.bindings.values(), key=lambda b: (b.link, b.address))],
-            "verifying": sorted(str(address) for _, address in self.claims),
-            "refused_at_cap": {f"{dpid}:{port}": count
-                               for (dpid, port), count in sorted(self.refused.items())}}
+        return {"enabled": self.config.enabled, **self.table.view()}
+
+
+def learn_as_claimed(hosts, resolution, now, anchor, meta):
+    """A trusted port, or no validation: each claim of an ND message is believed, the
+    last one wins."""
+    msgs = []
+    claimed = [meta.ip_src if meta.ip_src != wire.UNSPECIFIED else None]
+    if meta.icmp_type == wire.ND_NEIGHBOR_ADVERT and meta.na_flags & wire.NA_FLAG_OVERRIDE:
+        claimed.append(meta.nd_target)
+    for address in claimed:
+        more, learned = hosts.learn(now, anchor.dpid, anchor.port, anchor.mac, address)
+        msgs += more + (resolution.resolved(now, address) if learned else [])
+    return msgs
 
 
 def _store_key(key):

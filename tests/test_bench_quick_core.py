@@ -6,15 +6,22 @@ from benchmarks import core, scale
 
 def test_core_quick_gives_both_phases(capsys):
     result = core.main(["--quick"])
-    assert "refresh" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "refresh" in out
+    # The load generator's ports, and only they, are trusted; the report says so.
+    assert result["source_validation"] == {"enabled": True, "trusted_ports": {2: [1], 3: [1]}}
+    assert "load generator's ports (dpid 2 port 1, dpid 3 port 1) are trusted_ports" in out
     assert result["mobile_nodes"] > 0
-    for name, flow_mods in (("first_registration", 3), ("refresh", 0)):
+    # Care-of forwarding's flow-mods, then every flow-mod of a reply: for a first
+    # registration also the home address's two source-validation rules and the MN's MAC.
+    for name, flow_mods, in_reply in (("first_registration", 3, 6), ("refresh", 0, 0)):
         phase = result["phases"][name]
         assert phase["bus"] == result["mobile_nodes"]
         assert phase["bus_per_second"] > 0
         assert phase["parse_only_per_second"] > 0
         assert phase["no_journal_per_second"] > 0
         assert phase["flow_mods_per_bu"] == flow_mods
+        assert phase["reply_flow_mods_per_bu"] == in_reply
 
 
 def test_core_profile_names_the_entry_point():
@@ -26,7 +33,10 @@ def test_core_profile_names_the_entry_point():
 def test_scale_quick_gives_memory_rules_and_constant_handover_cost(tmp_path, capsys):
     result = scale.main(["--quick", "--json", str(tmp_path / "scale.json"),
                          "--plots", str(tmp_path / "plots")])
-    assert "flow-mods" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "flow-mods" in out
+    assert "load generator's ports (dpid 2 port 1, dpid 3 port 1) are trusted_ports" in out
+    assert "mn1 alone on port 2 of each access switch, source-validated" in out
     assert (tmp_path / "scale.json").exists()
     assert [row["bindings"] for row in result["bindings"]] == [200, 400]
     for row in result["bindings"]:
@@ -40,6 +50,10 @@ def test_scale_quick_gives_memory_rules_and_constant_handover_cost(tmp_path, cap
     handover = result["handover"]
     assert [row["access_links"] for row in handover] == [4, 16, 64]
     assert all(row["handovers"] > 0 and row["binding_entries_after"] == 3 for row in handover)
+    # The same count for every handover of a topology (else a list of them) ...
+    assert all(isinstance(row["flow_mods_per_handover"], int) for row in handover), [
+        row["flow_mods"] for row in handover]
+    # ... and across topologies.
     per_handover = {row["flow_mods_per_handover"] for row in handover}
     assert len(per_handover) == 1 and isinstance(per_handover.pop(), int)
 

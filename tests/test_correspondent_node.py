@@ -19,7 +19,8 @@ from mipv6_sdn import correspondent_node
 from mipv6_sdn.config import parse_config
 from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.router import Router
-from mipv6_sdn.testing.core_harness import CONFIG, Harness, neighbour_solicit
+from mipv6_sdn.testing.core_harness import (CONFIG, Harness, duplicate_address_detection,
+                                             neighbour_solicit)
 from tests import mipv6_frames as frames
 from tests.decoders import tshark_fields
 
@@ -66,9 +67,13 @@ def send(harness, frame, at):
     return harness.run(harness.router.packet_in(harness.now, dpid, port, bytes(frame)))
 
 
-def arrive(harness, link):
-    """mn1's care-of address on ``link`` is learned from its neighbour discovery."""
-    send(harness, neighbour_solicit("mn1", "2001:db8::1", src=CARE_OF[link]), link)
+def arrive(harness, link, care_of=None):
+    """mn1 forms its care-of address on ``link``: duplicate address detection claims it
+    (source address validation binds it to mn1's port and MAC), then mn1 solicits a
+    neighbour from it, and the controller learns the address."""
+    care_of = care_of or CARE_OF[link]
+    send(harness, duplicate_address_detection("mn1", care_of), link)
+    send(harness, neighbour_solicit("mn1", "2001:db8::1", src=care_of), link)
 
 
 def register_home(harness, link, seq):
@@ -200,8 +205,11 @@ def test_return_routability_state_survives_a_restart(harness, tmp_path):
     register_home(first, "visit-a", 1)
     rr = tokens(first, "visit-a")
     used = set(first.router.correspondents.return_routability.nonces)
-    second = Harness(router=Router(CONFIG, store=store), now=first.now + 60)
-    second.router.restore(second.now)
+    # As the controller starts: the store is read before any switch connects, so the
+    # restored source address bindings teach the host table as the ports come up.
+    router = Router(CONFIG, store=store)
+    router.restore(first.now + 60)
+    second = Harness(router=router, now=first.now + 60)
     attach(second, "visit-a")
     arrive(second, "visit-a")
     second.learn("cn1")
@@ -427,6 +435,7 @@ def test_the_home_agent_asks_for_a_refresh_the_mobile_node_did_not_send(harness)
 
 
 def test_a_correspondent_outside_the_configured_prefixes_gets_the_message_itself(harness):
+    arrive(harness, "visit-a")  # its source is mn1's, bound at its port
     sent = send(harness, frames.test_init("home", src=CARE_OF["visit-a"], correspondent=HH1,
                                           cookie=HOME_COOKIE), "visit-a")
     [(dpid, ports, frame)] = sent
@@ -438,6 +447,7 @@ def test_in_mode_off_mobility_messages_to_correspondents_are_forwarded(harness):
     off = Harness(config=configured(mode="off"))
     attach(off, "visit-a")
     off.learn("cn1")
+    register_home(off, "visit-a", 1)  # the home address is valid at mn1's care-of port
     [(dpid, ports, frame)] = send(off, frames.test_init(
         "home", src=HOME, correspondent=CN1, cookie=HOME_COOKIE), "visit-a")
     assert (dpid, ports, frame[IPv6].dst, frame[IPv6].hlim) == (4, [1], CN1, 63)
@@ -475,6 +485,12 @@ CN2, CN2_MAC = "2001:db8:c::11", "00:00:00:00:0c:11"
 
 
 def learn_cn2(harness):
+    """cn2 comes up on the corr link: DAD for its address (source address validation
+    binds it), then a neighbour solicitation."""
+    solicited = "ff02::1:ff00:11"
+    harness.run(harness.router.packet_in(harness.now, 4, 1, bytes(
+        Ether(src=CN2_MAC, dst="33:33:ff:00:00:11") / IPv6(
+            src="::", dst=solicited, hlim=255) / ICMPv6ND_NS(tgt=CN2))))
     harness.run(harness.router.packet_in(harness.now, 4, 1, bytes(
         Ether(src=CN2_MAC, dst="33:33:ff:00:00:01") / IPv6(
             src=CN2, dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt="2001:db8:c::1") /
@@ -533,7 +549,7 @@ def test_answers_without_authorization_are_rate_limited(harness):
 def test_an_alternate_care_of_address_is_the_one_tested_and_bound(harness):
     other = "2001:db8:a:0:200:ff:fe00:200"
     register_home(harness, "visit-a", 1)
-    send(harness, neighbour_solicit("mn1", "2001:db8::1", src=other), "visit-a")
+    arrive(harness, "visit-a", care_of=other)
     [(_, _, hot)] = home_test(harness, "visit-a")
     _, _, cot = care_of_test(harness, "visit-a", care_of=other)
     _, _, cot_own = care_of_test(harness, "visit-a")

@@ -17,9 +17,10 @@ from scapy.layers.inet6 import (HAO, ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6H
 from scapy.layers.l2 import Ether
 
 from mipv6_sdn.binding_cache import Attachment, Binding
-from mipv6_sdn.config import parse_config
+from mipv6_sdn.config import SourceValidationConfig, parse_config
 from mipv6_sdn.pipeline import CookieKind, cookie
-from mipv6_sdn.testing.core_harness import CONFIG, ROUTER_MAC, Harness
+from mipv6_sdn.testing.core_harness import (CONFIG, ROUTER_MAC, Harness,
+                                             duplicate_address_detection, link_local)
 from tests import mipv6_frames as frames
 
 CARE_OF = "2001:db8:a:0:200:ff:fe00:100"
@@ -55,6 +56,12 @@ def bu(harness, seq, **kwargs):
     kwargs.setdefault("care_of", CARE_OF)
     kwargs.setdefault("timestamp", frames.ntp(harness.now))
     return frames.binding_update(seq=seq, **kwargs)
+
+
+def claim_care_of(harness):
+    """mn1 on the visited link claims its care-of address by DAD, as a host configuring
+    it does, so source address validation lets its packets through."""
+    send(harness, duplicate_address_detection("mn1", CARE_OF))
 
 
 def only_ack(sent):
@@ -225,6 +232,9 @@ def test_home_address_in_use_on_the_home_link_gets_134(harness):
         src=frames.MN1_HOME, dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(
         tgt=frames.HOME_AGENT) / ICMPv6NDOptSrcLLAddr(lladdr="00:00:00:00:66:66")
     send(harness, intruder, at=(1, 2))
+    # Nobody answers the controller's probe: the address is the intruder's.
+    harness.now += SourceValidationConfig().probe_timeout
+    harness.run(harness.router.tick(harness.now))
     _, _, ba = only_ack(send(harness, bu(harness, 7)))
     assert ba[MIP6MH_BA].status == 134 and binding(harness) is None
 
@@ -330,6 +340,7 @@ def test_addresses_that_are_not_unicast_routable_are_ignored(harness, change):
 
 
 def test_home_address_option_without_a_binding_gets_binding_error_1(harness):
+    claim_care_of(harness)
     frame = Ether(src=frames.MN1_MAC, dst=ROUTER_MAC) / IPv6(src=CARE_OF, dst=frames.HOME_AGENT) / \
         IPv6ExtHdrDestOpt(options=[HAO(hoa=frames.MN1_HOME)]) / ICMPv6EchoRequest()
     [(dpid, ports, be)] = send(harness, frame)
@@ -374,6 +385,7 @@ def solicitation(target, src="2001:db8:1::10", mac="00:00:00:00:00:10"):
 
 
 def test_home_agent_answers_solicitations_for_the_away_home_address(harness):
+    harness.learn("hh1")  # the solicitor, its source bound
     only_ack(send(harness, bu(harness, 7)))
     [(dpid, ports, na)] = send(harness, solicitation(frames.MN1_HOME), at=(1, 2))
     assert (dpid, ports) == (1, [2])
@@ -399,14 +411,16 @@ def test_proxy_stops_when_the_binding_is_deleted(harness):
 
 
 def test_link_local_address_is_announced_and_defended_with_the_l_bit(harness):
+    harness.learn("hh1")  # the solicitor, its link-local source bound
     sent = send(harness, bu(harness, 7, flags="AHL"))
     assert sorted(f[ICMPv6ND_NA].tgt for _, _, f in sent if ICMPv6ND_NA in f) == [
         frames.MN1_HOME, "fe80::100"]
-    [(_, _, na)] = send(harness, solicitation("fe80::100", src="fe80::10"), at=(1, 2))
+    [(_, _, na)] = send(harness, solicitation("fe80::100", src=link_local("hh1")), at=(1, 2))
     assert na[ICMPv6ND_NA].tgt == "fe80::100"
 
 
 def test_dhaad_request_gets_the_home_agents_of_the_prefix(harness):
+    claim_care_of(harness)
     request = Ether(src=frames.MN1_MAC, dst=ROUTER_MAC) / IPv6(
         src=CARE_OF, dst="2001:db8:1::fdff:ffff:ffff:fffe") / ICMPv6HAADRequest(id=77)
     [(dpid, ports, reply)] = send(harness, request)

@@ -52,9 +52,11 @@ def show(mn1, what):
 
 
 def registration_times(log_text):
-    """(after link up, after attachment) of each registration BA in the agent's log."""
-    return [(float(up), float(attached)) for up, attached in re.findall(
-        r"registered care-of \S+ for \d+ s, ([\d.]+) s after link up, "
+    """(after link up, after attachment) of each registration BA in the agent's log;
+    after link up is None when the router advertisement reached the agent before the
+    kernel's carrier-up notice did (the two come on different sockets)."""
+    return [(float(up) if up else None, float(attached)) for up, attached in re.findall(
+        r"registered care-of \S+ for \d+ s, (?:([\d.]+) s after link up, )?"
         r"([\d.]+) s after attachment", log_text)]
 
 

@@ -25,7 +25,7 @@ from mipv6_sdn.mn.actions import Log, Send, WatchCorrespondents
 from mipv6_sdn.mn.correspondent_registration import (
     MAX_CORRESPONDENTS, NEW_CORRESPONDENT_BURST, NEW_CORRESPONDENT_RATE, SENT_KEPT, STOP_HOLD)
 from mipv6_sdn.router import Router
-from mipv6_sdn.testing.core_harness import neighbour_solicit
+from mipv6_sdn.testing.core_harness import duplicate_address_detection, neighbour_solicit
 from tests.mipv6_frames import MN1_MAC, ROUTER_MAC
 from tests.mn_helpers import (COA_A, COA_B, HA, HOA, HOME_PREFIX, VISIT_A, VISIT_B, A, Clock,
                               N, at_home, binding_ack, bus, make_node, move, of_type, ra,
@@ -759,11 +759,12 @@ def test_against_the_controller_the_node_gets_a_correspondent_binding(mode, boun
     clock, node = Clock(), ro_node()
     router = Router(configured(mode=mode))
     router.switch_up(clock.now, 2, [5])
-    # The kernel's duplicate address detection makes the care-of address known, and
-    # cn1's neighbour discovery makes cn1 known.
-    router.packet_in(clock.now, 2, 5, bytes(neighbour_solicit("mn1", str(COA_A),
-                                                             src=str(COA_A))))
+    # The kernel's duplicate address detection makes the care-of address known (source
+    # address validation binds it to mn1's port), and cn1's, then its neighbour
+    # discovery, make cn1 known.
+    router.packet_in(clock.now, 2, 5, bytes(duplicate_address_detection("mn1", str(COA_A))))
     router.switch_up(clock.now, 4, [1])
+    router.packet_in(clock.now, 4, 1, bytes(duplicate_address_detection("cn1")))
     router.packet_in(clock.now, 4, 1, bytes(neighbour_solicit("cn1", "2001:db8:c::1")))
     exchange(node, router, clock, move(node, clock, VISIT_A, COA_A))
     assert node.home_registration.binding is not None  # registered through the controller

@@ -151,13 +151,16 @@ def test_a_mask_of_all_ones_is_no_mask_as_ovs_reports_it():
     from ryu.ofproto import ofproto_v1_3_parser as parser
     exact = parser.OFPMatch(eth_type=0x86DD, ipv6_dst="2001:db8:1::1")
     masked = parser.OFPMatch(eth_type=0x86DD, ipv6_dst=("2001:db8:1::1", "ffff:" * 7 + "ffff"))
-    assert flow_identity(2, 3000, exact) == flow_identity(2, 3000, masked)
+    assert flow_identity(Table.ROUTING, Priority.ROUTER_ADDRESS, exact) == \
+        flow_identity(Table.ROUTING, Priority.ROUTER_ADDRESS, masked)
     half = parser.OFPMatch(eth_type=0x86DD, ipv6_dst=("2001:db8:1::", "ffff:ffff:ffff:ffff::"))
-    assert flow_identity(2, 3000, half) != flow_identity(2, 3000, exact)
+    assert flow_identity(Table.ROUTING, Priority.ROUTER_ADDRESS, half) != \
+        flow_identity(Table.ROUTING, Priority.ROUTER_ADDRESS, exact)
 
 
 def test_reconciliation_leaves_trunk_and_path_rules_to_topology(tmp_path):
     harness = Harness()
+    harness.learn("cn1")  # its source is bound at s4, which the restart does not touch
 
     def trunk_rules():
         return {flow_identity(e.table, e.priority, e.match) for e in harness.net.switch(5).entries

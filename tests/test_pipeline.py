@@ -51,8 +51,8 @@ BROKEN_AND_WELL_FORMED = {
                     r"instructions \['write_metadata'\]"),
     "goto backwards": (prefix_route(Table.INGRESS), prefix_route(Table.LSP), "jumps back"),
     "goto undeclared": (rule(Table.INGRESS, IPV6, [ofmsg.goto(Table.LSP)]),
-                        rule(Table.INGRESS, IPV6, [ofmsg.goto(Table.ROUTING)]),
-                        r"next_tables \[3\]"),
+                        rule(Table.INGRESS, IPV6, [ofmsg.goto(Table.SOURCE)]),
+                        rf"next_tables \[{int(Table.LSP)}\]"),
 }
 
 

@@ -3,6 +3,9 @@
 Packets that hosts send are built with Scapy (not our codec); packets the router sends
 are decoded with Scapy.
 """
+import dataclasses
+import ipaddress
+
 import pytest
 from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest,
                                 ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS,
@@ -11,9 +14,13 @@ from scapy.layers.inet6 import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRe
                                 ICMPv6NDOptSrcLLAddr, ICMPv6TimeExceeded, IPv6)
 from scapy.layers.l2 import Ether
 
+from mipv6_sdn.config import SourceValidationConfig
 from mipv6_sdn.pipeline import CookieKind, Table
 from mipv6_sdn.testing.core_harness import (CONFIG, LABEL, ROUTER_MAC, Harness,
-                                             echo_request, neighbour_solicit, routed)
+                                             echo_request, link_local, neighbour_solicit,
+                                             routed)
+
+PROBE_TIMEOUT = SourceValidationConfig().probe_timeout  # RFC 6620 TENT_LT
 
 
 @pytest.fixture
@@ -56,7 +63,10 @@ def test_link_down_moves_the_lsp_onto_the_other_path(harness):
     assert changed == {(5, label), (2, LABEL["home"]), (2, LABEL["corr"])}
 
 
-def test_core_rules_do_not_grow_with_hosts(harness):
+def test_core_rules_do_not_grow_with_hosts():
+    # 40 hosts behind one port (a bridge): more than the default cap of bound addresses.
+    harness = Harness(dataclasses.replace(CONFIG, source_validation=SourceValidationConfig(
+        max_addresses_per_port=64)))
     harness.learn("cn1")
     before = len(harness.net.switch(5).entries)
     for i in range(40):
@@ -65,11 +75,14 @@ def test_core_rules_do_not_grow_with_hosts(harness):
             src=f"2001:db8:1::{i + 0x200:x}", dst="ff02::1:ff00:1", hlim=255)
             / ICMPv6ND_NS(tgt="2001:db8:1::1") / ICMPv6NDOptSrcLLAddr(lladdr=mac))
         harness.run(harness.router.packet_in(harness.now, 1, 2, bytes(frame)))
+    # Each source is bound, and its host learned, once its probe went unanswered.
+    harness.run(harness.router.tick(harness.now + PROBE_TIMEOUT))
     assert len(harness.router.hosts.hosts) == 41
     assert len(harness.net.switch(5).entries) == before
 
 
 def test_router_solicitation_gets_an_advertisement_on_that_port(harness):
+    harness.learn("mn1")  # its link-local source is bound: nothing to verify
     rs = Ether(src="00:00:00:00:01:00", dst="33:33:00:00:00:02") / IPv6(
         src="fe80::200:ff:fe00:100", dst="ff02::2", hlim=255) / ICMPv6ND_RS() / \
         ICMPv6NDOptSrcLLAddr(lladdr="00:00:00:00:01:00")
@@ -111,6 +124,7 @@ def test_periodic_advertisements_come_between_min_and_max_interval(harness):
 
 @pytest.mark.parametrize("target", ["2001:db8:1::1", "fe80::1"])
 def test_solicitation_for_a_router_address_is_answered(harness, target):
+    harness.learn("mn1")
     [(dpid, ports, na)] = harness.packet_in("mn1", neighbour_solicit("mn1", target))
     assert (dpid, ports) == (1, [1])
     assert na[IPv6].dst == "2001:db8:1::100" and na[Ether].dst == "00:00:00:00:01:00"
@@ -123,10 +137,13 @@ def test_duplicate_address_detection_of_a_router_address_is_defended(harness):
         src="::", dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt="2001:db8:1::1")
     [(_, ports, na)] = harness.packet_in("mn1", dad)
     assert ports == [1] and na[IPv6].dst == "ff02::1" and na[ICMPv6ND_NA].S == 0
-    assert harness.router.hosts.hosts["00:00:00:00:01:00"].addresses == set()
+    router_address = ipaddress.IPv6Address("2001:db8:1::1")
+    assert harness.router.hosts.for_address(router_address) is None
+    assert harness.router.validation.anchor_of(1, router_address) is None
 
 
 def test_host_solicitation_is_relayed_inside_its_link_only(harness):
+    harness.learn("mn1")
     sent = harness.packet_in("mn1", neighbour_solicit("mn1", "2001:db8:1::10"))
     [(dpid, ports, frame)] = sent
     assert (dpid, ports) == (1, [2])  # hh1's port: not back to mn1, not the trunk
@@ -140,6 +157,7 @@ def test_hosts_are_never_learned_on_trunk_ports(harness):
 
 
 def test_link_multicast_stays_on_the_host_ports_of_the_link(harness):
+    harness.learn("mn1")
     pkt = dict(routed("mn1", "ff02::16"), eth_dst="33:33:00:00:00:16", icmpv6_type=143)
     assert [where for where, _ in harness.net.send("mn1", pkt)] == ["hh1"]
 
@@ -188,7 +206,11 @@ def test_resolved_host_gets_the_queued_packet(harness):
     na = Ether(src="00:00:00:00:00:10", dst=ROUTER_MAC) / IPv6(
         src="2001:db8:1::10", dst="fe80::1", hlim=255) / ICMPv6ND_NA(
         tgt="2001:db8:1::10", R=0, S=1, O=1) / ICMPv6NDOptDstLLAddr(lladdr="00:00:00:00:00:10")
-    [(dpid, ports, frame)] = harness.packet_in("hh1", na)
+    # hh1's source is not bound yet: the controller probes for it on the link first.
+    [(dpid, ports, probe)] = harness.packet_in("hh1", na)
+    assert (dpid, ports) == (1, [1]) and probe[IPv6].src == "::"
+    assert probe[ICMPv6ND_NS].tgt == "2001:db8:1::10"
+    [(dpid, ports, frame)] = harness.run(harness.router.tick(harness.now + PROBE_TIMEOUT))
     assert (dpid, ports) == (1, [2]) and frame[IPv6].hlim == 63
     assert ICMPv6EchoRequest in frame and frame[Ether].src == ROUTER_MAC
 
@@ -208,8 +230,10 @@ def test_host_that_moves_is_learned_at_its_new_port(harness):
     harness.learn("mn1")
     old = [e for e in harness.net.switch(1).entries if e.cookie >> 56 == 4]
     assert old
-    frame = neighbour_solicit("mn1", "2001:db8:a::1", src="fe80::200:ff:fe00:100")
+    frame = neighbour_solicit("mn1", "2001:db8:a::1", src=link_local("mn1"))
     harness.run(harness.router.packet_in(harness.now, 2, 1, bytes(frame)))
+    assert old == [e for e in harness.net.switch(1).entries if e.cookie >> 56 == 4]
+    harness.run(harness.router.tick(harness.now + PROBE_TIMEOUT))  # its link-local, bound
     assert [e for e in harness.net.switch(1).entries if e.cookie >> 56 == 4] == []
     host = harness.router.hosts.hosts["00:00:00:00:01:00"]
     assert (host.dpid, host.port, host.addresses) == (2, 1, set())
@@ -238,9 +262,9 @@ def test_switch_down_withdraws_the_paths_through_it(harness):
 
 
 def test_periodic_advertisements_only_when_attachment_advertising_is_off():
-    import dataclasses
     harness = Harness(dataclasses.replace(CONFIG, ra_on_attachment=False))
     assert harness.run(harness.router.port_up(harness.now, 2, 7)) == []
+    harness.learn("mn1")
     rs = Ether(src="00:00:00:00:01:00", dst="33:33:00:00:00:02") / IPv6(
         src="fe80::200:ff:fe00:100", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
     assert harness.packet_in("mn1", rs) == []

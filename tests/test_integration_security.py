@@ -1,0 +1,111 @@
+"""The access network's attacks on the reference network with two extra SLAAC hosts,
+va2 on visit-a and hx1 on the home link (root, Open vSwitch, the real controller).
+
+Each attack is tried from a real host and must fail, while legitimate traffic in the
+same test flows; each capture that shows an attack arriving nowhere also shows a
+legitimate packet arriving, so it could have seen the attack succeed
+(docs/security.md).
+"""
+import subprocess
+
+import pytest
+
+from mininet_topos import harness, roaming
+
+pytestmark = pytest.mark.integration
+ATTACKS = harness.ROOT / "tests" / "attacks.py"
+PYTHON = harness.LAUNCHER.parent / "python"
+HH1, CN1, HOME = "2001:db8:1::10", "2001:db8:c::10", "2001:db8:1::100"
+EXTRA_HOSTS = {"va2": {"mac": "00:00:00:00:0a:20", "switch": "s2", "address": None},
+               "hx1": {"mac": "00:00:00:00:00:20", "switch": "s1", "address": None}}
+
+
+class SecurityTopo(roaming.RoamingTopo):
+    """The reference network and two ordinary SLAAC hosts."""
+
+    def build(self):
+        roaming._build(self, roaming.REFERENCE_SWITCHES,
+                       {**roaming.REFERENCE_HOSTS, **EXTRA_HOSTS}, roaming.MOBILE_NODES,
+                       roaming.SWITCH_LINKS)
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    log = tmp_path_factory.mktemp("security") / "controller.log"
+    with harness.reference_network(topo_factory=SecurityTopo, of_port=harness.free_port(),
+                                   rest_port=harness.free_port(), log_path=log) as (net, ctl):
+        for name, prefix in (("va2", "2001:db8:a:"), ("hx1", "2001:db8:1:")):
+            harness.wait_for(lambda: harness.addresses(net.get(name), prefix), 10,
+                             f"{name}'s SLAAC address")
+        for src, dst in (("cn1", HH1), ("va2", CN1), ("hx1", CN1), ("hh1", CN1)):
+            harness.wait_for(lambda: harness.ping(net.get(src), dst)[0], 10,
+                             f"{src} to reach {dst}")
+        yield net, ctl
+
+
+def send(host, mode, *args):
+    """Run one attack of tests/attacks.py in ``host``."""
+    out = host.cmd(f"{PYTHON} {ATTACKS} {mode} {host.defaultIntf().name} "
+                   f"{' '.join(map(str, args))}; echo exit=$?")
+    assert "exit=0" in out, out
+
+
+def echo_sources(pcap, dst):
+    """The source addresses of the echo requests to ``dst`` in ``pcap``."""
+    out = subprocess.run(["tshark", "-r", str(pcap), "-Y",
+                          f"icmpv6.type == 128 && ipv6.dst == {dst}", "-T", "fields",
+                          "-e", "ipv6.src"], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_spoofed_sources_from_visit_a_and_the_home_link_do_not_reach_cn1(network, tmp_path):
+    net, _ = network
+    va2, hx1, cn1 = net.get("va2"), net.get("hx1"), net.get("cn1")
+    own_va2 = harness.addresses(va2, "2001:db8:a:")[0]
+    own_hx1 = harness.addresses(hx1, "2001:db8:1:")[0]
+    spoofed = {"2001:db8:b::99": va2, HOME: va2, HH1: hx1, "2001:db8:a::1:99": hx1}
+    pcap = tmp_path / "cn1.pcap"
+    with harness.capture(cn1, pcap):
+        for source, host in spoofed.items():
+            send(host, "echo", source, CN1, 3)
+        send(va2, "echo", own_va2, CN1, 3)  # the control: their own addresses
+        send(hx1, "echo", own_hx1, CN1, 3)
+        harness.wait_for(lambda: {own_va2, own_hx1} <= set(echo_sources(pcap, CN1)), 10,
+                         "the legitimate echo requests at cn1")
+    arrived = echo_sources(pcap, CN1)
+    assert arrived.count(own_va2) == 3 and arrived.count(own_hx1) == 3
+    assert not set(spoofed) & set(arrived), arrived
+
+
+def test_an_override_advert_does_not_take_hh1s_address(network, tmp_path):
+    net, _ = network
+    hx1, cn1 = net.get("hx1"), net.get("cn1")
+    own_hx1 = harness.addresses(hx1, "2001:db8:1:")[0]
+    pcap = tmp_path / "hx1.pcap"
+    with harness.capture(hx1, pcap):
+        send(hx1, "override", HH1, 3)
+        reached, output = harness.ping(cn1, HH1, count=5, wait=1, interval=0.2)
+        assert reached, output  # 5 of 5 to hh1 itself
+        assert harness.ping(cn1, own_hx1, count=2)[0]  # the control: hx1's own traffic
+        harness.wait_for(lambda: echo_sources(pcap, own_hx1), 10, "cn1's pings at hx1")
+    assert echo_sources(pcap, HH1) == []
+    hosts = {h["mac"]: h["addresses"] for h in network[1].view("hosts")}
+    assert HH1 in hosts["00:00:00:00:00:10"]
+
+
+def test_duplicate_address_detection_for_hh1s_address_fails_on_the_home_link(network):
+    net, _ = network
+    hx1, intf = net.get("hx1"), net.get("hx1").defaultIntf().name
+    hx1.cmd(f"ip -6 addr add {HH1}/64 dev {intf}")
+    hx1.cmd(f"ip -6 addr add 2001:db8:1::77/64 dev {intf}")  # the control: a free one
+    try:
+        harness.wait_for(lambda: "dadfailed" in hx1.cmd(f"ip -6 addr show dev {intf} to "
+                                                        f"{HH1}/128"), 10,
+                         "hx1's DAD for hh1's address to fail")
+        harness.wait_for(lambda: "2001:db8:1::77" in harness.addresses(hx1), 10,
+                         "the free address to pass DAD")
+        assert harness.ping(hx1, CN1, source="2001:db8:1::77")[0]
+        assert harness.ping(net.get("cn1"), HH1, count=3)[0]
+    finally:
+        hx1.cmd(f"ip -6 addr del {HH1}/64 dev {intf}; "
+                f"ip -6 addr del 2001:db8:1::77/64 dev {intf}")

@@ -22,7 +22,8 @@ from ryu.topology import event as topo_event
 from ryu.topology import switches
 
 from mipv6_sdn import ofmsg
-from mipv6_sdn.config import ConfigError, load_config
+from mipv6_sdn.config import ConfigError, FloodProtectionConfig, load_config
+from mipv6_sdn.fair_queue import FairQueue
 from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.router import Router
 
@@ -32,6 +33,8 @@ TICK_SECONDS = 0.1
 # quiet this long (no switch connecting, no link found or lost; Ryu sends LLDP about
 # every second), so that paths are known when stale rules are judged.
 RECONCILE_AFTER_QUIET_SECONDS = 3.0
+METER_STATS_SECONDS = 2.0  # how often the meters' drop counts are read
+SERVED_BEFORE_YIELD = 16  # packet-ins served before the receiving thread runs again
 REST_PREFIX = "/mipv6"
 LOG = logging.getLogger("mipv6_sdn")
 
@@ -94,8 +97,13 @@ class MIPv6Controller(app_manager.RyuApp):
         self.datapaths = {}
         self.flow_replies = {}  # dpid -> flows gathered from a multipart flow-stats reply
         self.reconcile_due = {}  # dpid -> when to read its flows and reconcile
+        flood = config.flood_protection or FloodProtectionConfig()
+        self.fair = flood.enabled  # off: each packet-in is served as it comes (FIFO)
+        self.packet_ins = FairQueue(flood.queue_per_port)  # by (dpid, in_port)
+        self.packet_ins_waiting = hub.Event()
         kwargs["wsgi"].register(RestView, {"app": self})
         self.ticker = hub.spawn(self._tick_forever)
+        self.server = hub.spawn(self._serve_packet_ins)
 
     def send(self, msgs):
         for dpid, msg in msgs:
@@ -105,9 +113,13 @@ class MIPv6Controller(app_manager.RyuApp):
                 datapath.send_msg(msg)
 
     def _tick_forever(self):
+        next_stats = 0.0
         while True:
             now = time.time()
             self.send(self.router.tick(now))
+            if now >= next_stats:
+                next_stats = now + METER_STATS_SECONDS
+                self.send([(dpid, ofmsg.meter_stats_request()) for dpid in self.datapaths])
             for dpid, due in list(self.reconcile_due.items()):
                 if now >= due:
                     del self.reconcile_due[dpid]
@@ -180,11 +192,39 @@ class MIPv6Controller(app_manager.RyuApp):
 
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def packet_in(self, ev):
+        """Queued by the port it came in on; served in turn (mipv6_sdn/fair_queue.py)."""
         msg = ev.msg
-        ofp = msg.datapath.ofproto
+        if not self.fair:
+            self._serve(msg)
+        elif self.packet_ins.push((msg.datapath.id, msg.match.get("in_port")), msg):
+            self.packet_ins_waiting.set()
+
+    def _serve(self, msg):
         self.send(self.router.packet_in(
             time.time(), msg.datapath.id, msg.match.get("in_port"), msg.data,
-            invalid_ttl=msg.reason == ofp.OFPR_INVALID_TTL))
+            invalid_ttl=msg.reason == msg.datapath.ofproto.OFPR_INVALID_TTL))
+
+    def _serve_packet_ins(self):
+        while True:
+            self.packet_ins_waiting.wait()
+            served = 0
+            while self.packet_ins:
+                _, msg = self.packet_ins.pop()
+                try:
+                    self._serve(msg)
+                except Exception:  # the core never raises; if it did, serve the rest
+                    LOG.exception("packet-in from dpid %s", msg.datapath.id)
+                served += 1
+                if served % SERVED_BEFORE_YIELD == 0:
+                    hub.sleep(0)
+            self.packet_ins_waiting.clear()
+
+    @set_ev_cls(ofp_event.EventOFPMeterStatsReply, MAIN_DISPATCHER)
+    def meter_stats(self, ev):
+        msg = ev.msg
+        self.router.meter_stats(time.time(), msg.datapath.id, [
+            (stat.meter_id, stat.band_stats[0].packet_band_count if stat.band_stats else 0)
+            for stat in msg.body])
 
     @set_ev_cls(ofp_event.EventOFPFlowRemoved, MAIN_DISPATCHER)
     def flow_removed(self, ev):
@@ -208,15 +248,23 @@ class RestView(ControllerBase):
 
     @route("mipv6", REST_PREFIX + "/view", methods=["GET"])
     def view(self, req, **kwargs):
-        return self._json(self.app.router.view())
+        return self._json(self._view())
 
     @route("mipv6", REST_PREFIX + "/{part}", methods=["GET"])
     def view_part(self, req, part, **kwargs):
-        view = self.app.router.view()
+        view = self._view()
         if part not in view:
             return Response(status=404, content_type="application/json",
                             body=json.dumps({"error": f"no part {part!r}"}))
         return self._json(view[part])
+
+    def _view(self):
+        """The core's view, with what the controller's own queue dropped per port."""
+        view = self.app.router.view()
+        view["flood_protection"]["queue_dropped"] = {
+            f"{dpid}:{port}": count
+            for (dpid, port), count in sorted(self.app.packet_ins.dropped.items())}
+        return view
 
     @staticmethod
     def _json(data):

@@ -287,6 +287,9 @@ def handover_flow_mods(n_links, handovers=6):
         now += 1.0
         link = plan["links"][link_number - 1]
         care_of = ipaddress.IPv6Network(link["prefix"])[0x100]
+        if step > 0:  # the link moves: mn1's port goes down where it was, up where it is
+            net.apply(router.port_down(now, path[step - 1], MN1_PORT))
+            net.apply(router.port_up(now, link_number, MN1_PORT))
         attach(router, net, now, link_number, care_of, ipaddress.IPv6Address(link["router"]))
         frame = core.binding_update_frame(home, MN1_SPI, MN1_KEY, MN1_MAC, care_of,
                                           sequence=step + 1,

@@ -27,7 +27,7 @@ class BaseRules(RouterPart):
     def desired_rules(self, dpid):
         base = cookie(CookieKind.BASE)
         icmp = {"eth_type": wire.ETH_TYPE_IPV6, "ip_proto": wire.IPPROTO_ICMPV6}
-        controller = [ofmsg.apply([ofmsg.to_controller()])]
+        controller = [ofmsg.goto(Table.PUNT)]  # metered per port (flood_protection.py)
         rules = [ofmsg.flow_add(Table.INGRESS, Priority.ND_TO_CONTROLLER,
                                 ofmsg.match(icmpv6_type=nd_type, **icmp), controller, base)
                  for nd_type in wire.ND_TYPES]

@@ -69,6 +69,17 @@ class Config:
     journal: str = DEFAULT_JOURNAL  # SQLite file of the binding journal
     route_optimisation: "RouteOptimisationConfig" = None
     source_validation: "SourceValidationConfig" = None
+    flood_protection: "FloodProtectionConfig" = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FloodProtectionConfig:
+    """OpenFlow meters on every path to the controller (docs/security.md, "Floods")."""
+    enabled: bool = True
+    port_rate: int = 500     # packets per second to the controller from one host port
+    port_burst: int = 100    # packets
+    shared_rate: int = 5000  # per switch, for what reaches the controller from trunks
+    queue_per_port: int = 64  # packet-ins waiting in the controller per port
 
 
 @dataclasses.dataclass(frozen=True)
@@ -333,6 +344,19 @@ def _parse_route_optimisation(table, links, mobile_nodes):
     return RouteOptimisationConfig(tuple(prefixes), mode, idle_timeout, max_bindings)
 
 
+_FLOOD_PROTECTION_KEYS = {"enabled": bool, "port_rate": int, "port_burst": int,
+                          "shared_rate": int, "queue_per_port": int}
+
+
+def _parse_flood_protection(table):
+    _check_keys(table, _FLOOD_PROTECTION_KEYS, "flood_protection")
+    config = FloodProtectionConfig(**table)
+    for key in ("port_rate", "port_burst", "shared_rate", "queue_per_port"):
+        if not 1 <= getattr(config, key) <= 10_000_000:
+            raise ConfigError(f"flood_protection.{key}: out of range 1..10000000")
+    return config
+
+
 _SOURCE_VALIDATION_KEYS = {"enabled": bool, "max_addresses_per_port": int,
                            "probe_timeout": (int, float)}
 
@@ -351,7 +375,8 @@ def parse_config(data):
     """A :class:`Config` from the parsed TOML document ``data`` (a dict)."""
     _check_keys(data, {"controller": dict, "link": list, "home_agent": dict,
                        "mobile_node": list, "mobile_node_range": list,
-                       "route_optimisation": dict, "source_validation": dict}, "config")
+                       "route_optimisation": dict, "source_validation": dict,
+                       "flood_protection": dict}, "config")
     controller = data.get("controller", {})
     _check_keys(controller, _CONTROLLER_KEYS, "controller")
     if "link" not in data or not data["link"]:
@@ -403,9 +428,11 @@ def parse_config(data):
     route_optimisation = _parse_route_optimisation(data.get("route_optimisation", {}),
                                                    links, mobile_nodes)
     source_validation = _parse_source_validation(data.get("source_validation", {}))
+    flood_protection = _parse_flood_protection(data.get("flood_protection", {}))
     return Config(links=links, home_agent=home_agent, mobile_nodes=mobile_nodes,
                   route_optimisation=route_optimisation,
-                  source_validation=source_validation, **values)
+                  source_validation=source_validation, flood_protection=flood_protection,
+                  **values)
 
 
 def load_config(path):

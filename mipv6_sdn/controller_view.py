@@ -35,4 +35,5 @@ def controller_view(router):
             if len(cache)},
         "route_optimisation": router.route_optimisation.view(),
         "source_validation": router.validation.view(),
+        "flood_protection": router.flood.view(),
     }

@@ -11,6 +11,7 @@ import ipaddress
 import logging
 
 from mipv6_sdn import mobility, packets, wire
+from mipv6_sdn.access_links import LINK_LOCAL, link_local_of
 from mipv6_sdn.binding_cache import HOME_CACHE, Binding, BindingCache, sequence_newer
 from mipv6_sdn.home_agent_discovery import HomeAgentDiscovery
 from mipv6_sdn.mobility_errors import MobilityErrors
@@ -75,6 +76,17 @@ class HomeAgent:
         if binding is not None and binding.care_of_address != binding.home_address:
             return binding
         return None
+
+    def defends(self, address):
+        """The binding for which the HA defends ``address`` on the home link: an away
+        MN's home address, or its link-local address when it registered with the L bit
+        (RFC 6275 §10.4.1)."""
+        binding = self.proxied(address)
+        if binding is not None or address not in LINK_LOCAL:
+            return binding
+        return next((b for b in self.cache if b.link_local
+                     and link_local_of(b.home_address) == address
+                     and self.proxied(b.home_address) is not None), None)
 
     # ------------------------------------------------------------------ dispatch
 

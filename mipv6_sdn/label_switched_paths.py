@@ -63,7 +63,7 @@ class LabelSwitchedPaths(RouterPart):
             match = ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=(
                 str(link.prefix.network_address), str(link.prefix.netmask)))
             if link.dpid == dpid:
-                instructions = [ofmsg.apply([ofmsg.to_controller()])]
+                instructions = [ofmsg.goto(Table.PUNT)]
             else:
                 instructions = [ofmsg.apply(ofmsg.push_mpls(link.label, LSP_TTL)),
                                 ofmsg.goto(Table.LSP)]

@@ -58,6 +58,27 @@ def goto(table):
     return parser.OFPInstructionGotoTable(int(table))
 
 
+def meter(meter_id):
+    return parser.OFPInstructionMeter(meter_id, ofp.OFPIT_METER)
+
+
+def meter_add(meter_id, rate, burst):
+    """OpenFlow 1.3 §7.3.4.4: a meter that drops what exceeds ``rate`` packets per
+    second, ``burst`` packets allowed at once."""
+    return parser.OFPMeterMod(
+        datapath=None, command=ofp.OFPMC_ADD, meter_id=meter_id,
+        flags=ofp.OFPMF_PKTPS | ofp.OFPMF_BURST | ofp.OFPMF_STATS,
+        bands=[parser.OFPMeterBandDrop(rate=rate, burst_size=burst)])
+
+
+def meter_delete(meter_id=ofp.OFPM_ALL):
+    return parser.OFPMeterMod(datapath=None, command=ofp.OFPMC_DELETE, meter_id=meter_id)
+
+
+def meter_stats_request():
+    return parser.OFPMeterStatsRequest(datapath=None, flags=0, meter_id=ofp.OFPM_ALL)
+
+
 def flow_add(table, priority, match_, instructions, cookie, idle_timeout=0,
              notify_removal=False):
     """Add (or replace) a rule; ``notify_removal`` asks for a flow-removed message when

@@ -15,6 +15,7 @@ class Table(enum.IntEnum):
     MPLS_IN = 3    # a labelled packet from a trunk: pop our own label, else on to LSP
     ROUTING = 4    # IPv6 unicast routing: host delivery, prefix LSPs, controller
     LSP = 5        # label switching towards the LSP's egress
+    PUNT = 6       # every packet for the controller: metered per access port
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,14 +41,12 @@ class TableDeclaration:
 TABLE_DECLARATIONS = {
     Table.INGRESS: TableDeclaration(
         match={"in_port", "eth_type", "eth_dst", "ip_proto", "icmpv6_type"},
-        instructions={"apply_actions", "goto_table"},
-        actions={"output"},
-        next_tables={Table.SOURCE, Table.MPLS_IN}),
+        instructions={"goto_table"},
+        next_tables={Table.SOURCE, Table.MPLS_IN, Table.PUNT}),
     Table.SOURCE: TableDeclaration(
         match={"in_port", "eth_src", "eth_type", "ipv6_src"},
-        instructions={"apply_actions", "goto_table"},
-        actions={"output"},
-        next_tables={Table.SWITCHING}),
+        instructions={"goto_table"},
+        next_tables={Table.SWITCHING, Table.PUNT}),
     Table.SWITCHING: TableDeclaration(
         match={"eth_type", "eth_dst"},
         instructions={"apply_actions", "goto_table"},
@@ -64,11 +63,15 @@ TABLE_DECLARATIONS = {
         instructions={"apply_actions", "goto_table"},
         actions={"push_mpls", "set_field", "set_mpls_ttl", "dec_nw_ttl", "output"},
         set_fields={"eth_src", "eth_dst", "mpls_label"},
-        next_tables={Table.LSP}),
+        next_tables={Table.LSP, Table.PUNT}),
     Table.LSP: TableDeclaration(
         match={"in_port", "eth_type", "mpls_label"},
         instructions={"apply_actions"},
         actions={"dec_mpls_ttl", "output"}),
+    Table.PUNT: TableDeclaration(
+        match={"in_port"},
+        instructions={"meter", "apply_actions"},
+        actions={"output"}),
 }
 
 
@@ -104,6 +107,9 @@ class Priority(enum.IntEnum):
     HOST_ROUTE = 2000        # /128 of a host on this switch's link
     PREFIX = 1000            # a link's /64: LSP, or the controller for resolution
     NO_ROUTE = 0             # anything else: Destination Unreachable
+    # PUNT
+    PUNT_PORT = 1000         # from this host port: its meter, then the controller
+    PUNT_SHARED = 0          # from a trunk (through the domain): the switch's meter
 
 
 # A cookie names what owns a rule (docs/pipeline.md): the kind in the top byte, the owner
@@ -121,6 +127,7 @@ class CookieKind(enum.IntEnum):
     BINDING = 6  # per binding; owner = the low 56 bits of the home address
     ROUTE_OPTIMISED = 7  # route optimisation; owner = the low 56 bits of the home address
     SOURCE = 8  # a source address binding; owner = a hash of its link and address
+    PUNT = 9    # the metered way to the controller of a host port; owner = port number
 
 
 # OpenFlow metadata bit set when a packet leaves its LSP at this switch, so a rule can

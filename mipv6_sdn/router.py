@@ -24,6 +24,7 @@ from mipv6_sdn.binding_store import EphemeralStore
 from mipv6_sdn.config import RouteOptimisationMode
 from mipv6_sdn.controller_view import controller_view
 from mipv6_sdn.correspondent_node import CorrespondentNode
+from mipv6_sdn.flood_protection import FloodProtection
 from mipv6_sdn.home_agent import HomeAgent, claimed_care_of
 from mipv6_sdn.host_table import HostTable
 from mipv6_sdn.icmp_errors import ErrorRateLimiter, IcmpErrors
@@ -53,6 +54,7 @@ class Router:
                                                 error_allowed=self.error_limiter.allow)
         self.links = AccessLinks(config, self.home_agent.addresses())
         self.ports = PortRoles(self.links, self.topology)
+        self.flood = FloodProtection(self.links, self.ports)
         self.base = BaseRules(self.links)
         self.lsps = LabelSwitchedPaths(self.links, self.topology)
         self.hosts = HostTable(self.links, self.ports)
@@ -71,8 +73,8 @@ class Router:
             self.links, self.hosts, self.home_agent, self.forwarding, self.correspondents,
             policy)
         # The order in which events fan out: groups, then rules, then bindings.
-        self.parts = (self.ports, self.base, self.lsps, self.hosts, self.validation,
-                      self.nd, self.forwarding, self.route_optimisation)
+        self.parts = (self.ports, self.flood, self.base, self.lsps, self.hosts,
+                      self.validation, self.nd, self.forwarding, self.route_optimisation)
 
     # ---------------------------------------------------------------- switch events
 
@@ -124,7 +126,8 @@ class Router:
 
     def _sync_ports(self, dpid, now):
         msgs, new_host_ports = self.ports.sync(dpid)
-        return msgs + self.validation.ports_changed(now, dpid, new_host_ports) + \
+        return msgs + self.flood.ports_changed(now, dpid) + \
+            self.validation.ports_changed(now, dpid, new_host_ports) + \
             self.nd.attached(dpid, new_host_ports)
 
     def desired_rules(self, dpid):
@@ -143,6 +146,11 @@ class Router:
         self.validation.table.restore()
         self.home_agent.restore(now)
         self.correspondents.restore(now)
+
+    def meter_stats(self, now, dpid, dropped):
+        """Switch ``dpid``'s meters dropped these packets: [(meter id, count)]."""
+        self.flood.meter_stats(dpid, dropped)
+        return []
 
     def flow_removed(self, now, dpid, cookie, match):
         """Switch ``dpid`` dropped a rule whose idle timeout ran out (network mode)."""
@@ -169,8 +177,11 @@ class Router:
             return self.nd.receive(now, dpid, in_port, meta) if on_link else []
         mobility_header = meta.next_header == wire.IPPROTO_MH or \
             meta.mobility_error is not None
-        judged_here = mobility_header and (self._correspondent(meta.ip_dst) or
-                                           meta.ip_dst in self.links.router_addresses)
+        # Binding Updates are judged by their authentication (RFC 4285, or return
+        # routability's Kbm); any other packet from a host by its source first.
+        judged_here = meta.mobility is not None and isinstance(
+            meta.mobility.message, mobility.BindingUpdate) and (
+            self._correspondent(meta.ip_dst) or meta.ip_dst in self.links.router_addresses)
         if on_link and not judged_here:
             # Anything else from a host is only as good as its source (docs/security.md).
             held, permitted = self.validation.data(now, dpid, in_port, meta, data)
@@ -199,15 +210,16 @@ class Router:
         from a trunk)."""
         update = meta.mobility is not None and isinstance(
             meta.mobility.message, mobility.BindingUpdate)
-        attachment = ingress
-        if update:
-            # Delivery follows where the care-of address is validly bound, never where
-            # a copy of the Binding Update came in (docs/security.md).
-            attachment = self.validation.attachment_for(dpid, claimed_care_of(meta), ingress)
+        if update and self.validation.bound_elsewhere(ingress, claimed_care_of(meta)):
+            # Its care-of address is someone else's: a copy of a mobile node's BU from
+            # another port, or a node aiming its traffic at a neighbour (docs/security.md).
+            LOG.info("BU from dpid %d port %s: care-of %s is bound elsewhere: discarded",
+                     dpid, ingress.port, claimed_care_of(meta))
+            return []
         home = meta.home_address_option or meta.ip_src
         before = self.home_agent.cache.get(home)
         replies, msgs = self.home_agent.receive(
-            now, meta, attachment, lambda address: self.hosts.owner_on_link(
+            now, meta, ingress, lambda address: self.hosts.owner_on_link(
                 address, self.home_agent.home_link_of(address)))
         if update and ingress is not None and before is not None and before.expires > now \
                 and claimed_care_of(meta) == home and self.home_agent.cache.get(home) is None:

@@ -37,6 +37,9 @@ from mipv6_sdn.router_part import RouterPart
 LOG = logging.getLogger(__name__)
 STORE_NAME = "source_validation"  # the state beside the binding caches in the store
 MAX_HELD_PER_ADDRESS = 3  # packets held while an address is verified (cf. RFC 4861 §7.2.2)
+# A host's DAD lasts RetransTimer (RFC 4861 §10) × DupAddrDetectTransmits (1, RFC 4862
+# §5.1): its claim stays tentative (uncontested) at least that long.
+DAD_DURATION = 1.0
 
 
 class Origin(str, enum.Enum):
@@ -110,7 +113,7 @@ def source_table(config, link):
             Table.SOURCE, Priority.SOURCE_UNBOUND,
             ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_src=(
                 str(prefix.network_address), str(prefix.netmask))),
-            [ofmsg.apply([ofmsg.to_controller()])], base))
+            [ofmsg.goto(Table.PUNT)], base))
     return rules
 
 
@@ -128,6 +131,7 @@ class SourceBindingTable:
         self.claiming = collections.Counter()  # (dpid, port) -> claims in flight there
         self.refused = collections.Counter()   # (dpid, port) -> claims refused at the cap
         self.by_mac = collections.defaultdict(collections.Counter)  # mac -> anchors
+        self.registered_macs = collections.Counter()  # mac -> home addresses away
 
     def key(self, dpid, address):
         """The key of ``address`` seen at switch ``dpid``, or None when it cannot be
@@ -141,7 +145,9 @@ class SourceBindingTable:
         """Keep ``binding`` (its key must be free); a home address away is not stored:
         it is derived from the Home Agent's binding, which is."""
         self.bindings[binding.key] = binding
-        if binding.origin != Origin.REGISTRATION:
+        if binding.origin == Origin.REGISTRATION:
+            self.registered_macs[binding.anchor.mac] += 1
+        else:
             self._count(binding)
             self.keep(binding)
 
@@ -151,13 +157,19 @@ class SourceBindingTable:
 
     def pop(self, key):
         binding = self.bindings.pop(key, None)
-        if binding is not None and binding.origin != Origin.REGISTRATION:
+        if binding is not None and binding.origin == Origin.REGISTRATION:
+            _decrement(self.registered_macs, binding.anchor.mac)
+        elif binding is not None:
             _decrement(self.per_port, (binding.anchor.dpid, binding.anchor.port))
             _decrement(self.by_mac[binding.anchor.mac], binding.anchor)
             if not self.by_mac[binding.anchor.mac]:
                 del self.by_mac[binding.anchor.mac]
             self.store.remove_state(STORE_NAME, _store_key(key))
         return binding
+
+    def has_mac(self, mac):
+        """Whether any binding still names ``mac``."""
+        return mac in self.by_mac or mac in self.registered_macs
 
     def proven_elsewhere(self, anchor):
         """Whether ``anchor.mac`` has addresses bound at another anchor and none here:
@@ -196,8 +208,10 @@ class SourceBindingTable:
         self.refused[where] += 1
         return False
 
-    def drop_claims_at(self, dpid):
-        for key in [k for k, c in self.claims.items() if c.claimant.dpid == dpid]:
+    def drop_claims_at(self, dpid, keep=lambda port: False):
+        """Close the claims made at switch ``dpid``, but those on ports ``keep``s."""
+        for key in [k for k, c in self.claims.items()
+                    if c.claimant.dpid == dpid and not keep(c.claimant.port)]:
             self.close_claim(key)
 
     def restore(self):
@@ -259,7 +273,7 @@ class SourceValidation(RouterPart):
 
     def _defended_by_router(self, address):
         return address in self.links.router_addresses or \
-            self.home_agent.proxied(address) is not None
+            self.home_agent.defends(address) is not None
 
     def desired_rules(self, dpid):
         return source_table(self.config, self.links.of_switch(dpid)) + [
@@ -291,6 +305,8 @@ class SourceValidation(RouterPart):
                 for at in sorted({binding.anchor.dpid, binding.link})]
         if forget_host:
             msgs += self.hosts.release(binding.address)
+            if not self.table.has_mac(binding.anchor.mac):  # nothing proves it any more
+                msgs += self.hosts.forget(lambda host: host.mac == binding.anchor.mac)
         return msgs
 
     def _relearn(self, now, binding):
@@ -346,11 +362,13 @@ class SourceValidation(RouterPart):
         """``anchor`` uses ``address``: (messages, True when it is bound there)."""
         key = self.table.key(anchor.dpid, address)
         binding = self.bindings.get(key)
+        if binding is not None and binding.anchor == anchor:
+            return self._relearn(now, binding), True
+        if key is None or key[0] != anchor.dpid:
+            return [], False  # not an address of this link
         if binding is not None:
-            if binding.anchor == anchor:
-                return self._relearn(now, binding), True
             return self._contest(now, binding, anchor, frame), False
-        if key is None or key[0] != anchor.dpid or self._defended_by_router(address):
+        if self._defended_by_router(address):
             return [], False  # not an address of this link, or the router's
         claim = self.claims.get(key)
         if claim is not None:
@@ -389,7 +407,7 @@ class SourceValidation(RouterPart):
         self.table.close_claim(key)
         return self._bind(now, SourceBinding(
             target, key[0], anchor, Origin.DAD, State.TENTATIVE,
-            now + self.config.probe_timeout)), True
+            now + max(self.config.probe_timeout, DAD_DURATION))), True
 
     def _contest(self, now, binding, anchor, frame=None, probe=None):
         """``anchor`` claims an address bound elsewhere: probe the anchor it is bound
@@ -425,8 +443,10 @@ class SourceValidation(RouterPart):
                 self.table.close_claim(key)  # the anchor is still there: it keeps the address
             return [], False
         if claim is not None and claim.claimant != anchor:
-            self.table.close_claim(key)  # someone has it already: the first claim was theirs
-            return self._bind(now, SourceBinding(target, key[0], anchor, Origin.DATA)), False
+            # Someone has it already: the claim fails. The answerer claims it in turn,
+            # from its own NA, under the same rules (cap, its MAC proven elsewhere).
+            self.table.close_claim(key)
+            return [], False
         if binding is not None and binding.state == State.TENTATIVE \
                 and binding.origin != Origin.REGISTRATION and binding.anchor != anchor:
             LOG.info("source %s: defended by dpid %d port %d against %s", target,
@@ -481,12 +501,17 @@ class SourceValidation(RouterPart):
         self.table.close_claim((link.dpid, home))
         return self._bind(now, SourceBinding(home, link.dpid, attachment, Origin.SIGNALLING))
 
-    def attachment_for(self, dpid, care_of, ingress):
-        """Where a Binding Update's care-of address is validly bound; where the BU came
-        in only when nobody has bound it (or on a port that is not validated)."""
+    def bound_elsewhere(self, ingress, address):
+        """Whether ``address`` is validly bound somewhere other than ``ingress`` (a
+        validated port): a Binding Update for it from there is a copy, or aims the home
+        address's traffic at its owner (RFC 6275 §15.4)."""
         if ingress is None or not self.validating(ingress.dpid, ingress.port):
-            return ingress
-        return self.anchor_of(dpid, care_of) or ingress
+            return False
+        binding = self.bindings.get(self.table.key(ingress.dpid, address))
+        # A home address away is anchored by its registration: its deregistration from
+        # home is the Home Agent's to judge (by its authentication).
+        return binding is not None and binding.anchor != ingress and \
+            binding.origin != Origin.REGISTRATION
 
     # ------------------------------------------------------------------ time and ports
 
@@ -496,6 +521,8 @@ class SourceValidation(RouterPart):
         msgs = []
         for key, claim in [(k, c) for k, c in self.claims.items() if now >= c.deadline]:
             self.table.close_claim(key)
+            if not self.ports.is_host_port(claim.claimant.dpid, claim.claimant.port):
+                continue  # the claimant's port went meanwhile
             current = self.bindings.get(key)
             if current is not None and current.anchor != claim.claimant:
                 LOG.info("source %s: dpid %d port %d did not answer: moves to %s", key[1],
@@ -517,6 +544,7 @@ class SourceValidation(RouterPart):
         """After switch ``dpid``'s port roles changed: bindings on ports that are no
         longer host ports go; those on new host ports teach the host table again."""
         msgs = []
+        self.table.drop_claims_at(dpid, keep=lambda port: self.ports.is_host_port(dpid, port))
         for binding in [b for b in self.bindings.values() if b.anchor.dpid == dpid
                         and b.origin != Origin.REGISTRATION]:
             if not self.ports.is_host_port(dpid, binding.anchor.port):

@@ -39,28 +39,38 @@ class Topology:
                    if data["dst_port"] == port]
         self.graph.remove_edges_from(doomed)
 
+    def _confirmed(self):
+        """The links seen in both directions over the same pair of ports. LLDP seen one
+        way only may be a host's forgery (docs/security.md): it makes no trunk."""
+        def both_ways(u, v):
+            back = self.graph.get_edge_data(v, u)
+            there = self.graph.edges[u, v]
+            return back is not None and (back["src_port"], back["dst_port"]) == (
+                there["dst_port"], there["src_port"])
+        return networkx.subgraph_view(self.graph, filter_edge=both_ways)
+
     def trunk_ports(self, dpid):
-        """Ports of ``dpid`` on which a link to another switch was seen."""
+        """Ports of ``dpid`` on which a link to another switch was seen both ways."""
         if dpid not in self.graph:
             return set()
-        ports = {data["src_port"] for _, _, data in self.graph.out_edges(dpid, data=True)}
-        ports |= {data["dst_port"] for _, _, data in self.graph.in_edges(dpid, data=True)}
-        return ports
+        return {data["src_port"] for _, _, data in self._confirmed().out_edges(dpid, data=True)}
 
     def lsp_next_hops(self, egress):
         """{dpid: out port, or POP at ``egress``} for every switch with a path to it."""
         if egress not in self.graph:
             return {}
-        paths = networkx.single_target_shortest_path(self.graph, egress)
+        graph = self._confirmed()
+        paths = networkx.single_target_shortest_path(graph, egress)
         hops = {}
         for dpid, path in paths.items():
             if dpid == egress:
                 hops[dpid] = POP
             else:
-                hops[dpid] = self.graph.edges[path[0], path[1]]["src_port"]
+                hops[dpid] = graph.edges[path[0], path[1]]["src_port"]
         return hops
 
     def links(self):
-        """[(src, src_port, dst, dst_port)] in a stable order."""
+        """[(src, src_port, dst, dst_port)] of the links seen both ways, in a stable
+        order."""
         return sorted((u, d["src_port"], v, d["dst_port"])
-                      for u, v, d in self.graph.edges(data=True))
+                      for u, v, d in self._confirmed().edges(data=True))

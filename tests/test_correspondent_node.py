@@ -30,6 +30,7 @@ HOME = frames.MN1_HOME
 CARE_OF = {"visit-a": "2001:db8:a:0:200:ff:fe00:100", "visit-b": "2001:db8:b:0:200:ff:fe00:100"}
 PORT = {"home": (1, 1), "visit-a": (2, 5), "visit-b": (3, 5)}
 ATTACKER = (3, 1)  # vb1's port on visit-b
+VB1_MAC = "00:00:00:00:0b:10"
 HOME_COOKIE, CAREOF_COOKIE = b"homecook", b"careofck"
 
 
@@ -96,9 +97,9 @@ def only(sent, layer):
     return found[0]
 
 
-def home_test(harness, at, src=HOME, correspondent=CN1):
+def home_test(harness, at, src=HOME, correspondent=CN1, mac=frames.MN1_MAC):
     sent = send(harness, frames.test_init("home", src=src, correspondent=correspondent,
-                                          cookie=HOME_COOKIE), at)
+                                          cookie=HOME_COOKIE, mac=mac), at)
     return [s for s in sent if MIP6MH_HoT in s[2]]
 
 
@@ -170,22 +171,22 @@ def test_care_of_test_carries_the_care_of_token_to_the_care_of_address(harness):
 
 
 def test_a_spoofed_home_test_init_gets_no_home_token(harness):
-    """An attacker on visit-b claims mn1's home address; the Home Test goes where
-    traffic for it goes (mn1's care-of port on visit-a), not back to the attacker."""
+    """An attacker on visit-b claims mn1's home address: source address validation
+    drops its Home Test Init, so no Home Test goes anywhere."""
     register_home(harness, "visit-a", 1)
-    [(dpid, ports, _)] = home_test(harness, ATTACKER, src=HOME)
-    assert (dpid, ports) == (2, [5])
+    harness.learn("vb1")
+    assert home_test(harness, ATTACKER, src=HOME) == []
     # Control: the attacker's own address is answered on the attacker's port, so a
     # Home Test for the spoofed address sent by ingress port would have been seen there.
-    [(dpid, ports, own)] = home_test(harness, ATTACKER, src="2001:db8:b::10")
+    [(dpid, ports, own)] = home_test(harness, ATTACKER, src="2001:db8:b::10",
+                                     mac=VB1_MAC)
     assert (dpid, ports, own[IPv6].dst) == (3, [1], "2001:db8:b::10")
 
 
-def test_a_spoofed_home_test_init_for_a_node_at_home_is_answered_on_the_home_link(harness):
-    harness.learn("mn1")
-    [(dpid, ports, _)] = home_test(harness, ATTACKER, src=HOME)
-    assert (dpid, ports) == (1, [1])
-    [(dpid, ports, _)] = home_test(harness, ATTACKER, src="2001:db8:b::10")
+def test_a_spoofed_home_test_init_for_a_node_at_home_gets_no_home_token(harness):
+    harness.learn("mn1", "vb1")
+    assert home_test(harness, ATTACKER, src=HOME) == []
+    [(dpid, ports, _)] = home_test(harness, ATTACKER, src="2001:db8:b::10", mac=VB1_MAC)
     assert (dpid, ports) == (3, [1])  # control
 
 

@@ -11,7 +11,7 @@ OTHER_HOST = cookie(CookieKind.HOST, 0x11)
 
 
 def host_rule(priority=Priority.HOST_MAC, port=1, owner=HOST, mac=MAC):
-    return ofmsg.flow_add(Table.INGRESS, priority, ofmsg.match(eth_dst=mac),
+    return ofmsg.flow_add(Table.SWITCHING, priority, ofmsg.match(eth_dst=mac),
                           [ofmsg.apply([ofmsg.output(port)])], owner)
 
 
@@ -23,7 +23,8 @@ def route(address, owner, mask=None):
 
 
 def out_ports(switch, mac=MAC):
-    return [port for port, _ in switch.process(9, {"eth_dst": mac, "eth_type": IPV6})]
+    return [port for port, _ in switch.process(9, {"eth_dst": mac, "eth_type": IPV6},
+                                               table=Table.SWITCHING)]
 
 
 def test_an_add_with_the_same_identity_replaces_the_entry():
@@ -40,7 +41,7 @@ def test_the_highest_priority_match_wins_whatever_the_order_added():
     switch.apply(host_rule(Priority.TO_ROUTER, port=2))
     switch.apply(host_rule(Priority.HOST_MAC, port=1))
     assert out_ports(switch) == [2]
-    switch.apply(ofmsg.flow_delete_strict(Table.INGRESS, Priority.TO_ROUTER,
+    switch.apply(ofmsg.flow_delete_strict(Table.SWITCHING, Priority.TO_ROUTER,
                                           ofmsg.match(eth_dst=MAC), HOST))
     assert out_ports(switch) == [1]
 
@@ -59,8 +60,8 @@ def test_delete_by_cookie_takes_only_that_owner_and_table():
     switch.apply(route("2001:db8:1::10", HOST))
     switch.apply(host_rule(owner=OTHER_HOST, mac="00:00:00:00:00:11"))
     switch.apply(ofmsg.flow_delete_cookie(HOST, table=Table.ROUTING))
-    assert [(e.table, e.cookie) for e in switch.entries] == [(Table.INGRESS, HOST),
-                                                             (Table.INGRESS, OTHER_HOST)]
+    assert [(e.table, e.cookie) for e in switch.entries] == [(Table.SWITCHING, HOST),
+                                                             (Table.SWITCHING, OTHER_HOST)]
     switch.apply(ofmsg.flow_delete_cookie(HOST))
     assert [e.cookie for e in switch.entries] == [OTHER_HOST]
     assert out_ports(switch) == []

@@ -309,6 +309,7 @@ def test_an_expiry_noticed_by_a_packet_from_a_registered_node_removes_its_rules(
 
 
 def test_binding_errors_are_rate_limited(harness):
+    claim_care_of(harness)  # only bound sources are answered
     sent = []
     for _ in range(15):
         sent += send(harness, frames.unknown_type(CARE_OF))
@@ -349,17 +350,20 @@ def test_home_address_option_without_a_binding_gets_binding_error_1(harness):
 
 
 def test_unknown_mobility_header_type_gets_binding_error_2(harness):
+    claim_care_of(harness)  # only bound sources are answered
     [(_, _, be)] = send(harness, frames.unknown_type(CARE_OF))
     assert be[MIP6MH_BE].status == 2 and be[IPv6].dst == CARE_OF
 
 
 def test_bad_payload_proto_gets_parameter_problem_pointing_at_it(harness):
+    claim_care_of(harness)  # only bound sources are answered
     [(_, _, problem)] = send(harness, frames.bad_payload_proto(CARE_OF, 7))
     assert (problem[ICMPv6ParamProblem].code, problem[ICMPv6ParamProblem].ptr) == (0, 40)
     assert binding(harness) is None
 
 
 def test_too_short_header_len_gets_parameter_problem_pointing_at_it(harness):
+    claim_care_of(harness)  # only bound sources are answered
     [(_, _, problem)] = send(harness, frames.short_binding_update(CARE_OF))
     assert problem[ICMPv6ParamProblem].ptr == 41
 

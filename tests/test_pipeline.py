@@ -17,7 +17,7 @@ LABEL = 100
 OWNER = cookie(CookieKind.BASE)
 IPV6 = {"eth_type": wire.ETH_TYPE_IPV6}
 LABELLED = {"eth_type": wire.ETH_TYPE_MPLS, "mpls_label": LABEL}
-TO_CONTROLLER = [ofmsg.apply([ofmsg.to_controller()])]
+TO_CONTROLLER = [ofmsg.goto(Table.PUNT)]  # every way to the controller is metered
 ICMP_ECHO = dict(IPV6, ip_proto=wire.IPPROTO_ICMPV6, icmpv6_type=128)
 
 

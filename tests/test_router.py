@@ -57,7 +57,8 @@ def test_link_down_moves_the_lsp_onto_the_other_path(harness):
     [(where, pkt)] = harness.net.send("cn1", routed("cn1", "2001:db8:a::10"))
     assert where == "va1" and pkt["hop_limit"] == 63
     kinds = {m.cookie >> 56 for _, m in msgs if type(m).__name__ == "OFPFlowMod"}
-    assert kinds == {CookieKind.LSP, CookieKind.TRUNK}  # paths and ports, never hosts
+    # paths and ports (their roles, and their metered way to the controller), never hosts
+    assert kinds == {CookieKind.LSP, CookieKind.TRUNK, CookieKind.PUNT}
     changed = {(dpid, m.cookie & 0xFFFFF) for dpid, m in msgs
                if type(m).__name__ == "OFPFlowMod" and m.cookie >> 56 == CookieKind.LSP}
     assert changed == {(5, label), (2, LABEL["home"]), (2, LABEL["corr"])}
@@ -227,14 +228,15 @@ def test_expired_hop_limit_gets_time_exceeded(harness):
 
 
 def test_host_that_moves_is_learned_at_its_new_port(harness):
+    """Its old port goes down (the link moved), which forgets it there; from its new
+    port its link-local address is verified and bound, and it is learned there."""
     harness.learn("mn1")
-    old = [e for e in harness.net.switch(1).entries if e.cookie >> 56 == 4]
-    assert old
+    assert [e for e in harness.net.switch(1).entries if e.cookie >> 56 == 4]
+    harness.run(harness.router.port_down(harness.now, 1, 1))
+    assert [e for e in harness.net.switch(1).entries if e.cookie >> 56 == 4] == []
     frame = neighbour_solicit("mn1", "2001:db8:a::1", src=link_local("mn1"))
     harness.run(harness.router.packet_in(harness.now, 2, 1, bytes(frame)))
-    assert old == [e for e in harness.net.switch(1).entries if e.cookie >> 56 == 4]
     harness.run(harness.router.tick(harness.now + PROBE_TIMEOUT))  # its link-local, bound
-    assert [e for e in harness.net.switch(1).entries if e.cookie >> 56 == 4] == []
     host = harness.router.hosts.hosts["00:00:00:00:01:00"]
     assert (host.dpid, host.port, host.addresses) == (2, 1, set())
 

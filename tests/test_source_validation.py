@@ -265,11 +265,11 @@ def test_proxy_nd_for_an_away_home_address_wins_over_the_home_link():
 # ---------------------------------------------------------------- registrations
 
 
-def test_delivery_follows_the_bound_care_of_address_not_a_copy_of_the_binding_update(
-        validated):
+def test_a_copy_of_the_binding_update_from_another_port_is_discarded(validated):
     """A copy of mn1's valid BU (captured on a shared medium) reaches the controller
-    first from another port on visit-a. Validated, the binding goes where mn1's care-of
-    address was bound by its DAD; the control puts it on the attacker's port."""
+    first from another port on visit-a. Validated, its care-of address is bound at
+    mn1's port (by mn1's DAD), so the copy is discarded and mn1's own BU is accepted;
+    the control puts the binding on the attacker's port."""
     harness = harness_for(validated)
     harness.learn("cn1")
     mac = add_attacker(harness, 2, 5)
@@ -277,13 +277,36 @@ def test_delivery_follows_the_bound_care_of_address_not_a_copy_of_the_binding_up
         "mn1", CARE_OF)[IPv6])
     update = frames.binding_update(care_of=CARE_OF, seq=1, timestamp=frames.ntp(harness.now))
     copy = bytes(Ether(src=mac, dst=ROUTER_MAC) / Ether(update)[IPv6])
-    harness.run(harness.router.packet_in(harness.now, 2, 5, copy))
-    attachment = harness.router.home_agent.cache.get(_address(frames.MN1_HOME)).attachment
-    arrived = [w for w, _ in harness.net.send("cn1", routed("cn1", frames.MN1_HOME))]
-    if validated:
-        assert attachment == Attachment(2, 1, frames.MN1_MAC) and arrived == ["va1"]
-    else:
-        assert attachment.port == 5 and arrived == ["att"]
+    copied = harness.router.packet_in(harness.now, 2, 5, copy)
+    home = _address(frames.MN1_HOME)
+    if not validated:
+        harness.run(copied)
+        assert harness.router.home_agent.cache.get(home).attachment.port == 5
+        assert [w for w, _ in harness.net.send("cn1", routed("cn1", frames.MN1_HOME))] == \
+            ["att"]
+        return
+    assert copied == [] and harness.router.home_agent.cache.get(home) is None
+    harness.run(harness.router.packet_in(harness.now, 2, 1, update))
+    assert harness.router.home_agent.cache.get(home).attachment == \
+        Attachment(2, 1, frames.MN1_MAC)
+    assert [w for w, _ in harness.net.send("cn1", routed("cn1", frames.MN1_HOME))] == ["va1"]
+
+
+def test_a_node_cannot_aim_its_home_traffic_at_a_neighbours_address():
+    """RFC 6275 §15.4 bombing: mn1 (with valid keys) registers va1's address as its
+    care-of address from its own port. va1's address is bound at va1's port: the BU
+    is discarded and nothing goes to va1."""
+    harness = Harness()
+    harness.learn("cn1", "va1")
+    add_attacker(harness, 2, 5, name="mn1@visit-a", mac=frames.MN1_MAC)
+    victim = HOST_ADDR["va1"][1]
+    update = frames.binding_update(care_of=victim, seq=1, timestamp=frames.ntp(harness.now))
+    assert harness.router.packet_in(harness.now, 2, 5, update) == []
+    assert harness.router.home_agent.cache.get(_address(frames.MN1_HOME)) is None
+    # Control: from va1's own port the same BU is taken (as an unvalidated port would).
+    harness.run(harness.router.packet_in(harness.now, 2, 1, bytes(
+        Ether(src=HOST_ADDR["va1"][0], dst=ROUTER_MAC) / Ether(update)[IPv6])))
+    assert harness.router.home_agent.cache.get(_address(frames.MN1_HOME)) is not None
 
 
 def test_the_first_binding_update_from_a_fresh_care_of_address_is_answered_at_once():
@@ -391,3 +414,34 @@ def test_bindings_survive_a_restart_and_their_hosts_are_known_at_once(tmp_path):
 
 def _address(text):
     return ipaddress.IPv6Address(text)
+
+
+def test_claims_that_fail_leave_no_host_behind():
+    """Each round a fresh MAC claims a fresh address by DAD on one port and another
+    host defends it: the claimant's DAD fails, and with its binding goes its place in
+    the host table and the switches (so a port cannot fill them this way)."""
+    harness = Harness()
+    add_attacker(harness, 1, 4)
+    before = len(harness.net.switch(1).entries)
+    for i in range(40):
+        mac = f"00:00:00:00:ee:{i:02x}"
+        target = f"2001:db8:1::e:{i:x}"
+        packet_in_at(harness, 1, 4, Ether(src=mac) / duplicate_address_detection(
+            "hh1", target)[IPv6])
+        assert harness.router.hosts.get(mac) is not None  # the control: it was learned
+        packet_in_at(harness, 1, 2, override_advert(HOST_ADDR["hh1"][0], target))
+    assert all(harness.router.hosts.get(f"00:00:00:00:ee:{i:02x}") is None
+               for i in range(40))
+    assert len(harness.net.switch(1).entries) <= before + 4
+
+
+def test_a_claim_whose_port_goes_meanwhile_binds_nothing():
+    harness = Harness()
+    add_attacker(harness, 1, 4)
+    packet_in_at(harness, 1, 4, Ether(src=ATTACKER_MAC, dst=ROUTER_MAC) /
+                 echo_request("hh1", "2001:db8:1::1")[IPv6])
+    assert harness.router.validation.claims  # the control: a claim is under way
+    harness.run(harness.router.port_down(harness.now, 1, 4))
+    wait(harness)
+    assert harness.router.validation.anchor_of(1, _address("2001:db8:1::10")) is None
+    assert harness.router.validation.table.per_port[1, 4] == 0

@@ -78,6 +78,7 @@ class FakeSwitch:
     def __init__(self, dpid):
         self.dpid = dpid
         self.groups = {}
+        self.meters = {}      # meter id -> bands
         self._entries = {}    # flow identity -> Entry, in the order added
         self._by_cookie = {}  # cookie -> {flow identity: None}
         self._tables = None   # table id -> entries by priority; None after a change
@@ -93,11 +94,15 @@ class FakeSwitch:
             self._flow_mod(msg)
         elif isinstance(msg, parser.OFPGroupMod):
             self._group_mod(msg)
+        elif isinstance(msg, parser.OFPMeterMod):
+            self._meter_mod(msg)
 
     def _flow_mod(self, msg):
         if msg.command == ofp.OFPFC_ADD:
             check_flow_add(msg)
             for inst in msg.instructions:
+                if isinstance(inst, parser.OFPInstructionMeter):
+                    assert inst.meter_id in self.meters, "flow refers to a missing meter"
                 for action in getattr(inst, "actions", ()):
                     if isinstance(action, parser.OFPActionGroup):
                         assert action.group_id in self.groups, "flow refers to a missing group"
@@ -151,6 +156,21 @@ class FakeSwitch:
             assert msg.group_id in self.groups, "group modified before it was added"
             self.groups[msg.group_id] = msg.buckets
 
+    def _meter_mod(self, msg):
+        """OpenFlow 1.3 §7.3.4.4; deleting a meter deletes the rules that use it."""
+        if msg.command == ofp.OFPMC_ADD:
+            assert msg.meter_id not in self.meters, "meter added twice"
+            self.meters[msg.meter_id] = msg.bands
+            return
+        assert msg.command == ofp.OFPMC_DELETE
+        doomed = set(self.meters) if msg.meter_id == ofp.OFPM_ALL else {msg.meter_id}
+        for meter_id in doomed:
+            self.meters.pop(meter_id, None)
+        for identity, entry in list(self._entries.items()):
+            if any(isinstance(i, parser.OFPInstructionMeter) and i.meter_id in doomed
+                   for i in entry.instructions):
+                self._remove(identity)
+
     def flows(self):
         """The switch's rules as a flow-stats reply gives them to the controller."""
         return [(e.table, e.priority, e.match, e.cookie) for e in self._entries.values()]
@@ -165,11 +185,12 @@ class FakeSwitch:
                             for table, entries in tables.items()}
         return self._tables.get(table_id, ())
 
-    def process(self, in_port, pkt):
-        """[(port or "controller", packet)] for a packet arriving on ``in_port``."""
+    def process(self, in_port, pkt, table=0):
+        """[(port or "controller", packet)] for a packet arriving on ``in_port``, its
+        lookup starting at ``table``."""
         pkt = dict(pkt, mpls=list(pkt.get("mpls", [])), metadata=0)
         out = []
-        table_id = 0
+        table_id = int(table)
         while table_id is not None:
             entry = next((e for e in self.table(table_id) if e.matches(pkt, in_port)), None)
             if entry is None:
@@ -178,6 +199,9 @@ class FakeSwitch:
             for inst in entry.instructions:
                 if isinstance(inst, parser.OFPInstructionGotoTable):
                     table_id = inst.table_id
+                    continue
+                if isinstance(inst, parser.OFPInstructionMeter):
+                    assert inst.meter_id in self.meters, "flow refers to a missing meter"
                     continue
                 if isinstance(inst, parser.OFPInstructionWriteMetadata):
                     pkt["metadata"] = pkt["metadata"] & ~inst.metadata_mask | (

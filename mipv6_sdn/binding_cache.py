@@ -10,7 +10,7 @@ import enum
 import heapq
 import ipaddress
 
-from mipv6_sdn.binding_store import EphemeralStore
+from mipv6_sdn.binding_store import EphemeralStore, JournalError
 
 HOME_CACHE = "home"  # the name of the Home Agent's binding cache in its store
 SEQUENCE_MODULUS = 2 ** 16
@@ -90,9 +90,14 @@ class BindingCache:
         """One store transaction for everything one message changes."""
         return self.store.transaction()
 
-    def put(self, now, binding):
-        """Add or replace the binding for its home address."""
-        self.store.save(self.name, binding)
+    def put(self, now, binding, stored=False):
+        """Add or replace the binding for its home address: in the store first (unless
+        the caller ``stored`` it already, in its own transaction), then here. Raises
+        :class:`mipv6_sdn.binding_store.JournalError`, changing nothing, if the store
+        cannot keep it."""
+        if not stored:
+            with self.store.transaction():
+                self.store.save(self.name, binding)
         return self._insert(now, binding)
 
     def _insert(self, now, binding):
@@ -106,12 +111,14 @@ class BindingCache:
             heapq.heapify(self._deadlines)
         return self._announce(event, binding, now)
 
-    def delete(self, now, home_address):
-        binding = self.entries.pop(home_address, None)
-        if binding is None:
+    def delete(self, now, home_address, stored=False):
+        """Remove the binding of ``home_address``, from the store first (as :meth:`put`)."""
+        if home_address not in self.entries:
             return []
-        self.store.remove(self.name, home_address)
-        return self._announce(BindingEvent.DELETED, binding, now)
+        if not stored:
+            with self.store.transaction():
+                self.store.remove(self.name, home_address)
+        return self._announce(BindingEvent.DELETED, self.entries.pop(home_address), now)
 
     def expire(self, now):
         """Remove and announce every binding whose lifetime has run out."""
@@ -121,7 +128,10 @@ class BindingCache:
             binding = self.entries.get(home_address)
             if binding is not None and binding.expires == expires:
                 del self.entries[home_address]
-                self.store.remove(self.name, home_address)
+                try:
+                    self.store.remove(self.name, home_address)
+                except JournalError:
+                    pass  # an expired binding is not restored anyway (its lifetime)
                 msgs += self._announce(BindingEvent.EXPIRED, binding, now)
         return msgs
 

@@ -12,13 +12,19 @@ import abc
 import contextlib
 
 
+class JournalError(Exception):
+    """The store could not keep a change (disk full, read-only): nothing of it was kept,
+    and nothing that depends on it may be acknowledged."""
+
+
 class BindingStore(abc.ABC):
     """What a binding cache needs of its store. ``cache`` names the binding cache."""
 
     @abc.abstractmethod
     def transaction(self):
-        """A context: everything saved inside it is kept together, or nothing is. A
-        transaction opened inside another is part of it."""
+        """A context: everything saved inside it is kept together, or nothing is (and
+        :class:`JournalError` is raised). A transaction opened inside another is part of
+        it."""
 
     @abc.abstractmethod
     def save(self, cache, binding):

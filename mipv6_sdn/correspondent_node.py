@@ -225,9 +225,7 @@ class CorrespondentNode:
         if registration.deregistration:
             if existing is None:
                 return mobility.ACCEPTED, []  # nothing to delete
-            cache = self.caches[registration.correspondent]
-            with cache.transaction():
-                return mobility.ACCEPTED, cache.delete(now, home)
+            return mobility.ACCEPTED, self.caches[registration.correspondent].delete(now, home)
         if existing is None and (self.count >= self.policy.max_bindings or len(
                 self.by_home.get(home, ())) >= MAX_CORRESPONDENTS_PER_HOME):
             return mobility.INSUFFICIENT_RESOURCES, []
@@ -236,9 +234,7 @@ class CorrespondentNode:
         binding = Binding(home_address=home, care_of_address=registration.care_of,
                           sequence=update.sequence, lifetime=lifetime,
                           expires=now + lifetime, home_registration=False)
-        cache = self.cache(registration.correspondent)
-        with cache.transaction():
-            return mobility.ACCEPTED, cache.put(now, binding)
+        return mobility.ACCEPTED, self.cache(registration.correspondent).put(now, binding)
 
     def _acknowledge(self, now, registration, status, kbm):
         """The BA (§9.5.4), with Binding Authorization Data when ``kbm`` is known, to

@@ -13,6 +13,7 @@ import logging
 from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.access_links import LINK_LOCAL, link_local_of
 from mipv6_sdn.binding_cache import HOME_CACHE, Binding, BindingCache, sequence_newer
+from mipv6_sdn.binding_store import JournalError
 from mipv6_sdn.home_agent_discovery import HomeAgentDiscovery
 from mipv6_sdn.mobility_errors import MobilityErrors
 from mipv6_sdn.refresh_requests import RefreshRequests, refresh_request
@@ -157,6 +158,8 @@ class HomeAgent:
         msgs = []
         if decision.status < mobility.REASON_UNSPECIFIED:
             msgs = self._apply(now, home, decision, update)
+            if msgs is None:  # not kept, so not accepted: no BA (the MN sends again)
+                return [], []
         elif decision.status == mobility.SEQUENCE_OUT_OF_WINDOW:
             current = self.cache.get(home)
             decision = dataclasses.replace(decision, binding=current)
@@ -241,18 +244,27 @@ class HomeAgent:
         return None
 
     def _apply(self, now, home, decision, update):
-        """Change the binding cache for an accepted BU (its only side effect); the
-        store has the change and the replay state, in one transaction, before this
-        returns what the cache's subscribers returned."""
-        with self.cache.transaction():
-            replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
-            if replay is not None:
-                self.last_timestamp[home] = replay.timestamp
-                self.cache.save_state(str(home), replay.timestamp.to_bytes(
-                    TIMESTAMP_LEN, "big"))
-            if decision.binding is None:
-                return self.cache.delete(now, home)  # deregistration (RFC 6275 §10.3.2)
-            return self.cache.put(now, decision.binding)
+        """Change the binding cache for an accepted BU (its only side effect): the
+        change and the replay state in one store transaction first, then the cache and
+        its subscribers, whose messages are returned; None, changing nothing, when the
+        store cannot keep it (the BU is then not acknowledged)."""
+        replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
+        try:
+            with self.cache.transaction():
+                if replay is not None:
+                    self.cache.save_state(str(home), replay.timestamp.to_bytes(
+                        TIMESTAMP_LEN, "big"))
+                if decision.binding is None:
+                    self.cache.store.remove(self.cache.name, home)
+                else:
+                    self.cache.store.save(self.cache.name, decision.binding)
+        except JournalError:
+            return None  # the store said so, once (mipv6_sdn/journal.py)
+        if replay is not None:
+            self.last_timestamp[home] = replay.timestamp
+        if decision.binding is None:
+            return self.cache.delete(now, home, stored=True)  # RFC 6275 §10.3.2
+        return self.cache.put(now, decision.binding, stored=True)
 
     def restore(self, now):
         """Reload the bindings and replay state the store kept (a restart); returns

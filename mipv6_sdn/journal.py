@@ -10,11 +10,15 @@ replay-protection timestamps: without them, a BU captured before a restart could
 replayed after it.
 """
 import contextlib
+import functools
 import ipaddress
+import logging
 import sqlite3
 
 from mipv6_sdn.binding_cache import HOME_CACHE, Attachment, Binding
-from mipv6_sdn.binding_store import BindingStore
+from mipv6_sdn.binding_store import BindingStore, JournalError
+
+LOG = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bindings (
@@ -41,12 +45,25 @@ CREATE TABLE IF NOT EXISTS state (
 FIRST_FORMAT_TIMESTAMP_SHIFT = 2 ** 63
 
 
+def _kept(write):
+    """A write that raises :class:`JournalError` when SQLite cannot keep it."""
+    @functools.wraps(write)
+    def guarded(self, *args):
+        try:
+            return write(self, *args)
+        except sqlite3.Error as exc:
+            raise self.failed(exc) from exc
+    return guarded
+
+
 class SqliteBindingStore(BindingStore):
     """Binding caches and their state in one SQLite file."""
 
     def __init__(self, path):
+        self.path = path
         self.db = sqlite3.connect(path, isolation_level=None)
         self.depth = 0  # transactions open: only the outermost one commits
+        self.failing = False  # the last write failed: said once, until one succeeds
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
@@ -65,16 +82,31 @@ class SqliteBindingStore(BindingStore):
             finally:
                 self.depth -= 1
             return
-        self.db.execute("BEGIN")
         self.depth = 1
         try:
+            self.db.execute("BEGIN")
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self.failed(exc) from exc
             raise
         finally:
             self.depth = 0
-        self.db.execute("COMMIT")
+        if self.failing:
+            self.failing = False
+            LOG.warning("journal %s: changes are kept again", self.path)
+
+    def failed(self, exc):
+        """The one clear line when the journal stops keeping changes; the error to raise."""
+        if not self.failing:
+            self.failing = True
+            LOG.error("journal %s cannot keep changes (%s): binding changes are refused "
+                      "and not acknowledged until it can (free space, or make it writable)",
+                      self.path, exc)
+        return JournalError(str(exc))
 
     def _carry_over_first_format(self):
         tables = {name for (name,) in self.db.execute(
@@ -92,6 +124,7 @@ class SqliteBindingStore(BindingStore):
                     self.save_state(HOME_CACHE, home, timestamp)
             self.db.execute("DROP TABLE replay")
 
+    @_kept
     def save(self, cache, binding):
         attachment = binding.attachment
         self.db.execute(
@@ -102,6 +135,7 @@ class SqliteBindingStore(BindingStore):
              attachment and attachment.dpid, attachment and attachment.port,
              attachment and attachment.mac))
 
+    @_kept
     def remove(self, cache, home_address):
         self.db.execute("DELETE FROM bindings WHERE cache = ? AND home_address = ?",
                         (cache, str(home_address)))
@@ -128,9 +162,11 @@ class SqliteBindingStore(BindingStore):
         return sorted(name for (name,) in self.db.execute(
             "SELECT DISTINCT cache FROM bindings"))
 
+    @_kept
     def save_state(self, cache, key, value):
         self.db.execute("INSERT OR REPLACE INTO state VALUES (?, ?, ?)", (cache, key, value))
 
+    @_kept
     def remove_state(self, cache, key):
         self.db.execute("DELETE FROM state WHERE cache = ? AND key = ?", (cache, key))
 

@@ -20,7 +20,7 @@ from mipv6_sdn.address_resolution import AddressResolution
 from mipv6_sdn.base_rules import BaseRules
 from mipv6_sdn.binding_cache import Attachment
 from mipv6_sdn.binding_forwarding import BindingForwarding
-from mipv6_sdn.binding_store import EphemeralStore
+from mipv6_sdn.binding_store import EphemeralStore, JournalError
 from mipv6_sdn.config import RouteOptimisationMode
 from mipv6_sdn.controller_view import controller_view
 from mipv6_sdn.correspondent_node import CorrespondentNode
@@ -115,8 +115,9 @@ class Router:
     def link_up(self, now, src, src_port, dst, dst_port):
         """LLDP saw ``src:src_port`` → ``dst:dst_port``."""
         self.topology.add_link(src, src_port, dst, dst_port)
-        msgs = self.hosts.forget(
-            lambda host: (host.dpid, host.port) in ((src, src_port), (dst, dst_port)))
+        msgs = self.hosts.forget(  # once the link is confirmed (seen both ways)
+            lambda host: (host.dpid, host.port) in ((src, src_port), (dst, dst_port))
+            and host.port in self.topology.trunk_ports(host.dpid))
         return msgs + self._sync_ports(src, now) + self._sync_ports(dst, now) + \
             self.lsps.sync()
 
@@ -192,7 +193,10 @@ class Router:
                 # Not learned yet: solicit it, and let the mobile node's retransmission
                 # find it known (a made-up address never answers, so never gets any).
                 return self.resolution.resolve(now, meta.ip_dst)[0]
-            replies, msgs = self.correspondents.receive(now, meta)
+            try:
+                replies, msgs = self.correspondents.receive(now, meta)
+            except JournalError:  # not kept, so nothing answered (the store said why)
+                return []
             return msgs + [m for reply in replies for m in self.deliver(now, reply)]
         if mobility_header and meta.ip_dst not in self.links.router_addresses:
             # For a node that is not ours to answer for: forwarded as any packet is.

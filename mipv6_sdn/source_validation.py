@@ -30,6 +30,7 @@ import logging
 from mipv6_sdn import ofmsg, packets, wire
 from mipv6_sdn.access_links import LINK_LOCAL
 from mipv6_sdn.binding_cache import Attachment, BindingEvent
+from mipv6_sdn.binding_store import JournalError
 from mipv6_sdn.config import ROUTER_LINK_LOCAL, SourceValidationConfig
 from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie
 from mipv6_sdn.router_part import RouterPart
@@ -164,7 +165,10 @@ class SourceBindingTable:
             _decrement(self.by_mac[binding.anchor.mac], binding.anchor)
             if not self.by_mac[binding.anchor.mac]:
                 del self.by_mac[binding.anchor.mac]
-            self.store.remove_state(STORE_NAME, _store_key(key))
+            try:
+                self.store.remove_state(STORE_NAME, _store_key(key))
+            except JournalError:
+                pass  # restored, it is verified again as its host sends (security.md)
         return binding
 
     def has_mac(self, mac):
@@ -181,8 +185,11 @@ class SourceBindingTable:
         value = {"dpid": binding.anchor.dpid, "port": binding.anchor.port,
                  "mac": binding.anchor.mac, "origin": binding.origin.value,
                  "state": binding.state.value, "valid_at": binding.valid_at}
-        self.store.save_state(STORE_NAME, _store_key(binding.key),
-                              json.dumps(value).encode())
+        try:
+            self.store.save_state(STORE_NAME, _store_key(binding.key),
+                                  json.dumps(value).encode())
+        except JournalError:
+            pass  # lost at a restart, it is verified again as its host sends (security.md)
 
     def open_claim(self, key, claim):
         self.claims[key] = claim

@@ -90,3 +90,55 @@ def test_binding_and_forwarding_survive_a_controller_crash(tmp_path):
 
 def controller_config(journal, config):
     return harness.config_with(config, journal=f'"{journal}"')
+
+
+def test_a_handover_interrupted_by_a_controller_crash_completes(tmp_path):
+    """mn1 (the real agent) moves visit-a → visit-b and the controller is killed at
+    once, before or while it handles the Binding Update. Restarted, it has no stale
+    binding: mn1's next BU (its retransmission, or a refresh) is accepted, and the
+    probe stream to its home address comes back and runs to its end."""
+    journal = str(tmp_path / "bindings.sqlite")
+    of_port, rest_port = harness.free_port(), harness.free_port()
+    config = harness.config_with(harness.REFERENCE_CONFIG, ra_interval=60)
+    with harness.reference_network(config, of_port=of_port, rest_port=rest_port,
+                                   journal=journal, log_path=tmp_path / "first.log") as (
+            net, controller):
+        for switch in net.switches:
+            switch.vsctl(f"set controller {switch.name} max_backoff=1000")
+        mn1, cn1 = net.get("mn1"), net.get("cn1")
+        home = harness.host_address("mn1")
+        agent = harness.start_agent(mn1, lifetime=60, log_path=tmp_path / "agent.log")
+        arrivals = tmp_path / "arrivals.txt"
+        receiver = mn1.popen([PYTHON, str(PROBE), "receive", "9000", str(arrivals)])
+        sender = None
+        try:
+            roaming.move_host(net, "mn1", "s2")
+            harness.wait_for(lambda: [b for b in controller.view("bindings")
+                                      if b["care_of_address"].startswith("2001:db8:a:")],
+                             10, "the binding on visit-a")
+            sender = cn1.popen([PYTHON, str(PROBE), "send", home, "9000", "200", "14"])
+            harness.wait_for(lambda: arrivals.exists() and len(probe.arrivals(arrivals))
+                             > 200, 5, "a second of probes on visit-a")
+            moved = time.time()
+            roaming.move_host(net, "mn1", "s3")
+            controller.kill()  # during the handover
+            time.sleep(0.5)
+            restarted = harness.Controller(controller_config(journal, config), of_port,
+                                           rest_port, tmp_path / "second.log")
+            try:
+                harness.wait_for(lambda: [b for b in restarted.view("bindings")
+                                          if b["care_of_address"].startswith("2001:db8:b:")],
+                                 20, "the binding on visit-b after the restart")
+                sender.wait(30)
+                stream = probe.window(probe.arrivals(arrivals), start=moved,
+                                      end=moved + 12, rate=200)
+                assert not stream["stopped"] and stream["received"] > 1000, stream
+                print("handover through a controller crash: largest gap "
+                      f"{stream['largest_gap_s']:.3f} s, {stream['lost']} of 200/s lost")
+            finally:
+                restarted.stop()
+        finally:
+            for process in (sender, receiver, agent):
+                if process is not None and process.poll() is None:
+                    process.kill()
+                    process.wait()

@@ -34,7 +34,8 @@ TICK_SECONDS = 0.1
 # every second), so that paths are known when stale rules are judged.
 RECONCILE_AFTER_QUIET_SECONDS = 3.0
 METER_STATS_SECONDS = 2.0  # how often the meters' drop counts are read
-SERVED_BEFORE_YIELD = 16  # packet-ins served before the receiving thread runs again
+SERVED_BEFORE_YIELD = 16
+TRUSTED_PORT_QUEUE = 4096  # packet-ins waiting from a trusted port (docs/security.md)  # packet-ins served before the receiving thread runs again
 REST_PREFIX = "/mipv6"
 LOG = logging.getLogger("mipv6_sdn")
 
@@ -99,7 +100,10 @@ class MIPv6Controller(app_manager.RyuApp):
         self.reconcile_due = {}  # dpid -> when to read its flows and reconcile
         flood = config.flood_protection or FloodProtectionConfig()
         self.fair = flood.enabled  # off: each packet-in is served as it comes (FIFO)
-        self.packet_ins = FairQueue(flood.queue_per_port)  # by (dpid, in_port)
+        # By (dpid, in_port); a trusted port (a load generator) may keep more waiting.
+        self.packet_ins = FairQueue(flood.queue_per_port, {
+            (link.dpid, port): TRUSTED_PORT_QUEUE
+            for link in config.links for port in link.trusted_ports})
         self.packet_ins_waiting = hub.Event()
         kwargs["wsgi"].register(RestView, {"app": self})
         self.ticker = hub.spawn(self._tick_forever)

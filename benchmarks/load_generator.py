@@ -28,6 +28,8 @@ Phases (each printed separately):
 - ``register``: sequence 1, first registrations (the controller changes rules);
 - ``refresh``: the same MNs and care-of address, sequence 2, a new timestamp (no rule
   change).
+``--sequence N`` runs one phase with sequence N instead, and ``--lifetime 0`` makes its
+BUs deregistrations (benchmarks/soak.py drives rounds of moves this way).
 
 BUs are built in chunks right before they are sent, so their RFC 4285 timestamps stay
 within the controller's replay window (7 s) whatever the rate.
@@ -90,7 +92,7 @@ class Generator:
     def frame(self, index, sequence, stamp):
         home, spi, key = self.nodes[index]
         update = mobility.BindingUpdate(
-            sequence=sequence, lifetime=LIFETIME // 4, ack=True, home=True,
+            sequence=sequence, lifetime=self.args.lifetime // 4, ack=True, home=True,
             options=(mobility.MobilityMessageReplayProtection(stamp),))
         mh = mobility.serialize_mobility_header(update, home, self.ha,
                                                 auth=(spi, key, self.care_of, home))
@@ -194,16 +196,22 @@ def main(argv=None):
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--phases", default="register,refresh")
+    parser.add_argument("--sequence", type=int, default=None,
+                        help="one phase with this sequence number instead of --phases")
+    parser.add_argument("--lifetime", type=int, default=LIFETIME,
+                        help="seconds asked for; 0 deregisters")
     parser.add_argument("--pause", type=float, default=1.0,
                         help="seconds between phases (late BAs drain)")
     args = parser.parse_args(argv)
     generator = Generator(args)
     result = {"count": args.count, "window": args.window, "timeout_s": args.timeout,
               "care_of": args.care_of, "phases": {}}
-    for number, name in enumerate(args.phases.split(",")):
+    phases = [(name, {"register": 1, "refresh": 2}[name])
+              for name in args.phases.split(",")] if args.sequence is None \
+        else [(f"sequence {args.sequence}", args.sequence)]
+    for number, (name, sequence) in enumerate(phases):
         if number:
             time.sleep(args.pause)
-        sequence = {"register": 1, "refresh": 2}[name]
         result["phases"][name] = generator.phase(sequence)
     print(json.dumps(result))
     return 0

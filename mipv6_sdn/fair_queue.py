@@ -13,8 +13,10 @@ import collections
 class FairQueue:
     """Bounded queues by key, served round robin."""
 
-    def __init__(self, per_key):
+    def __init__(self, per_key, bounds=None):
+        """``per_key`` items may wait per key; ``bounds`` gives some keys another."""
         self.per_key = per_key
+        self.bounds = bounds or {}
         self.queues = collections.OrderedDict()  # key -> deque, in serving order
         self.dropped = collections.Counter()     # key -> items that did not fit
 
@@ -29,7 +31,7 @@ class FairQueue:
         queue = self.queues.get(key)
         if queue is None:
             queue = self.queues[key] = collections.deque()
-        if len(queue) >= self.per_key:
+        if len(queue) >= self.bounds.get(key, self.per_key):
             self.dropped[key] += 1
             return False
         queue.append(item)

@@ -120,3 +120,10 @@ def test_a_fair_queue_without_a_bound_would_have_kept_the_flood():
     for i in range(10):
         queue.push("flood", f"f{i}")
     assert len(queue) == 10 and not queue.dropped
+
+
+def test_a_key_with_its_own_bound_keeps_that_many():
+    queue = FairQueue(per_key=2, bounds={"generator": 5})
+    accepted = [queue.push("generator", i) for i in range(7)]
+    assert accepted == [True] * 5 + [False] * 2
+    assert [queue.push("host", i) for i in range(3)] == [True, True, False]

@@ -43,13 +43,9 @@ RUNS = (("quiet", False, True), ("flood", True, True), ("flood, unprotected", Tr
 DEFAULT_OUT = pathlib.Path("bench-results") / "flood"
 
 
-class FloodTopo(roaming.RoamingTopo):
+def FloodTopo():
     """The reference network, a registering host on visit-a and a flooder on visit-b."""
-
-    def build(self):
-        roaming._build(self, roaming.REFERENCE_SWITCHES,
-                       {**roaming.REFERENCE_HOSTS, **EXTRA_HOSTS}, roaming.MOBILE_NODES,
-                       roaming.SWITCH_LINKS)
+    return roaming.RoamingTopo(extra_hosts=EXTRA_HOSTS)
 
 
 def config(count, protected):

@@ -38,13 +38,9 @@ RULES_PER_BINDING = {CookieKind.BINDING: 3, CookieKind.SOURCE: 2}  # docs/pipeli
 DEFAULT_OUT = pathlib.Path("bench-results") / "soak"
 
 
-class SoakTopo(roaming.RoamingTopo):
+def SoakTopo():
     """The reference network and a load generator on each visited link."""
-
-    def build(self):
-        roaming._build(self, roaming.REFERENCE_SWITCHES,
-                       {**roaming.REFERENCE_HOSTS, **EXTRA_HOSTS}, roaming.MOBILE_NODES,
-                       roaming.SWITCH_LINKS)
+    return roaming.RoamingTopo(extra_hosts=EXTRA_HOSTS)
 
 
 def generator_ports():
@@ -55,23 +51,9 @@ def generator_ports():
 
 
 def config(count):
-    path = harness.config_with(harness.REFERENCE_CONFIG)
-    text = pathlib.Path(path).read_text()
-    for name, port in generator_ports().items():
-        link = GENERATORS[name][1]
-        text, found = re.subn(rf'(?m)^(name = "{link}"\n)',
-                              rf"\g<1>trusted_ports = [{port}]  # load generator {name}\n",
-                              text)
-        assert found == 1, link
-    text += f"""
-[[mobile_node_range]]
-first_home_address = "{FIRST_HOME}"
-count = {count}
-first_spi = {FIRST_SPI}
-secret = "{SECRET}"
-"""
-    pathlib.Path(path).write_text(text)
-    return path
+    return harness.load_generator_config(
+        {GENERATORS[name][1]: port for name, port in generator_ports().items()},
+        FIRST_HOME, count, FIRST_SPI, SECRET)
 
 
 def send_round(host, care_of, count, sequence, lifetime=420):

@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import pathlib
-import re
 import signal
 import subprocess
 import sys
@@ -85,23 +84,8 @@ def range_config(count, port=None):
     the generator's port ``port`` (``generator_port()``) as VISITED_LINK's only trusted
     port."""
     port = generator_port() if port is None else port
-    path = harness.config_with(harness.REFERENCE_CONFIG)
-    text = pathlib.Path(path).read_text()
-    text, found = re.subn(rf'(?m)^(name = "{VISITED_LINK}"\n)',
-                          rf"\g<1>trusted_ports = [{port}]  # the load generator's port\n",
-                          text)
-    if found != 1:
-        raise RuntimeError(f"{harness.REFERENCE_CONFIG}: no [[link]] {VISITED_LINK!r} to "
-                           "trust the load generator's port on")
-    text += f"""
-# Signalling-throughput benchmark: the load generator's mobile nodes.
-[[mobile_node_range]]
-first_home_address = "{FIRST_HOME}"
-count = {count}
-first_spi = {FIRST_SPI}
-secret = "{SECRET}"
-"""
-    pathlib.Path(path).write_text(text)
+    path = harness.load_generator_config({VISITED_LINK: port}, FIRST_HOME, count,
+                                         FIRST_SPI, SECRET)
     trusted = {link.name: set(link.trusted_ports) for link in load_config(path).links
                if link.trusted_ports}
     if trusted != {VISITED_LINK: {port}}:

@@ -39,6 +39,30 @@ def wait_for(predicate, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
+def load_generator_config(trusted, first_home, count, first_spi, secret):
+    """The reference configuration with one [[mobile_node_range]] and the load
+    generators' ports ``trusted`` ({link name: port}) as those links' trusted ports
+    (docs/security.md); returns its path."""
+    path = config_with(REFERENCE_CONFIG)
+    text = pathlib.Path(path).read_text()
+    for link, port in trusted.items():
+        text, found = re.subn(rf'(?m)^(name = "{link}"\n)',
+                              rf"\g<1>trusted_ports = [{port}]  # a load generator's port\n",
+                              text)
+        if found != 1:
+            raise RuntimeError(f"{REFERENCE_CONFIG}: no [[link]] {link!r} to trust a port of")
+    text += f"""
+# The load generators' mobile nodes.
+[[mobile_node_range]]
+first_home_address = "{first_home}"
+count = {count}
+first_spi = {first_spi}
+secret = "{secret}"
+"""
+    pathlib.Path(path).write_text(text)
+    return path
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

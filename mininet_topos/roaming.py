@@ -87,10 +87,13 @@ def _build(topo, switches, hosts, mobile_nodes, switch_links):
 
 
 class RoamingTopo(Topo):
-    """The reference network: home s1, visited s2 and s3, correspondent s4, core s5."""
+    """The reference network: home s1, visited s2 and s3, correspondent s4, core s5;
+    ``extra_hosts`` (name: mac, switch, address or None for SLAAC) are added after the
+    reference hosts, so they take the next ports of their switches."""
 
-    def build(self):
-        _build(self, REFERENCE_SWITCHES, REFERENCE_HOSTS, MOBILE_NODES, SWITCH_LINKS)
+    def build(self, extra_hosts=None):
+        _build(self, REFERENCE_SWITCHES, {**REFERENCE_HOSTS, **(extra_hosts or {})},
+               MOBILE_NODES, SWITCH_LINKS)
 
 
 def access_plan(n_links=4, hosts_per_link=1, mobile_nodes=1):

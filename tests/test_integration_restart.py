@@ -4,6 +4,7 @@ The binding is back without any refresh from mn1, a 1 kHz probe stream to the ho
 address keeps flowing through the restart (the switches keep their rules), and the
 rules afterwards are exactly those of the restored state.
 """
+import contextlib
 import re
 import subprocess
 import time
@@ -31,7 +32,11 @@ def our_rules(net):
     return rules
 
 
-def test_binding_and_forwarding_survive_a_controller_crash(tmp_path):
+@contextlib.contextmanager
+def crashable_network(tmp_path):
+    """(net, controller, restart): the reference network whose switches reconnect
+    within a second, and ``restart()`` to start a controller on the same ports and
+    journal after the first one is killed."""
     journal = str(tmp_path / "bindings.sqlite")
     of_port, rest_port = harness.free_port(), harness.free_port()
     config = harness.config_with(harness.REFERENCE_CONFIG, ra_interval=60)
@@ -40,6 +45,12 @@ def test_binding_and_forwarding_survive_a_controller_crash(tmp_path):
             net, controller):
         for switch in net.switches:  # reconnect within a second once the controller is back
             switch.vsctl(f"set controller {switch.name} max_backoff=1000")
+        yield net, controller, lambda: harness.Controller(
+            controller_config(journal, config), of_port, rest_port, tmp_path / "second.log")
+
+
+def test_binding_and_forwarding_survive_a_controller_crash(tmp_path):
+    with crashable_network(tmp_path) as (net, controller, restart):
         mn1, cn1 = net.get("mn1"), net.get("cn1")
         intf, home = mn1.defaultIntf().name, harness.host_address("mn1")
         roaming.move_host(net, "mn1", "s2")
@@ -66,8 +77,7 @@ def test_binding_and_forwarding_survive_a_controller_crash(tmp_path):
             crash = time.time()
             controller.kill()
             time.sleep(1.0)  # the switches are on their own
-            restarted = harness.Controller(controller_config(journal, config), of_port,
-                                           rest_port, tmp_path / "second.log")
+            restarted = restart()
             try:
                 [restored] = harness.wait_for(lambda: restarted.view("bindings"), 10,
                                               "the restored binding")
@@ -97,14 +107,7 @@ def test_a_handover_interrupted_by_a_controller_crash_completes(tmp_path):
     once, before or while it handles the Binding Update. Restarted, it has no stale
     binding: mn1's next BU (its retransmission, or a refresh) is accepted, and the
     probe stream to its home address comes back and runs to its end."""
-    journal = str(tmp_path / "bindings.sqlite")
-    of_port, rest_port = harness.free_port(), harness.free_port()
-    config = harness.config_with(harness.REFERENCE_CONFIG, ra_interval=60)
-    with harness.reference_network(config, of_port=of_port, rest_port=rest_port,
-                                   journal=journal, log_path=tmp_path / "first.log") as (
-            net, controller):
-        for switch in net.switches:
-            switch.vsctl(f"set controller {switch.name} max_backoff=1000")
+    with crashable_network(tmp_path) as (net, controller, restart):
         mn1, cn1 = net.get("mn1"), net.get("cn1")
         home = harness.host_address("mn1")
         agent = harness.start_agent(mn1, lifetime=60, log_path=tmp_path / "agent.log")
@@ -123,8 +126,7 @@ def test_a_handover_interrupted_by_a_controller_crash_completes(tmp_path):
             roaming.move_host(net, "mn1", "s3")
             controller.kill()  # during the handover
             time.sleep(0.5)
-            restarted = harness.Controller(controller_config(journal, config), of_port,
-                                           rest_port, tmp_path / "second.log")
+            restarted = restart()
             try:
                 harness.wait_for(lambda: [b for b in restarted.view("bindings")
                                           if b["care_of_address"].startswith("2001:db8:b:")],

@@ -20,13 +20,9 @@ EXTRA_HOSTS = {"va2": {"mac": "00:00:00:00:0a:20", "switch": "s2", "address": No
                "hx1": {"mac": "00:00:00:00:00:20", "switch": "s1", "address": None}}
 
 
-class SecurityTopo(roaming.RoamingTopo):
+def SecurityTopo():
     """The reference network and two ordinary SLAAC hosts."""
-
-    def build(self):
-        roaming._build(self, roaming.REFERENCE_SWITCHES,
-                       {**roaming.REFERENCE_HOSTS, **EXTRA_HOSTS}, roaming.MOBILE_NODES,
-                       roaming.SWITCH_LINKS)
+    return roaming.RoamingTopo(extra_hosts=EXTRA_HOSTS)
 
 
 @pytest.fixture(scope="module")

@@ -120,7 +120,10 @@ class MIPv6Controller(app_manager.RyuApp):
         next_stats = 0.0
         while True:
             now = time.time()
-            self.send(self.router.tick(now))
+            try:
+                self.send(self.router.tick(now))
+            except Exception:  # the core never raises; if it did, keep ticking
+                LOG.exception("tick")
             if now >= next_stats:
                 next_stats = now + METER_STATS_SECONDS
                 self.send([(dpid, ofmsg.meter_stats_request()) for dpid in self.datapaths])
@@ -147,6 +150,7 @@ class MIPv6Controller(app_manager.RyuApp):
             self.reconcile_due[datapath.id] = now
             self._topology_changed(now)
         elif self.datapaths.get(datapath.id) is datapath:
+            self.packet_ins.discard(lambda key: key[0] == datapath.id)
             del self.datapaths[datapath.id]
             self.reconcile_due.pop(datapath.id, None)
             self.flow_replies.pop(datapath.id, None)
@@ -180,11 +184,15 @@ class MIPv6Controller(app_manager.RyuApp):
         if msg.reason != ofp.OFPPR_DELETE and _port_is_up(ofp, port):
             self.send(self.router.port_up(now, msg.datapath.id, port.port_no))
         else:
+            self.packet_ins.discard(lambda key: key == (msg.datapath.id, port.port_no))
             self.send(self.router.port_down(now, msg.datapath.id, port.port_no))
 
     @set_ev_cls(topo_event.EventLinkAdd)
     def link_add(self, ev):
         src, dst, now = ev.link.src, ev.link.dst, time.time()
+        # What waits from those ports came from a host port: it is not served as such.
+        self.packet_ins.discard(lambda key: key in ((src.dpid, src.port_no),
+                                                    (dst.dpid, dst.port_no)))
         self._topology_changed(now)
         self.send(self.router.link_up(now, src.dpid, src.port_no, dst.dpid, dst.port_no))
 
@@ -214,6 +222,8 @@ class MIPv6Controller(app_manager.RyuApp):
             served = 0
             while self.packet_ins:
                 _, msg = self.packet_ins.pop()
+                if self.datapaths.get(msg.datapath.id) is not msg.datapath:
+                    continue  # from a connection of the switch that is gone
                 try:
                     self._serve(msg)
                 except Exception:  # the core never raises; if it did, serve the rest

@@ -62,6 +62,11 @@ class BaseRules(RouterPart):
             Table.ROUTING, Priority.MOBILITY_HEADER,
             ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ip_proto=wire.IPPROTO_MH),
             controller, base))
+        # RFC 4291 §2.5.6: a link-local source is never routed off its link.
+        rules.append(ofmsg.flow_add(
+            Table.ROUTING, Priority.LINK_LOCAL_SOURCE,
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_src=(
+                str(LINK_LOCAL.network_address), str(LINK_LOCAL.netmask))), [], base))
         rules.append(ofmsg.flow_add(Table.ROUTING, Priority.NO_ROUTE, ofmsg.match(),
                                     controller, base))
         rules.append(ofmsg.flow_add(

@@ -37,6 +37,12 @@ class FairQueue:
         queue.append(item)
         return True
 
+    def discard(self, doomed):
+        """Drop what waits for every key for which ``doomed(key)`` holds (its port went:
+        what came from it is judged by where it is now, not served late)."""
+        for key in [key for key in self.queues if doomed(key)]:
+            del self.queues[key]
+
     def pop(self):
         """(key, item) of the next key in turn; IndexError when nothing waits."""
         if not self.queues:

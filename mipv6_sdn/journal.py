@@ -50,9 +50,12 @@ def _kept(write):
     @functools.wraps(write)
     def guarded(self, *args):
         try:
-            return write(self, *args)
+            result = write(self, *args)
         except sqlite3.Error as exc:
             raise self.failed(exc) from exc
+        if not self.depth:  # kept at once (outside a transaction)
+            self.recovered()
+        return result
     return guarded
 
 
@@ -89,12 +92,18 @@ class SqliteBindingStore(BindingStore):
             self.db.execute("COMMIT")
         except BaseException as exc:
             if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite has rolled back by itself
             if isinstance(exc, sqlite3.Error):
                 raise self.failed(exc) from exc
             raise
         finally:
             self.depth = 0
+        self.recovered()
+
+    def recovered(self):
         if self.failing:
             self.failing = False
             LOG.warning("journal %s: changes are kept again", self.path)
@@ -155,7 +164,11 @@ class SqliteBindingStore(BindingStore):
                 lifetime=lifetime, expires=expires,
                 home_registration=bool(home_registration), link_local=bool(link_local),
                 attachment=Attachment(dpid, port, mac) if dpid is not None else None))
-        self.db.execute("DELETE FROM bindings WHERE cache = ? AND expires <= ?", (cache, now))
+        try:
+            self.db.execute("DELETE FROM bindings WHERE cache = ? AND expires <= ?",
+                            (cache, now))
+        except sqlite3.Error:
+            pass  # a journal that cannot be written is said once, at the first change
         return bindings
 
     def caches(self):

@@ -99,6 +99,7 @@ class Priority(enum.IntEnum):
     # ROUTING
     MOBILITY_HEADER = 3100   # every mobility header (ip_proto 135) is the controller's
     ROUTER_ADDRESS = 3000    # the controller's own addresses and link-locals
+    LINK_LOCAL_SOURCE = 2900  # anything else from fe80::/10 is not routed: dropped
     ROUTE_OPTIMISED = 2800   # a correspondent binding: correspondent <-> care-of link
     NETWORK_PATH = 2700      # network mode: home address from this ingress switch, direct
     REVERSE_TUNNEL = 2600    # from an away MN's port, MAC and home address: to home

@@ -54,13 +54,18 @@ class ReturnRoutability:
         newest = self.nonces.get((self.next_index - 1) % INDEX_MODULUS)
         if newest is not None and now - newest.created < NONCE_INTERVAL:
             return newest
+        kept = (self.kcn, self.kcn_created, dict(self.nonces), self.next_index)
         if self.kcn is None or now - self.kcn_created >= KCN_LIFETIME:
             self.kcn, self.kcn_created = self._random(KCN_LEN), now
         self.expire(now)
         nonce = Nonce(self.next_index, self._random(NONCE_LEN), self.kcn, now)
         self.nonces[nonce.index] = nonce
         self.next_index = (self.next_index + 1) % INDEX_MODULUS
-        self.save(self._encode())
+        try:
+            self.save(self._encode())  # kept before any token made from it leaves
+        except Exception:
+            self.kcn, self.kcn_created, self.nonces, self.next_index = kept
+            raise
         return nonce
 
     def expire(self, now):

@@ -72,7 +72,7 @@ class Router:
         self.route_optimisation = RouteOptimisation(
             self.links, self.hosts, self.home_agent, self.forwarding, self.correspondents,
             policy)
-        # The order in which events fan out: groups, then rules, then bindings.
+        # The order in which events fan out: groups and meters, then rules, then bindings.
         self.parts = (self.ports, self.flood, self.base, self.lsps, self.hosts,
                       self.validation, self.nd, self.forwarding, self.route_optimisation)
 

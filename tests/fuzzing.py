@@ -3,10 +3,10 @@ Agent's and the correspondent node's fuzz tests: no exception may escape, a fram
 is rejected leaves the state the test names as it was, and one that is accepted changes
 it only as the test's ``accepted`` check allows.
 
-Mutations come in three kinds, so that they reach the deep code and not only the first
+Mutations come in four kinds, so that they reach the deep code and not only the first
 check: raw (octets changed or the tail cut), with the Mobility Header checksum made
 valid again, and (for Binding Updates, given the key) with the RFC 4285 authenticator
-made valid again as well. Frames that ever failed are kept in ``tests/fuzz_corpus/``
+made valid again as well, after changing the message or the sender's address. Frames that ever failed are kept in ``tests/fuzz_corpus/``
 and fed first on every run. ``MIPV6_FUZZ_COUNT`` sets the number of frames (100,000 in
 CI; 1,000,000 by hand).
 """
@@ -76,10 +76,16 @@ def authenticator_of(frame, key):
 
 
 def mutate(frame, rng, key=None):
-    """``frame`` mutated one of three ways (raw, checksum kept, authenticator kept)."""
+    """``frame`` mutated one of four ways: raw, checksum kept, authenticator kept, or
+    (re-signed too) from another address of the sender's /64."""
     frame = bytearray(frame)
-    kind = rng.randrange(3 if key is not None else 2)
+    kind = rng.randrange(4 if key is not None else 2)
     found = mobility_header(frame)
+    if kind == 3 and found is not None and found[1] - found[0] > 6 + AUTHENTICATOR:
+        frame[36:38] = rng.randrange(1 << 16).to_bytes(2, "big")  # the source's last IID bits
+        frame[found[1] - AUTHENTICATOR:found[1]] = authenticator_of(frame, key)[1]
+        return bytes(fix_checksum(frame))
+    kind = min(kind, 2)
     last = found and found[1] - (AUTHENTICATOR if kind == 2 else 0)
     if kind and found is not None and last > found[0] + 6:
         offset, end, _, _ = found

@@ -127,3 +127,11 @@ def test_a_key_with_its_own_bound_keeps_that_many():
     accepted = [queue.push("generator", i) for i in range(7)]
     assert accepted == [True] * 5 + [False] * 2
     assert [queue.push("host", i) for i in range(3)] == [True, True, False]
+
+
+def test_what_waits_from_a_port_that_went_is_dropped():
+    queue = FairQueue(per_key=4)
+    queue.push((1, 4), "spoofed")
+    queue.push((1, 2), "hh1")
+    queue.discard(lambda key: key == (1, 4))
+    assert [queue.pop() for _ in range(len(queue))] == [((1, 2), "hh1")]

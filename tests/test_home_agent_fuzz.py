@@ -11,6 +11,8 @@ only to what it says. With MN-HA authentication switched off the same harness fa
 import pytest
 
 from mipv6_sdn import mobility, packets
+from mipv6_sdn.binding_cache import sequence_newer
+from mipv6_sdn.home_agent import claimed_care_of
 from mipv6_sdn.testing.core_harness import Harness
 from tests import mipv6_frames as frames
 from tests.fuzzing import COUNT, authenticator_of, fuzz
@@ -25,6 +27,8 @@ def state(router):
 
 
 SEEN = set()  # BA statuses the mutations drew
+ACCEPTED = {}  # the last accepted timestamp and sequence number
+NOW = [0.0]
 
 
 def accepted(router, frame, msgs):
@@ -37,10 +41,24 @@ def accepted(router, frame, msgs):
         return False
     have, wanted = authenticator_of(frame, frames.MN1_KEY)
     assert have == wanted, "accepted without mn1's authenticator"
-    update = packets.parse_frame(frame).mobility.message
-    binding = router.home_agent.cache.get(packets.parse_frame(frame).home_address_option)
-    if update.lifetime:
-        assert binding is not None and binding.sequence == update.sequence
+    meta = packets.parse_frame(frame)
+    update = meta.mobility.message
+    auth = mobility.find_option(update, mobility.MobilityMessageAuthentication)
+    assert (auth.subtype, auth.spi) == (1, frames.MN1_SPI), "accepted another SA"
+    stamp = mobility.find_option(update, mobility.MobilityMessageReplayProtection).timestamp
+    last = ACCEPTED.get("timestamp")
+    assert last is None or stamp > last, "accepted an old timestamp"
+    assert abs(mobility.unix_time(stamp) - NOW[0]) <= 7, "accepted a timestamp out of skew"
+    sequence = ACCEPTED.get("sequence")  # RFC 6275 §9.5.1: only against a binding
+    assert sequence is None or sequence_newer(update.sequence, sequence), "a stale sequence"
+    ACCEPTED.update(timestamp=stamp, sequence=update.sequence)
+    binding = router.home_agent.cache.get(meta.home_address_option)
+    if not update.lifetime or claimed_care_of(meta) == meta.home_address_option:
+        ACCEPTED.pop("sequence")  # deregistered: no binding, any sequence number next
+    else:
+        assert binding is not None and (binding.sequence, binding.care_of_address) == (
+            update.sequence, claimed_care_of(meta)), "not the binding the BU asked for"
+        assert binding.lifetime <= 420, "beyond the configured lifetime"
     return True
 
 
@@ -55,6 +73,9 @@ def _sent(msgs):
 
 
 def authentic_seeds(harness):
+    ACCEPTED.clear()
+    ACCEPTED.update(timestamp=frames.ntp(harness.now), sequence=9)
+    NOW[0] = harness.now
     stamp = frames.ntp(harness.now)
     accepted_bu = frames.binding_update(care_of=CARE_OF, seq=9, timestamp=stamp)
     harness.run(harness.router.packet_in(harness.now, *AT, accepted_bu))

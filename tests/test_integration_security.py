@@ -105,3 +105,34 @@ def test_duplicate_address_detection_for_hh1s_address_fails_on_the_home_link(net
     finally:
         hx1.cmd(f"ip -6 addr del {HH1}/64 dev {intf}; "
                 f"ip -6 addr del 2001:db8:1::77/64 dev {intf}")
+
+
+def test_a_copy_of_mn1s_binding_update_from_another_port_is_discarded(network):
+    """mn1 on visit-a; va2, a neighbour there, sends a copy of a valid BU of mn1's
+    (made with mn1's key, as if captured), from mn1's care-of address and MAC, before
+    mn1 does: it is discarded, since mn1's care-of address is bound at mn1's port. The
+    control: the same BU from mn1 itself is accepted, at mn1's port."""
+    net, controller = network
+    mn1, va2 = net.get("mn1"), net.get("va2")
+    port = roaming.move_host(net, "mn1", "s2")
+    try:
+        care_of = harness.wait_for(lambda: harness.addresses(mn1, "2001:db8:a:"), 10,
+                                   "mn1's care-of address")[0]
+        harness.wait_for(lambda: any(b["address"] == care_of and b["port"] == port for b in
+                                     controller.view("source_validation")["bindings"]),
+                         10, "mn1's care-of address bound at its port")
+        frames = harness.ROOT / "tests" / "mipv6_frames.py"
+        va2.cmd(f"{PYTHON} {frames} bu {va2.defaultIntf().name} {care_of} 50 120 now")
+        # The controller serves va2's port in order: once it has answered va2's echo
+        # to the router, it has judged the copy sent before it.
+        assert harness.ping(va2, "2001:db8:a::1")[0]
+        assert not [b for b in controller.view("bindings") if b["home_address"] == HOME]
+        mn1.cmd(f"{PYTHON} {frames} bu {mn1.defaultIntf().name} {care_of} 51 120 now")
+        [binding] = harness.wait_for(lambda: [b for b in controller.view("bindings")
+                                              if b["home_address"] == HOME], 5,
+                                     "mn1's own BU to be accepted")
+        assert (binding["care_of_address"], binding["attachment"]["port"]) == (care_of, port)
+    finally:
+        mn1.cmd(f"{PYTHON} {harness.ROOT / 'tests' / 'mipv6_frames.py'} bu "
+                f"{mn1.defaultIntf().name} {HOME} 52 0 now")  # deregister (from away)
+        roaming.move_host(net, "mn1", "s1")

@@ -19,7 +19,7 @@ from mipv6_sdn.pipeline import CookieKind
 from mipv6_sdn.router import Router
 from mipv6_sdn.testing.core_harness import (CONFIG, HOST_ADDR, ROUTER_MAC, Harness,
                                             duplicate_address_detection, echo_request,
-                                            neighbour_solicit, routed)
+                                            link_local, neighbour_solicit, routed)
 from tests import mipv6_frames as frames
 
 ATTACKER_MAC = "00:00:00:00:0e:01"
@@ -76,18 +76,23 @@ def harness_for(validated):
 @pytest.mark.parametrize("spoofed", ["2001:db8:b::10", "2001:db8:1::100", "2001:db8:1::10",
                                      "fe80::200:ff:fe00:10"])
 def test_a_spoofed_source_goes_no_further_than_the_switch(validated, spoofed):
-    """From the home link: another link's prefix, mn1's home address, hh1's address and
-    hh1's link-local address; hh1 and cn1 are known, so each address is bound."""
+    """From the home link: another link's prefix, mn1's home address, hh1's address to
+    cn1, and hh1's link-local address to mn1 on the link (a link-local source is never
+    routed); hh1, mn1 and cn1 are known, so each address is bound."""
     harness = harness_for(validated)
     harness.learn("mn1", "hh1", "cn1")
     mac = add_attacker(harness, 1, 4)
-    arrived = [where for where, _ in harness.net.send(
-        "att", attacker_packet(mac, spoofed, "2001:db8:c::10"))]
+    if spoofed.startswith("fe80:"):
+        victim, pkt = "mn1", attacker_packet(mac, spoofed, link_local("mn1"),
+                                             eth_dst=HOST_ADDR["mn1"][0])
+    else:
+        victim, pkt = "cn1", attacker_packet(mac, spoofed, "2001:db8:c::10")
+    arrived = [where for where, _ in harness.net.send("att", pkt)]
     if validated:
-        assert "cn1" not in arrived
+        assert victim not in arrived
         assert all(where[0] != "controller" for where in arrived if isinstance(where, tuple))
     else:
-        assert arrived == ["cn1"]  # the control: without validation the lie is delivered
+        assert arrived == [victim]  # the control: without validation the lie is delivered
 
 
 def test_a_bound_source_is_delivered_and_the_same_address_from_a_neighbour_is_not():
@@ -445,3 +450,13 @@ def test_a_claim_whose_port_goes_meanwhile_binds_nothing():
     wait(harness)
     assert harness.router.validation.anchor_of(1, _address("2001:db8:1::10")) is None
     assert harness.router.validation.table.per_port[1, 4] == 0
+
+
+def test_a_link_local_source_is_never_routed():
+    """RFC 4291 §2.5.6: from hh1's own (bound) link-local address, a packet for
+    another link goes no further; from its global address it does (the control)."""
+    harness = Harness()
+    harness.learn("hh1", "cn1")
+    local = dict(routed("hh1", "2001:db8:c::10"), ipv6_src=link_local("hh1"))
+    assert harness.net.send("hh1", local) == []
+    assert [w for w, _ in harness.net.send("hh1", routed("hh1", "2001:db8:c::10"))] == ["cn1"]

@@ -9,6 +9,7 @@ benchmarks.<suite>``).
 import argparse
 import datetime
 import gzip
+import io
 import json
 import os
 import pathlib
@@ -22,10 +23,11 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib import pyplot  # noqa: E402  (the backend must be chosen first)
 
-from benchmarks import core, handover, route_optimisation, scale, throughput  # noqa: E402
+from benchmarks import (core, flood, handover, route_optimisation, scale, soak,  # noqa: E402
+                        throughput)
 from mininet_topos import harness  # noqa: E402
 
-SUITES = ("handover", "throughput", "core", "scale", "route_optimisation")
+SUITES = ("handover", "throughput", "core", "scale", "route_optimisation", "flood", "soak")
 
 
 def machine():
@@ -186,6 +188,13 @@ def route_optimisation_section(summary, delay_ms):
     return lines + ["", "![route optimisation](route-optimisation.svg)", ""]
 
 
+def printed_section(title, module, figures):
+    """A suite's own printed report as a section (flood, soak: docs/security.md)."""
+    text = io.StringIO()
+    module.report(figures, out=text)
+    return [f"## {title}", "", "```", text.getvalue().rstrip(), "```", ""]
+
+
 def run_suite(module, args, out, name):
     """A suite's own main with --json; its figures."""
     path = out / f"{name}.json"
@@ -232,6 +241,17 @@ def main(argv=None):
             raw = json.load(handle)
         data["route_optimisation"] = route_optimisation.figures(raw)
         report += route_optimisation_section(data["route_optimisation"], raw["delay_ms"])
+    if "flood" in suites:
+        raw = flood.run(20000, 20 if args.quick else 200)
+        (out / "flood.json").write_text(json.dumps(raw, indent=1))
+        data["flood"] = raw["summary"]
+        report += printed_section("Flood", flood, raw)
+    if "soak" in suites:
+        result = soak.run(200 if args.quick else 1000, 20 if args.quick else 600)
+        (out / "soak.json").write_text(json.dumps(result, indent=1))
+        data["soak"] = {key: value for key, value in result.items() if key != "rounds"}
+        report += printed_section("Soak", soak, result)
+        soak.check(result)
     (out / "report.md").write_text("\n".join(report))
     (out / "results.json").write_text(json.dumps(data, indent=1))
     print(f"wrote {out / 'report.md'}")

@@ -162,8 +162,10 @@ def report(result, out=sys.stdout):
     print(f"  controller RSS {result['rss_warm_kib']} KiB after warm-up, "
           f"{result['rss_end_kib']} KiB at the end ({result['rss_growth'] * 100:+.1f} %)",
           file=out)
-    print(f"  rules added per kind {result['rules_added_per_kind']} "
-          f"(expected {RULES_PER_BINDING} per binding)", file=out)
+    added = ", ".join(f"{CookieKind(int(kind)).name} {count}"
+                      for kind, count in result["rules_added_per_kind"].items())
+    expected = " + ".join(f"{n} {kind.name}" for kind, n in RULES_PER_BINDING.items())
+    print(f"  rules added: {added} (expected {expected} per binding)", file=out)
 
 
 def main(argv=None):

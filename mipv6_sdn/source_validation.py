@@ -32,7 +32,7 @@ from mipv6_sdn.access_links import LINK_LOCAL
 from mipv6_sdn.binding_cache import Attachment, BindingEvent
 from mipv6_sdn.binding_store import JournalError
 from mipv6_sdn.config import ROUTER_LINK_LOCAL, SourceValidationConfig
-from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie
+from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie, flow_identity
 from mipv6_sdn.router_part import RouterPart
 
 LOG = logging.getLogger(__name__)
@@ -293,23 +293,24 @@ class SourceValidation(RouterPart):
     # ------------------------------------------------------------------ binding
 
     def _bind(self, now, binding):
-        """Bind (or re-bind) ``binding.address``; the rules and host table follow."""
+        """Bind (or re-bind) ``binding.address``; the rules and host table follow. A
+        switch whose rules for it stay the same (the drop rule at the address's link
+        when its anchor moves) gets no flow-mod."""
         old = self.bindings.get(binding.key)
-        msgs = self._unbind(now, binding.key,
-                            forget_host=old is not None and old.anchor != binding.anchor)
+        moved = old is not None and old.anchor != binding.anchor
+        msgs = self._unbind(now, binding.key, forget_host=moved, rules=False)
         self.table.put(binding)
-        msgs += binding.rules()
+        msgs += _rule_changes(old, binding)
         LOG.info("source %s bound to dpid %d port %d %s (%s, %s)", binding.address,
                  binding.anchor.dpid, binding.anchor.port, binding.anchor.mac,
                  binding.origin.value, binding.state.value)
         return msgs + self._learn(now, binding)
 
-    def _unbind(self, now, key, forget_host=True):
+    def _unbind(self, now, key, forget_host=True, rules=True):
         binding = self.table.pop(key)
         if binding is None:
             return []
-        msgs = [(at, ofmsg.flow_delete_cookie(binding.cookie))
-                for at in sorted({binding.anchor.dpid, binding.link})]
+        msgs = _rule_changes(binding, None) if rules else []
         if forget_host:
             msgs += self.hosts.release(binding.address)
             if not self.table.has_mac(binding.anchor.mac):  # nothing proves it any more
@@ -566,6 +567,27 @@ class SourceValidation(RouterPart):
 
     def view(self):
         return {"enabled": self.config.enabled, **self.table.view()}
+
+
+def _rule_changes(old, new):
+    """(dpid, flow-mod) that turn the rules of binding ``old`` into those of ``new``
+    (either None) for the same address: per switch, nothing where they are the same,
+    else a delete by cookie there and the new ones."""
+    def by_switch(binding):
+        rules = {}
+        for dpid, rule in binding.rules() if binding is not None else ():
+            rules.setdefault(dpid, []).append(rule)
+        return rules
+    before, after = by_switch(old), by_switch(new)
+    msgs = []
+    for dpid in sorted(set(before) | set(after)):
+        if [flow_identity(r.table_id, r.priority, r.match) for r in before.get(dpid, ())] \
+                == [flow_identity(r.table_id, r.priority, r.match) for r in after.get(dpid, ())]:
+            continue
+        if dpid in before:
+            msgs.append((dpid, ofmsg.flow_delete_cookie(old.cookie)))
+        msgs += [(dpid, rule) for rule in after.get(dpid, ())]
+    return msgs
 
 
 def learn_as_claimed(hosts, resolution, now, anchor, meta):

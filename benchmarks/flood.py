@@ -202,10 +202,8 @@ def main(argv=None):
         return 0
     harness.main_guard()
     raw = run(args.rate, args.count)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "flood.json").write_text(json.dumps(raw, indent=1))
     report(raw)
-    print(f"raw results: {args.out / 'flood.json'}")
+    harness.keep_results(args.out, "flood", raw)
     return 0
 
 

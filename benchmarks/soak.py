@@ -176,10 +176,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     harness.main_guard()
     result = run(args.count, args.seconds)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "soak.json").write_text(json.dumps(result, indent=1))
     report(result)
-    print(f"raw results: {args.out / 'soak.json'}")
+    harness.keep_results(args.out, "soak", result)
     check(result)
     return 0
 

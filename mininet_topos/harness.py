@@ -63,6 +63,17 @@ secret = "{secret}"
     return path
 
 
+def keep_results(directory, name, result):
+    """Write ``result`` as ``directory``/``name``.json (the raw results behind a
+    benchmark's figures) and say where."""
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{name}.json"
+    path.write_text(json.dumps(result, indent=1))
+    print(f"raw results: {path}")
+    return path
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

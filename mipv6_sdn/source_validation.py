@@ -133,6 +133,7 @@ class SourceBindingTable:
         self.refused = collections.Counter()   # (dpid, port) -> claims refused at the cap
         self.by_mac = collections.defaultdict(collections.Counter)  # mac -> anchors
         self.registered_macs = collections.Counter()  # mac -> home addresses away
+        self.tentative = set()  # keys of tentative bindings: the tick looks at these only
 
     def key(self, dpid, address):
         """The key of ``address`` seen at switch ``dpid``, or None when it cannot be
@@ -146,6 +147,8 @@ class SourceBindingTable:
         """Keep ``binding`` (its key must be free); a home address away is not stored:
         it is derived from the Home Agent's binding, which is."""
         self.bindings[binding.key] = binding
+        if binding.state == State.TENTATIVE:
+            self.tentative.add(binding.key)
         if binding.origin == Origin.REGISTRATION:
             self.registered_macs[binding.anchor.mac] += 1
         else:
@@ -158,6 +161,7 @@ class SourceBindingTable:
 
     def pop(self, key):
         binding = self.bindings.pop(key, None)
+        self.tentative.discard(key)
         if binding is not None and binding.origin == Origin.REGISTRATION:
             _decrement(self.registered_macs, binding.anchor.mac)
         elif binding is not None:
@@ -215,6 +219,18 @@ class SourceBindingTable:
         self.refused[where] += 1
         return False
 
+    def promote(self, now):
+        """Tentative bindings whose time has come become valid."""
+        for key in [key for key in self.tentative if now >= self.bindings[key].valid_at]:
+            self.tentative.discard(key)
+            self.bindings[key] = dataclasses.replace(self.bindings[key], state=State.VALID)
+            self.keep(self.bindings[key])
+
+    def anchor_of(self, dpid, address):
+        """Where ``address`` (seen at ``dpid``) is bound, or None."""
+        binding = self.bindings.get(self.key(dpid, address))
+        return binding.anchor if binding is not None else None
+
     def drop_claims_at(self, dpid, keep=lambda port: False):
         """Close the claims made at switch ``dpid``, but those on ports ``keep``s."""
         for key in [k for k, c in self.claims.items()
@@ -234,6 +250,8 @@ class SourceBindingTable:
             if binding.key not in self.bindings:
                 self.bindings[binding.key] = binding
                 self._count(binding)
+                if binding.state == State.TENTATIVE:
+                    self.tentative.add(binding.key)
 
     def view(self):
         return {"bindings": [
@@ -273,11 +291,6 @@ class SourceValidation(RouterPart):
         link = self.links.of_switch(dpid)
         return self.config.enabled and link is not None and port not in link.trusted_ports
 
-    def anchor_of(self, dpid, address):
-        """Where ``address`` (seen at ``dpid``) is bound, or None."""
-        binding = self.bindings.get(self.table.key(dpid, address))
-        return binding.anchor if binding is not None else None
-
     def _defended_by_router(self, address):
         return address in self.links.router_addresses or \
             self.home_agent.defends(address) is not None
@@ -293,9 +306,8 @@ class SourceValidation(RouterPart):
     # ------------------------------------------------------------------ binding
 
     def _bind(self, now, binding):
-        """Bind (or re-bind) ``binding.address``; the rules and host table follow. A
-        switch whose rules for it stay the same (the drop rule at the address's link
-        when its anchor moves) gets no flow-mod."""
+        """Bind (or re-bind) ``binding.address``; its rules (:func:`_rule_changes`)
+        and the host table follow."""
         old = self.bindings.get(binding.key)
         moved = old is not None and old.anchor != binding.anchor
         msgs = self._unbind(now, binding.key, forget_host=moved, rules=False)
@@ -418,10 +430,9 @@ class SourceValidation(RouterPart):
             now + max(self.config.probe_timeout, DAD_DURATION))), True
 
     def _contest(self, now, binding, anchor, frame=None, probe=None):
-        """``anchor`` claims an address bound elsewhere: probe the anchor it is bound
-        to (RFC 6620 TESTING_VP) with a unicast NS, or with the claimant's own DAD NS
-        (``probe``); unanswered, the binding moves. A tentative binding and a home
-        address away are not contested: the first claim stands."""
+        """``anchor`` claims an address bound elsewhere: its anchor is probed (RFC 6620
+        TESTING_VP; a unicast NS, or the claimant's DAD NS ``probe``); unanswered, the
+        binding moves. Tentative ones and home addresses away: the first claim stands."""
         if binding.origin == Origin.REGISTRATION or binding.state == State.TENTATIVE:
             return []
         claim = self.claims.get(binding.key)
@@ -541,16 +552,12 @@ class SourceValidation(RouterPart):
             msgs += self._bind(now, SourceBinding(key[1], key[0], claim.claimant, Origin.DATA))
             msgs += [(claim.claimant.dpid, ofmsg.packet_in_again(claim.claimant.port, frame))
                      for frame in claim.held]
-        for binding in [b for b in self.bindings.values()
-                        if b.state == State.TENTATIVE and now >= b.valid_at]:
-            valid = dataclasses.replace(binding, state=State.VALID)
-            self.bindings[binding.key] = valid
-            self.table.keep(valid)
+        self.table.promote(now)
         return msgs
 
     def ports_changed(self, now, dpid, new_host_ports):
-        """After switch ``dpid``'s port roles changed: bindings on ports that are no
-        longer host ports go; those on new host ports teach the host table again."""
+        """Port roles of ``dpid`` changed: bindings of ports no longer host ports go,
+        those of new host ports teach the host table again."""
         msgs = []
         self.table.drop_claims_at(dpid, keep=lambda port: self.ports.is_host_port(dpid, port))
         for binding in [b for b in self.bindings.values() if b.anchor.dpid == dpid

@@ -140,7 +140,7 @@ def test_duplicate_address_detection_of_a_router_address_is_defended(harness):
     assert ports == [1] and na[IPv6].dst == "ff02::1" and na[ICMPv6ND_NA].S == 0
     router_address = ipaddress.IPv6Address("2001:db8:1::1")
     assert harness.router.hosts.for_address(router_address) is None
-    assert harness.router.validation.anchor_of(1, router_address) is None
+    assert harness.router.validation.table.anchor_of(1, router_address) is None
 
 
 def test_host_solicitation_is_relayed_inside_its_link_only(harness):

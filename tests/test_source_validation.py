@@ -155,7 +155,7 @@ def test_an_address_someone_answers_for_is_theirs_not_the_claimants():
     # hh1 answers the controller's DAD probe for its address: hh1 keeps it.
     packet_in_at(harness, 1, 2, override_advert(HOST_ADDR["hh1"][0], "2001:db8:1::10"))
     wait(harness)
-    assert harness.router.validation.anchor_of(1, _address("2001:db8:1::10")) == \
+    assert harness.router.validation.table.anchor_of(1, _address("2001:db8:1::10")) == \
         Attachment(1, 2, HOST_ADDR["hh1"][0])
 
 
@@ -197,7 +197,7 @@ def test_an_anchor_that_no_longer_answers_loses_its_address_to_the_new_claimant(
     assert [w for w, _ in harness.net.send("cn1", routed("cn1", "2001:db8:1::10"))] == ["hh1"]
     assert any(ICMPv6ND_NS in f and f[Ether].dst == mac for _, _, f in sent)
     wait(harness)
-    assert harness.router.validation.anchor_of(1, _address("2001:db8:1::10")).port == 4
+    assert harness.router.validation.table.anchor_of(1, _address("2001:db8:1::10")).port == 4
     assert [w for w, _ in harness.net.send("cn1", routed("cn1", "2001:db8:1::10"))] == \
         ["hh1-again"]
 
@@ -218,8 +218,8 @@ def test_a_mac_proven_at_one_port_cannot_claim_from_another(validated):
     where = harness.router.hosts.get(liar)
     if validated:
         assert (where.dpid, where.port) == (1, 2)
-        assert harness.router.validation.anchor_of(1, _address("2001:db8:1::66")) is None
-        assert harness.router.validation.anchor_of(1, _address("2001:db8:1::67")) is None
+        assert harness.router.validation.table.anchor_of(1, _address("2001:db8:1::66")) is None
+        assert harness.router.validation.table.anchor_of(1, _address("2001:db8:1::67")) is None
     else:
         assert (where.dpid, where.port) == (1, 4)
 
@@ -239,7 +239,7 @@ def test_duplicate_address_detection_for_an_address_owned_elsewhere_is_defended(
     assert [(dpid, sorted(ports)) for dpid, ports, f in answer if ICMPv6ND_NA in f] == \
         [(1, [1, 4])]
     wait(harness)
-    assert harness.router.validation.anchor_of(1, _address("2001:db8:1::10")).port == 2
+    assert harness.router.validation.table.anchor_of(1, _address("2001:db8:1::10")).port == 2
     fresh = Harness()
     add_attacker(fresh, 1, 4)
     packet_in_at(fresh, 1, 2, duplicate_address_detection("hh1", "2001:db8:1::77"))
@@ -323,7 +323,7 @@ def test_the_first_binding_update_from_a_fresh_care_of_address_is_answered_at_on
     assert harness.router.home_agent.cache.get(_address(frames.MN1_HOME)) is not None
     [ack] = [frame for _, _, frame in sent if MIP6MH_BA in frame]
     assert ack[MIP6MH_BA].status == 0 and ack[IPv6].dst == CARE_OF
-    assert harness.router.validation.anchor_of(2, _address(CARE_OF)) == \
+    assert harness.router.validation.table.anchor_of(2, _address(CARE_OF)) == \
         Attachment(2, 1, frames.MN1_MAC)
 
 
@@ -352,7 +352,7 @@ def test_an_authenticated_deregistration_anchors_the_home_address_at_home_again(
                                  timestamp=frames.ntp(harness.now))
     harness.run(harness.router.packet_in(harness.now, 1, 1, home))
     assert harness.router.home_agent.cache.get(_address(frames.MN1_HOME)) is None
-    assert harness.router.validation.anchor_of(1, _address(frames.MN1_HOME)) == \
+    assert harness.router.validation.table.anchor_of(1, _address(frames.MN1_HOME)) == \
         Attachment(1, 1, frames.MN1_MAC)
     assert [w for w, _ in harness.net.send("mn1", routed("mn1", "2001:db8:c::10"))] == \
         ["cn1"]
@@ -397,7 +397,7 @@ def test_bindings_on_a_port_that_goes_down_are_forgotten():
     harness = Harness()
     harness.learn("hh1")
     harness.run(harness.router.port_down(harness.now, 1, 2))
-    assert harness.router.validation.anchor_of(1, _address("2001:db8:1::10")) is None
+    assert harness.router.validation.table.anchor_of(1, _address("2001:db8:1::10")) is None
     assert harness.router.validation.table.per_port[1, 2] == 0
 
 
@@ -448,7 +448,7 @@ def test_a_claim_whose_port_goes_meanwhile_binds_nothing():
     assert harness.router.validation.claims  # the control: a claim is under way
     harness.run(harness.router.port_down(harness.now, 1, 4))
     wait(harness)
-    assert harness.router.validation.anchor_of(1, _address("2001:db8:1::10")) is None
+    assert harness.router.validation.table.anchor_of(1, _address("2001:db8:1::10")) is None
     assert harness.router.validation.table.per_port[1, 4] == 0
 
 

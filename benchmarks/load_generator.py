@@ -33,8 +33,11 @@ BUs deregistrations (benchmarks/soak.py drives rounds of moves this way).
 
 BUs are built in chunks right before they are sent, so their RFC 4285 timestamps stay
 within the controller's replay window (7 s) whatever the rate.
-Prints one JSON object: {"phases": {name: {sent, acked, lost, rejected, duration_s,
-bas_per_s, latency_ms: {p50, p95, p99, max}}}, ...}.
+A BA that refuses (status 128 or more, RFC 6275 §6.1.8) is counted as ``rejected``
+(by status), apart from the ``accepted`` ones: only accepted BAs count towards the
+rate and the latencies, so a controller that refuses fast cannot pass as a fast one.
+Prints one JSON object: {"phases": {name: {sent, accepted, rejected, rejected_statuses,
+lost, duration_s, accepted_per_s, latency_ms: {p50, p95, p99, max}}}, ...}.
 """
 import argparse
 import collections
@@ -127,20 +130,21 @@ class Generator:
             if sent_at is None:
                 counts["unmatched"] += 1
                 continue
-            if ack.status != 0:
-                counts["rejected"] += 1
-                counts.setdefault("statuses", {})
-                counts["statuses"][str(ack.status)] = counts["statuses"].get(str(ack.status), 0) + 1
-            counts["acked"] += 1
             counts["last_ba"] = now
+            if ack.status >= mobility.REASON_UNSPECIFIED:  # RFC 6275 §6.1.8: a refusal
+                counts["rejected"] += 1
+                statuses = counts["rejected_statuses"]
+                statuses[str(ack.status)] = statuses.get(str(ack.status), 0) + 1
+                continue
+            counts["accepted"] += 1
             latencies.append((now - sent_at) * 1000)
 
     def phase(self, sequence):
         args = self.args
         outstanding = collections.OrderedDict()  # (index, sequence) -> monotonic sent time
         latencies = []
-        counts = {"sent": 0, "acked": 0, "lost": 0, "rejected": 0, "unmatched": 0,
-                  "malformed": 0, "last_ba": None}
+        counts = {"sent": 0, "accepted": 0, "rejected": 0, "rejected_statuses": {}, "lost": 0,
+                  "unmatched": 0, "malformed": 0, "last_ba": None}
         pending = collections.deque()
         next_index = 0
         start = time.monotonic()
@@ -177,7 +181,8 @@ class Generator:
         end = counts.pop("last_ba") or time.monotonic()
         duration = end - start
         return {**counts, "duration_s": round(duration, 4),
-                "bas_per_s": round(counts["acked"] / duration, 1) if duration > 0 else 0.0,
+                "accepted_per_s": (round(counts["accepted"] / duration, 1) if duration > 0
+                                   else 0.0),
                 "latency_ms": {name: (round(percentile(latencies, q), 3) if latencies else None)
                                for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99),
                                                ("max", 1.0))}}

@@ -117,7 +117,7 @@ def run(count, seconds, progress=print):
                 figures.append(send_round(hosts[name], care_of[name], count, sequence))
             lost += sum(f["lost"] + f["rejected"] for f in figures)
             rounds.append({"sequence": sequence, "rss_kib": resident_kib(pid),
-                           "bas_per_s": [f["bas_per_s"] for f in figures],
+                           "accepted_per_s": [f["accepted_per_s"] for f in figures],
                            "lost": sum(f["lost"] for f in figures),
                            "rejected": sum(f["rejected"] for f in figures)})
             if warm_rss is None:

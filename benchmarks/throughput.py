@@ -162,7 +162,7 @@ def measure_ours(count, window, timeout, profile_dir=None):
                                    rest_port=harness.free_port()) as (net, controller):
         host = net.get(GENERATOR_HOST)
         _quiet_icmp(host)
-        port = roaming.move_host(net, GENERATOR_HOST, VISITED_SWITCH)
+        port = roaming.move_host(net, GENERATOR_HOST, VISITED_SWITCH).port
         if port != trusted:
             raise RuntimeError(f"{GENERATOR_HOST} got port {port} on {VISITED_SWITCH}, but "
                                f"the configuration trusts port {trusted}")
@@ -277,7 +277,8 @@ def profile_summary(path, top=25):
 def ratios(ours, ceiling):
     found = {}
     for phase in PHASES:
-        mine, top = ours["phases"][phase]["bas_per_s"], ceiling["phases"][phase]["bas_per_s"]
+        mine = ours["phases"][phase]["accepted_per_s"]
+        top = ceiling["phases"][phase]["accepted_per_s"]
         found[phase] = round(mine / top, 3) if top else None
     return found
 
@@ -287,8 +288,8 @@ def report(result, out=None):
     print(f"Signalling throughput: {result['count']} mobile nodes, window "
           f"{result['window']}, timeout {result['timeout_s']} s", file=out)
     print(f"  {trusted_note(result['ours']['trusted_port']['port'])}", file=out)
-    header = (f"  {'controller':10} {'phase':9} {'sent':>6} {'acked':>6} {'lost':>5} "
-              f"{'rej':>4} {'BAs/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+    header = (f"  {'controller':10} {'phase':9} {'sent':>6} {'accepted':>8} {'rejected':>8} "
+              f"{'lost':>5} {'accepted/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
               f"{'max ms':>8}")
     print(header, file=out)
     for name in ("ours", "ceiling"):
@@ -296,8 +297,8 @@ def report(result, out=None):
             r = result[name]["phases"][phase]
             lat = r["latency_ms"]
             fmt = lambda v: f"{v:8.2f}" if v is not None else "       -"
-            print(f"  {name:10} {phase:9} {r['sent']:6d} {r['acked']:6d} {r['lost']:5d} "
-                  f"{r['rejected']:4d} {r['bas_per_s']:9.1f} {fmt(lat['p50'])} "
+            print(f"  {name:10} {phase:9} {r['sent']:6d} {r['accepted']:8d} {r['rejected']:8d} "
+                  f"{r['lost']:5d} {r['accepted_per_s']:10.1f} {fmt(lat['p50'])} "
                   f"{fmt(lat['p95'])} {fmt(lat['p99'])} {fmt(lat['max'])}", file=out)
     for phase, ratio in result["ratios"].items():
         verdict = "met" if ratio is not None and ratio >= TARGET_RATIO else "missed"
@@ -315,12 +316,13 @@ def median_summary(rounds):
         for phase in PHASES:
             figures = [r[name]["phases"][phase] for r in rounds]
             summary[name][phase] = {
-                "bas_per_s": statistics.median(f["bas_per_s"] for f in figures),
-                "bas_per_s_range": [min(f["bas_per_s"] for f in figures),
-                                    max(f["bas_per_s"] for f in figures)],
+                "accepted_per_s": statistics.median(f["accepted_per_s"] for f in figures),
+                "accepted_per_s_range": [min(f["accepted_per_s"] for f in figures),
+                                         max(f["accepted_per_s"] for f in figures)],
                 "p50_ms": statistics.median(f["latency_ms"]["p50"] for f in figures),
                 "p99_ms": statistics.median(f["latency_ms"]["p99"] for f in figures),
-                "lost": sum(f["lost"] for f in figures)}
+                "lost": sum(f["lost"] for f in figures),
+                "rejected": sum(f["rejected"] for f in figures)}
     for phase in PHASES:
         summary["ratios"][phase] = round(statistics.median(
             r["ratios"][phase] for r in rounds), 3)
@@ -333,10 +335,11 @@ def print_median(summary, rounds, out=None):
     for name in ("ours", "ceiling"):
         for phase in PHASES:
             f = summary[name][phase]
-            low, high = f["bas_per_s_range"]
-            print(f"  {name:10} {phase:9} {f['bas_per_s']:9.1f} BAs/s (range {low:.0f}-"
-                  f"{high:.0f})  p50 {f['p50_ms']:.2f} ms  p99 {f['p99_ms']:.2f} ms  "
-                  f"lost {f['lost']}", file=out)
+            low, high = f["accepted_per_s_range"]
+            print(f"  {name:10} {phase:9} {f['accepted_per_s']:9.1f} accepted BAs/s "
+                  f"(range {low:.0f}-{high:.0f})  p50 {f['p50_ms']:.2f} ms  p99 "
+                  f"{f['p99_ms']:.2f} ms  rejected {f['rejected']}  lost {f['lost']}",
+                  file=out)
     for phase, ratio in summary["ratios"].items():
         print(f"  median ratio ours/ceiling, {phase}: {ratio} (target {TARGET_RATIO})",
               file=out)

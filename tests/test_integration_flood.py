@@ -18,7 +18,7 @@ def test_a_flood_from_one_port_is_dropped_at_that_port(protected):
     assert sent > RATE  # more than a second of it
     dropped = result["flood_protection"]["dropped"]
     if protected:
-        assert all(figures["lost"] == 0 and figures["acked"] == COUNT
+        assert all(figures["lost"] == 0 and figures["accepted"] == COUNT
                    for figures in result["phases"].values()), result["phases"]
         flooder_port = [count for where, count in dropped.items() if where.startswith("3:")
                         and not where.endswith("shared")]

@@ -106,6 +106,7 @@ class MIPv6Controller(app_manager.RyuApp):
             for link in config.links for port in link.trusted_ports})
         self.packet_ins_waiting = hub.Event()
         kwargs["wsgi"].register(RestView, {"app": self})
+        self.early_tick_at = None  # when the tick spawned for a core timer runs
         self.ticker = hub.spawn(self._tick_forever)
         self.server = hub.spawn(self._serve_packet_ins)
 
@@ -215,6 +216,23 @@ class MIPv6Controller(app_manager.RyuApp):
         self.send(self.router.packet_in(
             time.time(), msg.datapath.id, msg.match.get("in_port"), msg.data,
             invalid_ttl=msg.reason == msg.datapath.ofproto.OFPR_INVALID_TTL))
+        self._tick_when_due()
+
+    def _tick_when_due(self):
+        """A tick at the moment a core timer is due (a delayed answer to an RS), not at
+        the next periodic tick: the delay is the one drawn, not up to TICK_SECONDS more."""
+        due = self.router.next_due()
+        if due is not None and (self.early_tick_at is None or due < self.early_tick_at):
+            self.early_tick_at = due
+            hub.spawn_after(max(0.0, due - time.time()), self._early_tick)
+
+    def _early_tick(self):
+        self.early_tick_at = None
+        try:
+            self.send(self.router.tick(time.time()))
+        except Exception:  # the core never raises; if it did, keep ticking
+            LOG.exception("tick")
+        self._tick_when_due()
 
     def _serve_packet_ins(self):
         while True:

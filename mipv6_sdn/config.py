@@ -22,6 +22,7 @@ FIRST_LABEL = 16  # RFC 3032 §2.1: labels 0-15 are reserved
 MIN_MAX_RTR_ADV_INTERVAL = 0.07
 MAX_MAX_RTR_ADV_INTERVAL = 1800.0
 MIN_MIN_RTR_ADV_INTERVAL = 0.03
+MAX_RA_DELAY_TIME = 0.5  # RFC 4861 §10: the most an answer to a Router Solicitation waits
 IPV6_MIN_MTU = 1280  # RFC 8200 §5
 DEFAULT_JOURNAL = "/var/lib/mipv6-sdn/bindings.sqlite"
 
@@ -63,7 +64,8 @@ class Config:
     prefix_preferred_lifetime: int = 14400
     ns_retransmit: float = 1.0
     ns_attempts: int = 3
-    ra_on_attachment: bool = True  # RA at once on port-up and in answer to RS
+    ra_on_attachment: bool = True  # an RA at once when a host port comes up
+    ra_solicited_delay: float = 0.0  # s, the most an answer to an RS waits (RFC 4861 §6.2.6)
     home_agent: "HomeAgentConfig" = None
     mobile_nodes: tuple = ()
     journal: str = DEFAULT_JOURNAL  # SQLite file of the binding journal
@@ -133,7 +135,7 @@ _CONTROLLER_KEYS = {
     "ra_min_interval": (int, float), "router_lifetime": int,
     "prefix_valid_lifetime": int, "prefix_preferred_lifetime": int,
     "ns_retransmit": (int, float), "ns_attempts": int, "journal": str,
-    "ra_on_attachment": bool,
+    "ra_on_attachment": bool, "ra_solicited_delay": (int, float),
 }
 _LINK_KEYS = {"name": str, "dpid": (int, str), "prefix": str, "router": str,
               "ports": list, "home_agent": str, "label": int, "trusted_ports": list}
@@ -403,6 +405,11 @@ def parse_config(data):
         raise ConfigError(f"controller.ra_min_interval: {min_interval} out of range "
                           f"{MIN_MIN_RTR_ADV_INTERVAL}..0.75*ra_interval")
     values["ra_min_interval"] = min_interval
+    solicited_delay = float(values.get("ra_solicited_delay", Config.ra_solicited_delay))
+    if not 0 <= solicited_delay <= MAX_RA_DELAY_TIME:
+        raise ConfigError(f"controller.ra_solicited_delay: {solicited_delay} out of range "
+                          f"0..{MAX_RA_DELAY_TIME}")
+    values["ra_solicited_delay"] = solicited_delay
     # RFC 4861 §6.2.1: AdvDefaultLifetime at least MaxRtrAdvInterval, at most 9000 s.
     lifetime = values.get("router_lifetime", max(1800, int(3 * max_interval)))
     if not max_interval <= lifetime <= 9000:

@@ -1,7 +1,8 @@
 """Neighbour discovery on the access links (RFC 4861), with proxy ND for the Home Agent.
 
-Router advertisements go out on solicitation, periodically, and at once on a port
-that becomes a host port; neighbour solicitations for router addresses, and for the
+Router advertisements go out on solicitation (at once, or after a random delay of up
+to ``ra_solicited_delay``, RFC 4861 §6.2.6), periodically, and at once on a port that
+becomes a host port; neighbour solicitations for router addresses, and for the
 addresses the Home Agent defends (RFC 6275 §10.4.1), are answered; the rest of the
 hosts' ND is relayed within their link when source address validation allows it
 (:mod:`mipv6_sdn.source_validation`), so no host can take a neighbour's address over.
@@ -26,6 +27,7 @@ class NeighbourDiscovery(RouterPart):
         self.home_agent = home_agent
         self.rng = rng
         self.next_ra = {}  # dpid of an access switch -> time of its next RA
+        self.solicited = {}  # (dpid, port) -> when its delayed answer to an RS is due
 
     # ------------------------------------------------------------------ hooks
 
@@ -36,16 +38,26 @@ class NeighbourDiscovery(RouterPart):
 
     def switch_down(self, now, dpid):
         self.next_ra.pop(dpid, None)
+        self.solicited = {key: due for key, due in self.solicited.items() if key[0] != dpid}
         return []
 
     def tick(self, now):
-        """Unsolicited RAs where due."""
+        """Unsolicited RAs, and delayed answers to solicitations, where due."""
         msgs = []
         for dpid, due in list(self.next_ra.items()):
             if now >= due:
                 self.next_ra[dpid] = now + self._ra_interval()
                 msgs += self.advertise(dpid, self.ports.host_ports(dpid))
+        for (dpid, port), due in list(self.solicited.items()):
+            if now >= due:
+                del self.solicited[(dpid, port)]
+                if port in self.ports.host_ports(dpid):
+                    msgs += self.advertise(dpid, [port])
         return msgs
+
+    def next_due(self):
+        """When the first delayed answer to a solicitation is due, or None."""
+        return min(self.solicited.values(), default=None)
 
     def attached(self, dpid, ports):
         """``ports`` of ``dpid`` became host ports: advertise at once, so a host that
@@ -69,9 +81,7 @@ class NeighbourDiscovery(RouterPart):
         link = self.links.of_switch(dpid)
         msgs, allowed = self.validation.neighbour_discovery(now, dpid, in_port, meta)
         if meta.icmp_type == wire.ND_ROUTER_SOLICIT:
-            if not self.config.ra_on_attachment:
-                return msgs  # periodic advertisements only (the benchmarks' baseline)
-            return msgs + [(dpid, ofmsg.packet_out([in_port], self._router_advert(link)))]
+            return msgs + self._solicited(now, dpid, in_port, link)
         if meta.icmp_type == wire.ND_NEIGHBOR_SOLICIT and (
                 meta.nd_target in (link.router, ROUTER_LINK_LOCAL)
                 or link.is_home_link and self._proxied(link, meta.nd_target)):
@@ -85,6 +95,17 @@ class NeighbourDiscovery(RouterPart):
         if meta.icmp_type in (wire.ND_NEIGHBOR_SOLICIT, wire.ND_NEIGHBOR_ADVERT):
             return msgs + self._relay(dpid, in_port, meta)
         return msgs  # RAs and redirects from hosts are dropped (hosts are not routers)
+
+    def _solicited(self, now, dpid, in_port, link):
+        """The answer to an RS, out of the port it came from: at once, or after a random
+        delay of up to ``ra_solicited_delay`` (RFC 4861 §6.2.6). Solicitations from a
+        port with an answer pending change nothing, so the pending answers are bounded
+        by the ports."""
+        delay = self.config.ra_solicited_delay
+        if not delay:
+            return [(dpid, ofmsg.packet_out([in_port], self._router_advert(link)))]
+        self.solicited.setdefault((dpid, in_port), now + self.rng.uniform(0, delay))
+        return []
 
     def _relay(self, dpid, in_port, meta):
         """Pass a host's NS or NA on to the link: to the addressed host, else flood."""

@@ -294,6 +294,11 @@ class Router:
 
     # ---------------------------------------------------------------- time and view
 
+    def next_due(self):
+        """When a timer wants :meth:`tick` sooner than the periodic tick (a delayed
+        answer to a Router Solicitation), or None."""
+        return self.nd.next_due()
+
     def tick(self, now):
         """Periodic work: binding expiry and refresh requests, unsolicited RAs,
         address-resolution retries."""

@@ -72,6 +72,7 @@ def mutate(path, value):
     (("controller", "mtu"), 1000, "controller.mtu: 1000 out of range"),
     (("controller", "mtu"), "1500", "controller.mtu: expected int"),
     (("controller", "ra_interval"), 3600, "controller.ra_interval"),
+    (("controller", "ra_solicited_delay"), 0.6, "controller.ra_solicited_delay: 0.6 out of range"),
     (("controller", "router_mac"), "01:00:00:00:00:01", "controller.router_mac"),
     (("link",), [], "link: missing"),
 ])

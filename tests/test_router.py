@@ -263,12 +263,38 @@ def test_switch_down_withdraws_the_paths_through_it(harness):
             if dict(e.match.items()).get("mpls_label") == LABEL["corr"]] == []
 
 
-def test_periodic_advertisements_only_when_attachment_advertising_is_off():
-    harness = Harness(dataclasses.replace(CONFIG, ra_on_attachment=False))
+def test_the_baseline_answers_solicitations_after_a_random_delay_and_nothing_on_attachment():
+    """The "typical deployment" of the benchmarks: no RA on attachment, and each RS
+    answered after a random delay of up to MAX_RA_DELAY_TIME (RFC 4861 §6.2.6)."""
+    harness = Harness(dataclasses.replace(CONFIG, ra_on_attachment=False,
+                                          ra_solicited_delay=0.5))
     assert harness.run(harness.router.port_up(harness.now, 2, 7)) == []
     harness.learn("mn1")
     rs = Ether(src="00:00:00:00:01:00", dst="33:33:00:00:00:02") / IPv6(
         src="fe80::200:ff:fe00:100", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
     assert harness.packet_in("mn1", rs) == []
+    due = harness.router.next_due()
+    assert harness.now <= due <= harness.now + 0.5
+    assert harness.packet_in("mn1", rs) == []  # one answer pending per port
+    assert harness.router.next_due() == due
+    if due > harness.now:
+        assert harness.run(harness.router.tick(due - 1e-6)) == []
+    [(dpid, ports, frame)] = harness.run(harness.router.tick(due))
+    assert (dpid, ports) == (1, [1]) and frame.haslayer(ICMPv6ND_RA)  # mn1 at s1:1
+    assert harness.router.next_due() is None
     sent = harness.run(harness.router.tick(harness.now + CONFIG.ra_interval + 0.01))
     assert (2, [1, 7]) in [(dpid, ports) for dpid, ports, _ in sent]
+    # Control: with no delay configured the same RS is answered at once.
+    control = Harness()
+    control.learn("mn1")
+    [(dpid, ports, frame)] = control.packet_in("mn1", rs)
+    assert (dpid, ports) == (1, [1]) and frame.haslayer(ICMPv6ND_RA)  # mn1 at s1:1
+    # The delays drawn spread over the whole range.
+    draws = []
+    for seed in range(40):
+        baseline = Harness(dataclasses.replace(CONFIG, ra_solicited_delay=0.5))
+        baseline.router.nd.rng.seed(seed)
+        baseline.learn("mn1")
+        baseline.packet_in("mn1", rs)
+        draws.append(baseline.router.next_due() - baseline.now)
+    assert min(draws) < 0.1 and max(draws) > 0.4

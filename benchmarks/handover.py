@@ -1,17 +1,26 @@
 """Handover benchmark: repeat visit-a ↔ visit-b handovers of mn1 on the reference network.
 
-    .venv/bin/python -m benchmarks.handover [--count 20] [--baseline-count 0]
+    .venv/bin/python -m benchmarks.handover [--count 20] [--baseline-count 0] [--json F]
 
-A 1 kHz UDP probe stream runs from cn1 to mn1's home address; for each handover it
-records the interruption (largest gap between probes), probes lost, the time from
-attachment to the binding change, the BU→BA round trip seen on mn1's interface (from a
-tshark capture) and the flow-mods the controller sent. Prints median, p95 and max.
+A 10 kHz UDP probe stream (kernel receive timestamps) runs from cn1 to mn1's home
+address. For each handover it records three figures (docs/benchmarks.md):
+
+- **L2 outage**: mn1's link is gone, from the start of the move to link up (the emulated
+  link move, `roaming.move_host`: down, an ovsdb transaction, up);
+- **L3 handover**: from link up to the first probe delivered at the new place;
+- **interruption**: the largest gap between probes around the move (the window's edges
+  count, so a stream that stops and never resumes is a failure, not a small gap);
+
+and the probes lost, link up → binding change (the BA goes out with it), the BU→BA
+round trip seen on mn1's interface (from a tshark capture) and the flow-mods the
+controller sent. Prints median, p95 and max of each.
 
 With ``--baseline-count N`` the same run repeats N handovers with the timers of a
-typical Mobile IPv6 deployment: no RA on attachment (periodic RAs only, MinRtrAdvInterval
-1 s and MaxRtrAdvInterval 3 s, which RFC 6275 §7.5 permits) and ordinary DAD on the
-care-of address, so the gain of network-assisted movement detection and optimistic DAD
-shows as a ratio measured on the same machine in the same run.
+typical Mobile IPv6 deployment: no RA on attachment, periodic RAs (MinRtrAdvInterval
+1 s, MaxRtrAdvInterval 3 s, which RFC 6275 §7.5 permits), solicitations answered after
+a random delay of up to MAX_RA_DELAY_TIME (0.5 s, RFC 4861 §6.2.6) and ordinary DAD on
+the care-of address, so the gain of network-assisted movement detection and optimistic
+DAD shows as a ratio measured on the same machine in the same run.
 mn1 runs the real mobile node agent, one node on its port: source address validation
 (RFC 6620) stays on at every port, mn1's included (no trusted port, no load generator).
 A benchmark, not a test: it asserts nothing about speed.
@@ -29,6 +38,7 @@ from mininet.log import setLogLevel
 from mininet_topos import harness
 
 HOME = "2001:db8:1::100"
+LINK_MOVE = "the host's veth moved between bridges (down, one ovsdb transaction, up)"
 SOURCE_VALIDATION_NOTE = ("source address validation (RFC 6620) on at every host port, "
                           "mn1's included: no trusted port (no load generator)")
 
@@ -54,58 +64,69 @@ def bu_to_ba_ms(pcap):
 
 
 def summary(name, values, unit):
-    if not values:
-        return f"  {name:22} (none)"
-    return (f"  {name:22} median {statistics.median(values):8.1f} {unit}   p95 "
-            f"{percentile(values, 0.95):8.1f} {unit}   max {max(values):8.1f} {unit}")
+    """One line: median, p95 and max of the values that exist (a stopped stream has no
+    L3 figure: it is counted as a failure, not left out silently)."""
+    present = [v for v in values if v is not None]
+    missing = len(values) - len(present)
+    tail = f"   ({missing} without a figure)" if missing else ""
+    if not present:
+        return f"  {name:22} (none){tail}"
+    return (f"  {name:22} median {statistics.median(present):8.2f} {unit}   p95 "
+            f"{percentile(present, 0.95):8.2f} {unit}   max {max(present):8.2f} {unit}{tail}")
 
 
-BASELINE_CONFIG = {"ra_interval": 3, "ra_min_interval": 1, "ra_on_attachment": "false"}
+BASELINE_CONFIG = {"ra_interval": 3, "ra_min_interval": 1, "ra_on_attachment": "false",
+                   "ra_solicited_delay": 0.5}
+SETTLE = 0.5  # s between handovers
 
 
 def run(count, baseline=False):
+    """``count`` handovers (after a first one to visit-a, not counted); the results,
+    the BU→BA round trips and the folder with the probe file, capture and agent log."""
     work = tempfile.mkdtemp(prefix="mipv6-bench-")
-    probes, pcap = f"{work}/probes.txt", f"{work}/signalling.pcap"
+    pcap = f"{work}/signalling.pcap"
     results = []
     config = harness.config_with(harness.REFERENCE_CONFIG,
                                  **(BASELINE_CONFIG if baseline else {}))
+    seconds = 20 + count * (8 if baseline else 3)
     with harness.reference_network(config, optimistic_dad=not baseline) as (net, controller):
         mn1, cn1 = net.get("mn1"), net.get("cn1")
         agent = harness.start_agent(mn1, log_path=f"{work}/agent.log")
         capture = mn1.popen(["tshark", "-q", "-i", mn1.defaultIntf().name, "-w", pcap, "-f",
                              "ip6 and not udp"], stderr=subprocess.DEVNULL)
-        receiver = mn1.popen([harness.HOST_PYTHON, str(harness.PROBE), "receive", "9000",
-                              probes])
-        sender = cn1.popen([harness.HOST_PYTHON, str(harness.PROBE), "send", HOME, "9000",
-                            "1000", str(20 + count * (8 if baseline else 3))])
         try:
-            results.append(harness.handover(net, controller, "mn1", "s2", HOME, probes))
-            for index in range(count):
-                time.sleep(0.5)
-                switch = "s3" if index % 2 == 0 else "s2"
-                results.append(harness.handover(net, controller, "mn1", switch, HOME, probes))
+            with harness.probe_stream(cn1, mn1, HOME, f"{work}/probes.txt", seconds) as probes:
+                harness.handover(net, controller, "mn1", "s2", HOME, probes)
+                for index in range(count):
+                    time.sleep(SETTLE)
+                    switch = "s3" if index % 2 == 0 else "s2"
+                    results.append(harness.handover(net, controller, "mn1", switch, HOME,
+                                                    probes))
+                    print(f"  {'baseline ' if baseline else ''}handover {index + 1}/{count}:"
+                          f" interruption {results[-1]['interruption_ms']:.1f} ms",
+                          file=sys.stderr)
         finally:
-            for process in (sender, receiver):
-                process.kill()
-                process.wait()
             harness.stop_process(agent)
             capture.terminate()
             capture.wait(10)
-    from mininet_topos import probe
-    return results[1:], bu_to_ba_ms(pcap), probe.arrivals(probes)
+    return results, bu_to_ba_ms(pcap), work
 
 
-def report(title, results, rtts):
-    print(f"{title}: {len(results)} handovers visit-a <-> visit-b, 1 kHz probes cn1 -> {HOME}")
-    print(f"  {SOURCE_VALIDATION_NOTE}")
-    print(summary("interruption", [r["interruption_ms"] for r in results], "ms"))
-    print(summary("probes lost", [r["lost"] for r in results], "  "))
+def report(title, results, rtts, out=sys.stdout):
+    print(f"{title}: {len(results)} handovers visit-a <-> visit-b, "
+          f"{harness.PROBE_RATE // 1000} kHz probes cn1 -> {HOME}", file=out)
+    print(f"  {SOURCE_VALIDATION_NOTE}", file=out)
+    for name, key, unit in (("L2 outage", "l2_outage_ms", "ms"),
+                            ("L3 handover", "l3_handover_ms", "ms"),
+                            ("interruption", "interruption_ms", "ms"),
+                            ("probes lost", "lost", "  "),
+                            ("link up -> BA", "link_up_to_ba_ms", "ms")):
+        print(summary(name, [r[key] for r in results], unit), file=out)
+    print(summary("BU -> BA (on mn1)", rtts, "ms"), file=out)
+    print(summary("flow-mods/handover", [r["flow_mods"] for r in results], "  "), file=out)
     stopped = sum(r["stopped"] for r in results)
     if stopped:
-        print(f"  FAILED: the probe stream stopped after {stopped} handover(s)")
-    print(summary("attachment -> BA", [r["attach_to_ba_ms"] for r in results], "ms"))
-    print(summary("BU -> BA (on mn1)", rtts, "ms"))
-    print(summary("flow-mods/handover", [r["flow_mods"] for r in results], "  "))
+        print(f"  FAILED: the probe stream stopped after {stopped} handover(s)", file=out)
 
 
 def main(argv=None):
@@ -124,20 +145,26 @@ def main(argv=None):
 
 
 def measure(count, baseline_count):
-    """Run both (the baseline only if ``baseline_count``), print, return the raw data."""
-    raw = {}
-    results, rtts, arrivals = run(count)
+    """Run both (the baseline only if ``baseline_count``), print, return the raw data:
+    every handover's figures and gaps over 2 ms, and the BU→BA round trips."""
+    raw = {"probe_rate_hz": harness.PROBE_RATE, "link_move": LINK_MOVE}
+    results, rtts, work = run(count)
     report("mipv6-sdn", results, rtts)
-    raw["mipv6_sdn"] = {"handovers": results, "bu_to_ba_ms": rtts, "arrivals": arrivals}
+    print(f"  probes, capture and agent log in {work}")
+    raw["mipv6_sdn"] = {"handovers": results, "bu_to_ba_ms": rtts}
     if baseline_count:
-        base, base_rtts, base_arrivals = run(baseline_count, baseline=True)
-        report("baseline (periodic RAs 1-3 s, ordinary DAD)", base, base_rtts)
-        ratio = statistics.median(r["interruption_ms"] for r in base) / statistics.median(
-            r["interruption_ms"] for r in results)
-        print(f"median interruption, baseline / mipv6-sdn: {ratio:.1f}x")
-        raw["baseline"] = {"handovers": base, "bu_to_ba_ms": base_rtts,
-                           "arrivals": base_arrivals}
+        base, base_rtts, work = run(baseline_count, baseline=True)
+        report("baseline (no RA on attachment, RS answered after 0-0.5 s, periodic RAs "
+               "1-3 s, ordinary DAD)", base, base_rtts)
+        print(f"  probes, capture and agent log in {work}")
+        raw["baseline"] = {"handovers": base, "bu_to_ba_ms": base_rtts}
+        print(f"median interruption, baseline / mipv6-sdn: {interruption_ratio(raw):.1f}x")
     return raw
+
+
+def interruption_ratio(raw):
+    return statistics.median(r["interruption_ms"] for r in raw["baseline"]["handovers"]) \
+        / statistics.median(r["interruption_ms"] for r in raw["mipv6_sdn"]["handovers"])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
     .venv/bin/python -m benchmarks.report [--quick] [--out DIR] [--suites a,b,...]
 
 Every figure is measured in the same run as its baseline, on this machine; the report
-records the machine and the versions. Each suite also runs alone (``python -m
+records the machine and the versions. Each suite's raw results are a small JSON file
+beside the report (``<suite>.json``): the figures the README quotes are a copy of one
+such folder in benchmarks/results/ (benchmarks/README.md). Each suite also runs alone (``python -m
 benchmarks.<suite>``).
 """
 import argparse
@@ -45,69 +47,73 @@ def machine():
             "ryu": ryu.__version__ if hasattr(ryu, "__version__") else "4.34", "ovs": ovs}
 
 
+HANDOVER_FIGURES = (("l2_outage_ms", "L2 outage"), ("l3_handover_ms", "L3 handover"),
+                    ("interruption_ms", "interruption"))
+
+
 def handover_plots(raw, out):
-    """Probe arrivals over time with the handovers marked, and the CDF of interruptions."""
-    figure, axes = pyplot.subplots(2, 1, figsize=(10, 6), sharex=False)
-    for axis, name in zip(axes, ("mipv6_sdn", "baseline")):
-        if name not in raw:
-            axis.set_visible(False)
-            continue
-        arrivals = raw[name]["arrivals"]
-        start = arrivals[0][1]
-        times = [at - start for _, at in arrivals]
-        gaps = [1000 * (b - a) for a, b in zip(times, times[1:])]
-        axis.plot(times[1:], gaps, linewidth=0.6, drawstyle="steps-pre")
-        for entry in raw[name]["handovers"]:
-            axis.axvline(entry["attached_at"] - start, color="red", linewidth=0.5)
-        axis.set_ylabel("gap between probes (ms)")
-        axis.set_title(f"{name}: 1 kHz probes cn1 -> home address; red: handovers")
-    axes[-1].set_xlabel("time (s)")
+    """The three figures of every handover, each on its own: a CDF per figure, ours and
+    the baseline's."""
+    figure, axes = pyplot.subplots(1, 3, figsize=(13, 4))
+    for axis, (key, title) in zip(axes, HANDOVER_FIGURES):
+        for name in ("mipv6_sdn", "baseline"):
+            if name not in raw:
+                continue
+            values = sorted(r[key] for r in raw[name]["handovers"] if r[key] is not None)
+            if values:
+                axis.step(values, [(i + 1) / len(values) for i in range(len(values))],
+                          where="post", label=name, marker=".")
+        axis.set_xscale("log")
+        axis.set_xlabel(f"{title} (ms)")
+        axis.set_title(title)
+        axis.grid(True, alpha=0.3)
+    axes[0].set_ylabel("fraction of handovers")
+    axes[-1].legend()
+    figure.suptitle(f"handovers of mn1 visit-a <-> visit-b, {raw['probe_rate_hz'] // 1000} kHz "
+                    "probes cn1 -> home address")
     figure.tight_layout()
-    figure.savefig(out / "handover-probes.png", dpi=110)
+    figure.savefig(out / "handover-figures.png", dpi=110)
     pyplot.close(figure)
-    figure, axis = pyplot.subplots(figsize=(7, 4))
-    for name in ("mipv6_sdn", "baseline"):
-        if name in raw:
-            values = sorted(r["interruption_ms"] for r in raw[name]["handovers"])
-            axis.step(values, [(i + 1) / len(values) for i in range(len(values))],
-                      where="post", label=name)
-    axis.set_xscale("log")
-    axis.set_xlabel("interruption (ms)")
-    axis.set_ylabel("fraction of handovers")
-    axis.legend()
-    axis.grid(True, alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(out / "handover-cdf.png", dpi=110)
-    pyplot.close(figure)
+
+
+def _median(values):
+    present = [v for v in values if v is not None]
+    return f"{statistics.median(present):.2f} ms" if present else "--"
 
 
 def handover_section(raw):
     lines = ["## Handover", "",
-             "visit-a ↔ visit-b handovers of mn1 on the reference network with a 1 kHz UDP "
-             "probe stream from cn1 to its home address. Baseline, same run: periodic RAs "
-             "only (MinRtrAdvInterval 1 s, MaxRtrAdvInterval 3 s, RFC 6275 §7.5), no RA on "
-             "attachment, ordinary DAD on the care-of address.", "",
-             "| | handovers | interruption median | p95 | max | probes lost (median) "
-             "| attachment→BA median | BU→BA median | flow-mods/handover |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             f"visit-a ↔ visit-b handovers of mn1 on the reference network with a "
+             f"{raw['probe_rate_hz'] // 1000} kHz UDP probe stream (kernel receive times) "
+             "from cn1 to its home address. L2 outage: the link move "
+             f"({raw['link_move']}); L3 handover: link up to the first probe at the new "
+             "place; interruption: the largest probe gap. Baseline, same run: no RA on "
+             "attachment, RS answered after 0-0.5 s (RFC 4861 §6.2.6), periodic RAs "
+             "(MinRtrAdvInterval 1 s, MaxRtrAdvInterval 3 s, RFC 6275 §7.5), ordinary DAD "
+             "on the care-of address.", "",
+             "| | handovers | L2 outage median | L3 handover median | p95 | interruption "
+             "median | p95 | max | streams stopped | probes lost (median) | BU→BA median "
+             "| flow-mods/handover |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in ("mipv6_sdn", "baseline"):
         if name not in raw:
             continue
         runs = raw[name]["handovers"]
+        l3 = [r["l3_handover_ms"] for r in runs if r["l3_handover_ms"] is not None]
         cuts = [r["interruption_ms"] for r in runs]
-        rtts = raw[name]["bu_to_ba_ms"] or [float("nan")]
         lines.append(
-            f"| {name} | {len(runs)} | {statistics.median(cuts):.1f} ms | "
-            f"{handover.percentile(cuts, 0.95):.1f} ms | {max(cuts):.1f} ms | "
-            f"{statistics.median(r['lost'] for r in runs):.0f} | "
-            f"{statistics.median(r['attach_to_ba_ms'] for r in runs):.1f} ms | "
-            f"{statistics.median(rtts):.1f} ms | "
+            f"| {name} | {len(runs)} | {_median(r['l2_outage_ms'] for r in runs)} | "
+            f"{_median(l3)} | "
+            f"{f'{handover.percentile(l3, 0.95):.2f} ms' if l3 else '--'} | "
+            f"{_median(cuts)} | {handover.percentile(cuts, 0.95):.2f} ms | "
+            f"{max(cuts):.2f} ms | {sum(r['stopped'] for r in runs)} | "
+            f"{statistics.median(r['lost'] or 0 for r in runs):.0f} | "
+            f"{_median(raw[name]['bu_to_ba_ms'])} | "
             f"{statistics.median(r['flow_mods'] for r in runs):.0f} |")
     if "baseline" in raw:
-        ratio = statistics.median(r["interruption_ms"] for r in raw["baseline"]["handovers"]) \
-            / statistics.median(r["interruption_ms"] for r in raw["mipv6_sdn"]["handovers"])
-        lines += ["", f"Median interruption, baseline / mipv6-sdn: **{ratio:.1f}×**."]
-    lines += ["", "![probe gaps](handover-probes.png)", "", "![CDF](handover-cdf.png)", ""]
+        lines += ["", "Median interruption, baseline / mipv6-sdn: "
+                  f"**{handover.interruption_ratio(raw):.1f}×**."]
+    lines += ["", "![L2 outage, L3 handover and interruption](handover-figures.png)", ""]
     return lines
 
 
@@ -119,11 +125,12 @@ def throughput_section(figures):
              "number and kind of messages (benchmarks/ceiling_app.py).", "",
              *([throughput.trusted_note(figures["ours"]["trusted_port"]["port"]) + ".", ""]
                if "trusted_port" in figures.get("ours", {}) else []),
-             "| controller | phase | BAs/s | lost | p50 | p95 | p99 |", "|---|---|---|---|---|---|---|"]
+             "| controller | phase | accepted BAs/s | rejected | lost | p50 | p95 | p99 |",
+             "|---|---|---|---|---|---|---|---|"]
     for name in ("ours", "ceiling"):
         for phase, r in figures[name]["phases"].items():
             lat = r["latency_ms"]
-            lines.append(f"| {name} | {phase} | {r['bas_per_s']:,.0f} | {r['lost']} | "
+            lines.append(f"| {name} | {phase} | {r['accepted_per_s']:,.0f} | {r['rejected']} | {r['lost']} | "
                          f"{lat['p50']:.1f} ms | {lat['p95']:.1f} ms | {lat['p99']:.1f} ms |")
     lines += [""] + [f"Ratio ours/ceiling, {phase}: **{ratio}** (target "
                      f"{figures['target_ratio']})." for phase, ratio in figures["ratios"].items()]
@@ -218,6 +225,7 @@ def main(argv=None):
     data = {"machine": info}
     if "handover" in suites:
         raw = handover.measure(2 if args.quick else 50, 1 if args.quick else 20)
+        (out / "handover.json").write_text(json.dumps(raw, indent=1))
         data["handover"] = raw
         handover_plots(raw, out)
         report += handover_section(raw)
@@ -240,6 +248,8 @@ def main(argv=None):
         with gzip.open(out / "results.json.gz", "rt") as handle:
             raw = json.load(handle)
         data["route_optimisation"] = route_optimisation.figures(raw)
+        (out / "route_optimisation.json").write_text(
+            json.dumps(data["route_optimisation"], indent=1))
         report += route_optimisation_section(data["route_optimisation"], raw["delay_ms"])
     if "flood" in suites:
         raw = flood.run(20000, 20 if args.quick else 200)

@@ -171,8 +171,8 @@ def signalling(messages, handovers, capture_end):
     """Per handover: the mobility messages to or from cn1 from its attachment to the
     next one (by type), and on mn1 the home BA → cn1's BA gap."""
     for index, result in enumerate(handovers):
-        start = result["attached_at"]
-        end = handovers[index + 1]["attached_at"] if index + 1 < len(handovers) \
+        start = result["move_started_at"]
+        end = handovers[index + 1]["move_started_at"] if index + 1 < len(handovers) \
             else capture_end
         mine = [m for m in messages if start <= m[0] < end]
         with_cn1 = [m for m in mine if on_corr_link(m[1]) or on_corr_link(m[2])]
@@ -295,20 +295,21 @@ def run_mode(mode, delay_ms, handovers, work):
                                   str(PROBE_PORT), probes])
             sender = cn1.popen([harness.HOST_PYTHON, str(harness.PROBE), "send", HOME,
                                 str(PROBE_PORT), str(PROBE_RATE), str(30 + handovers * 8)])
-            time.sleep(1.0)
+            probe_log = probe.ArrivalLog(probes)
+            harness.wait_for(probe_log.read, 10, "the first probe")
             for index in range(handovers):
                 switch = "s2" if index % 2 == 0 else "s3"
                 try:
                     result = harness.handover(net, controller, "mn1", switch, HOME,
-                                              probes, settle=SETTLE)
+                                              probe_log, settle=SETTLE, rate=PROBE_RATE)
                 except TimeoutError as error:
                     raw["failures"].append(f"handover {index + 1} to {switch}: {error}")
-                    result = {"to": switch, "attached_at": None, "failed": str(error)}
+                    result = {"to": switch, "move_started_at": None, "failed": str(error)}
                     results.append(result)
                     break
                 result["window_end"] = time.time()
                 # the change harness.handover waited for (its attach->BA is measured to it)
-                change_at = result["attached_at"] + result["attach_to_ba_ms"] / 1000
+                change_at = result["link_up_at"] + result["link_up_to_ba_ms"] / 1000
                 result["home_change_at"] = change_at
                 result["care_of_address"] = controller.view("binding_changes").get(
                     HOME, {}).get("care_of_address")
@@ -330,10 +331,7 @@ def run_mode(mode, delay_ms, handovers, work):
             time.sleep(1.0)
             raw["capture_end"] = time.time()
         finally:
-            for process in (sender, receiver):
-                if process is not None:
-                    process.kill()
-                    process.wait()
+            harness.kill(sender, receiver)
             agent_status = harness.stop_process(agent)
             time.sleep(0.5)
             capture.terminate()
@@ -343,19 +341,19 @@ def run_mode(mode, delay_ms, handovers, work):
         raw["relay"] = net.get(delay_link.DELAY_NODE).stop_relay()
     arrivals = probe.arrivals(probes) if os.path.exists(probes) else []
     for result in results:
-        if result.get("attached_at") is None:
+        if result.get("move_started_at") is None:
             continue
-        measured = probe.window(arrivals, result["attached_at"] - 0.2, result["window_end"],
+        measured = probe.window(arrivals, result["move_started_at"] - 0.2, result["window_end"],
                                 rate=PROBE_RATE)
         result.update(measured)
         result["interruption_ms"] = measured["largest_gap_s"] * 1000
         if measured["stopped"]:
             raw["failures"].append(f"probe stream stopped after the handover to "
-                                   f"{result['to']} at {result['attached_at']:.3f}")
+                                   f"{result['to']} at {result['move_started_at']:.3f}")
     messages = capture_messages(pcap)
-    attached = [r for r in results if r.get("attached_at")]
+    attached = [r for r in results if r.get("move_started_at")]
     signalling(messages, attached, raw.get("capture_end", time.time()))
-    first = attached[0]["attached_at"] if attached else raw.get("capture_end", time.time())
+    first = attached[0]["move_started_at"] if attached else raw.get("capture_end", time.time())
     raw["first_registration_messages"] = [[round(t, 6), src, dst, kind]
                                           for t, src, dst, kind in messages
                                           if moved_at <= t < first]
@@ -398,7 +396,7 @@ def figures(raw):
     """{mode: the medians the report quotes} of a run's raw results."""
     summary = {}
     for mode, m in raw["modes"].items():
-        handovers = [h for h in m["handovers"] if h.get("attached_at")]
+        handovers = [h for h in m["handovers"] if h.get("move_started_at")]
         gaps = [h["interruption_ms"] for h in handovers if not h["stopped"]]
         gap_to_cn1 = [h["home_change_to_cn1_binding_ms"] for h in handovers
                       if h.get("home_change_to_cn1_binding_ms") is not None]
@@ -437,7 +435,7 @@ def report(raw):
         rr_mn1 = [h["home_ba_to_cn1_ba_on_mn1_ms"] for h in m["handovers"]
                   if h.get("home_ba_to_cn1_ba_on_mn1_ms") is not None]
         msgs = [h.get("messages_with_cn1_total", 0) for h in m["handovers"]
-                if h.get("attached_at")]
+                if h.get("move_started_at")]
         rr_text = f"{statistics.median(rr):.1f} / {max(rr):.1f}" if rr else "--"
         if rr_mn1:
             rr_text += f" ({statistics.median(rr_mn1):.1f})"
@@ -450,7 +448,7 @@ def report(raw):
         print(f"{mode}: labelled arrivals per switch during the pings: " + ", ".join(
             f"{name} {c['labelled_arrivals']}" for name, c in m["switches"].items()))
         for h in m["handovers"]:
-            if not h.get("attached_at"):
+            if not h.get("move_started_at"):
                 print(f"  handover to {h['to']}: FAILED ({h.get('failed')})")
                 continue
             extra = ""
@@ -459,8 +457,8 @@ def report(raw):
             if h.get("home_ba_to_cn1_ba_on_mn1_ms") is not None:
                 extra += f" (BAs on mn1 {h['home_ba_to_cn1_ba_on_mn1_ms']:.1f} ms)"
             print(f"  to {h['to']}: interruption {h['interruption_ms']:.1f} ms, lost "
-                  f"{h['lost']}{' STOPPED' if h['stopped'] else ''}, attach->BA "
-                  f"{h['attach_to_ba_ms']:.1f} ms, flow-mods {h['flow_mods']}{extra}; "
+                  f"{h['lost']}{' STOPPED' if h['stopped'] else ''}, link up->BA "
+                  f"{h['link_up_to_ba_ms']:.1f} ms, flow-mods {h['flow_mods']}{extra}; "
                   f"with cn1: {h.get('messages_with_cn1') or 'none'}")
         for failure in m["failures"]:
             print(f"  FAILURE: {failure}")
@@ -481,7 +479,7 @@ def plot(raw, path):
         left.annotate(f"median {median:.1f} ms", (position, median),
                       textcoords="offset points", xytext=(0, 12), ha="center")
     for position, mode in enumerate(modes, start=1):
-        handovers = [h for h in raw["modes"][mode]["handovers"] if h.get("attached_at")]
+        handovers = [h for h in raw["modes"][mode]["handovers"] if h.get("move_started_at")]
         values = [h["interruption_ms"] for h in handovers]
         right.scatter([position] * len(values), values, color=[
             "red" if h["stopped"] else "tab:blue" for h in handovers], zorder=3)

@@ -3,10 +3,11 @@
 Starts the real controller (OpenFlow 127.0.0.1:6653, REST 127.0.0.1:8080) and the
 reference network `roaming` (docs/mininet.md), checks that every host reaches every other,
 runs the mobile-node agent in mn1 (with route optimisation towards the corr link), a
-paced TCP stream and a 1 kHz UDP probe stream from cn1 to mn1's home address, and moves
-mn1 around. For each handover it prints the time from attachment to the BA and to
-cn1's route-optimised path, the interruption of the probe stream, probes lost and the
-flow modifications; on visit-b, the switches that carry cn1's pings to mn1 (the home
+paced TCP stream and a 10 kHz UDP probe stream from cn1 to mn1's home address, and moves
+mn1 around. For each handover it prints the L2 outage (the link move), the L3 handover
+(link up to the first probe at the new place), the interruption of the probe stream
+(its largest gap), probes lost, the time from link up to the BA and to cn1's
+route-optimised path, and the flow modifications; on visit-b, the switches that carry cn1's pings to mn1 (the home
 switch no longer among them); then the binding caches and the rules for the home
 address; then it stops everything it started.
 """
@@ -70,13 +71,15 @@ def print_path(net, cn1):
 def print_results(results, intact, away):
     """The handovers, the TCP stream, and the bindings and rules on visit-b."""
     names = {"s2": "home -> visit-a", "s3": "visit-a -> visit-b", "s1": "visit-b -> home"}
-    print("\nhandover              attach->BA  attach->direct  interruption  probes lost"
-          "  flow-mods")
+    print("\nhandover              L2 outage  L3 handover  interruption  probes lost"
+          "  link up->BA  link up->direct  flow-mods")
     for r in results:
-        direct = f"{r['attach_to_direct_ms']:9.0f} ms" if r.get("attach_to_direct_ms") \
-            is not None else "        --   "
-        print(f"  {names[r['to']]:20} {r['attach_to_ba_ms']:7.0f} ms {direct} "
-              f"{r['interruption_ms']:9.0f} ms {r['lost']:>10} {r['flow_mods']:>10}")
+        l3 = "STOPPED" if r["l3_handover_ms"] is None else f"{r['l3_handover_ms']:.1f} ms"
+        direct = "--" if r.get("link_up_to_direct_ms") is None \
+            else f"{r['link_up_to_direct_ms']:.0f} ms"
+        print(f"  {names[r['to']]:20} {r['l2_outage_ms']:6.1f} ms {l3:>12} "
+              f"{r['interruption_ms']:9.1f} ms {r['lost']:>12} {r['link_up_to_ba_ms']:9.1f} ms"
+              f" {direct:>16} {r['flow_mods']:>10}")
     print(f"\nTCP stream cn1 -> {HOME}: {TCP_BYTES} bytes, "
           f"{'every byte in order, no reset' if intact else 'BROKEN'}")
     print("\nwhile mn1 was on visit-b, the binding cache:")
@@ -107,8 +110,8 @@ def roam(net, controller, probes):
         result = harness.handover(net, controller, "mn1", switch, HOME, probes)
         if switch in prefixes:
             direct = route_optimised_at(controller, prefixes[switch])
-            result["attach_to_direct_ms"] = None if direct is None else max(
-                0, (direct - result["attached_at"]) * 1000)
+            result["link_up_to_direct_ms"] = None if direct is None else max(
+                0, (direct - result["link_up_at"]) * 1000)
         results.append(result)
         if switch == "s3":
             away = {"bindings": controller.view("bindings"), "cn1": cn1_bindings(controller),
@@ -128,20 +131,12 @@ def main():
         mn1, cn1 = net.get("mn1"), net.get("cn1")
         agent = harness.start_agent(mn1, log_path=f"{work}/agent.log",
                                     extra=("--route-optimise", CORRESPONDENTS))
-        probes = f"{work}/probes.txt"
-        receiver = mn1.popen([harness.HOST_PYTHON, str(harness.PROBE), "receive", "9000",
-                              probes])
-        sender = cn1.popen([harness.HOST_PYTHON, str(harness.PROBE), "send", HOME, "9000",
-                            "1000", "20"])
         try:
-            with harness.tcp_transfer(cn1, mn1, HOME, TCP_BYTES, TCP_RATE) as finished:
+            with harness.probe_stream(cn1, mn1, HOME, f"{work}/probes.txt", 25) as probes, \
+                    harness.tcp_transfer(cn1, mn1, HOME, TCP_BYTES, TCP_RATE) as finished:
                 results, away = roam(net, controller, probes)
                 intact = finished()
         finally:
-            for process in (sender, receiver):
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
             harness.stop_process(agent)
         print_results(results, intact, away)
         print("back home: binding cache", controller.view("bindings") or "empty",

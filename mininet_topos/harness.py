@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.request
 
-from mininet_topos import roaming
+from mininet_topos import probe, roaming
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 REFERENCE_CONFIG = ROOT / "mininet_topos" / "roaming.toml"
@@ -351,10 +351,15 @@ def tcp_transfer(sender, receiver, address, total, rate, port=5001):
             return sent.split() == received.split()[-2:] and sent.split()[0] == str(total)
         yield finished
     finally:
-        for process in (stream, server):
-            if process is not None and process.poll() is None:
-                process.kill()
-                process.wait()
+        kill(stream, server)
+
+
+def kill(*processes):
+    """SIGKILL each of ``processes`` (by pid; None and finished ones skipped), and reap it."""
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def stop_process(process, timeout=10):
@@ -369,24 +374,49 @@ def stop_process(process, timeout=10):
     return process.returncode
 
 
-def handover(net, controller, host, switch, home, probe_file, settle=1.5):
-    """Move ``host`` to ``switch`` and measure the handover: time from attachment to
-    the binding change (the BA goes out with it), the probe stream's interruption and
-    losses around it (a stream that stopped shows as ``stopped`` and one long gap), and
-    the flow-mods the change sent."""
+PROBE_RATE = 10000  # Hz: resolves the L3 handover to 0.1 ms
+
+
+@contextlib.contextmanager
+def probe_stream(sender, receiver, address, path, seconds, rate=PROBE_RATE, port=9000):
+    """A UDP probe stream (mininet_topos/probe.py) from host ``sender`` to ``address``,
+    received in host ``receiver`` and written to ``path``, for ``seconds``. Yields its
+    :class:`probe.ArrivalLog` once the first probe arrived; stops both processes after."""
+    receiving = receiver.popen([HOST_PYTHON, str(PROBE), "receive", str(port), str(path)])
+    sending = None
+    try:
+        wait_for(lambda: f":{port} " in receiver.cmd("ss -Hlun"), 10, "the probe receiver")
+        sending = sender.popen([HOST_PYTHON, str(PROBE), "send", address, str(port),
+                                str(rate), str(seconds)])
+        log = probe.ArrivalLog(path)
+        wait_for(log.read, 10, f"the first probe to {address}")
+        yield log
+    finally:
+        kill(sending, receiving)
+
+
+def handover(net, controller, host, switch, home, probes, settle=1.5, rate=PROBE_RATE):
+    """Move ``host`` to ``switch`` and measure the handover (benchmarks/README.md): the L2
+    outage (its link down to up again), the L3 handover (link up to the first probe of
+    ``probes``, an :class:`probe.ArrivalLog`, delivered at the new place), the
+    interruption (largest probe gap around the move, edges included) and the probes
+    lost; a stream that stopped shows as ``stopped``, one long gap and no L3 figure. Also
+    the time from the move to the binding change (the BA goes out with it) and the
+    flow-mods the change sent."""
     previous = controller.view("binding_changes").get(home, {}).get("at", 0)
-    attached = time.time()
-    roaming.move_host(net, host, switch)
-    change = wait_for(lambda: (lambda c: c if c and c["at"] > max(previous, attached - 1)
+    move = roaming.move_host(net, host, switch)
+    change = wait_for(lambda: (lambda c: c if c and c["at"] > max(previous, move.started - 1)
                                else None)(controller.view("binding_changes").get(home)),
                       30, f"{host}'s binding to change after the move to {switch}")
     time.sleep(settle)  # let the stream run on after the change
-    from mininet_topos import probe
-    measured = probe.window(probe.arrivals(probe_file), start=attached - 0.2, end=time.time())
-    return {"to": switch, "attached_at": attached,
-            "attach_to_ba_ms": (change["at"] - attached) * 1000,
+    measured = probe.final_window(probes, move.started - 0.2, time.time(), rate)
+    first = probe.first_after(probes.received, move.link_up)
+    l3 = None if measured["stopped"] or first is None else (first - move.link_up) * 1000
+    return {"to": switch, "move_started_at": move.started, "link_up_at": move.link_up,
+            "l2_outage_ms": (move.link_up - move.started) * 1000, "l3_handover_ms": l3,
             "interruption_ms": measured["largest_gap_s"] * 1000, "lost": measured["lost"],
-            "stopped": measured["stopped"],
+            "stopped": measured["stopped"], "gaps_over_2ms": measured["gaps_over_2ms"],
+            "link_up_to_ba_ms": (change["at"] - move.link_up) * 1000,
             "flow_mods": change["flow_mods"], "event": change["event"]}
 
 

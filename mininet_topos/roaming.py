@@ -23,8 +23,12 @@ SWITCHES, HOSTS and LINKS: shadowing them makes ``mn`` fail, and ``mn`` then run
 cleanup, which removes every Mininet bridge on the machine). tests/test_topology.py
 checks this.
 """
+import collections
+import fcntl
 import ipaddress
 import socket
+import struct
+import time
 
 import mininet.cli
 from mininet.log import warn
@@ -286,32 +290,58 @@ switches = {"userspace": UserspaceSwitch}
 hosts = {"mipv6": MobileIPv6Host}
 
 
+Move = collections.namedtuple("Move", "port started link_up")
+Move.__doc__ = """A link move: the host's new OpenFlow port, and when (wall clock, s) its
+link went down and came up again (the L2 outage between them)."""
+
+
 def move_host(net, host_name, new_switch_name):
-    """Move a host's link to another switch at run time; return its new OpenFlow port.
+    """Move a host's link to another switch at run time; return its :data:`Move`.
 
     As in Mininet's examples/mobility.py, the switch-side interface is taken down (the
     host sees carrier loss), moved between the OVS bridges in one ovs-vsctl transaction
     (keeping its name and its IPv6-off setting), and brought up again: the emulated
-    link-layer handover is as short as this machine allows (about 20 ms). Mininet's
-    bookkeeping follows, so ``net.stop()`` still cleans up. Moving to the current switch
-    changes nothing. Under ``mn``, the CLI offers it to ``py``:
-    ``py move_host(net, 'mn1', 's2')``.
+    link-layer handover is as short as this machine allows (about 20 ms, the
+    transaction). Down and up are ioctls in this process when the switch is in the root
+    namespace, so the times recorded are the link's own. Mininet's bookkeeping follows,
+    so ``net.stop()`` still cleans up. Moving to the current switch changes nothing.
+    Under ``mn``, the CLI offers it to ``py``: ``py move_host(net, 'mn1', 's2')``.
     """
     host, new_switch = net[host_name], net[new_switch_name]
     link = host.defaultIntf().link
     intf = link.intf2 if link.intf1.node is host else link.intf1
     old_switch = intf.node
     if old_switch is new_switch:
-        return _ofport(new_switch, intf)
+        now = time.time()
+        return Move(_ofport(new_switch, intf), now, now)
     port = new_switch.newPort()
-    run_in(old_switch, "ip", "link", "set", intf, "down")
+    started = time.time()
+    _set_link(old_switch, intf, up=False)
     run_in(new_switch, "ovs-vsctl", "del-port", old_switch, intf, "--", "add-port", new_switch,
            intf, "--", "set", "Interface", intf, f"ofport_request={port}")
-    run_in(new_switch, "ip", "link", "set", intf, "up")
+    _set_link(new_switch, intf, up=True)
+    link_up = time.time()
     old_switch.delIntf(intf)
     new_switch.addIntf(intf, port=port)
     intf.node = new_switch
-    return port
+    return Move(port, started, link_up)
+
+
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1  # <linux/sockios.h>, <net/if.h>
+IFREQ_FLAGS = struct.Struct("16sH14x")  # struct ifreq: name, ifr_flags
+
+
+def _set_link(switch, intf, up):
+    """Bring ``intf`` of ``switch`` up or down: an ioctl here when the switch is in
+    this namespace (no fork to wait for), else ``ip link`` in its namespace."""
+    if switch.inNamespace:
+        run_in(switch, "ip", "link", "set", intf, "up" if up else "down")
+        return
+    name = str(intf).encode()
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        _, flags = IFREQ_FLAGS.unpack(fcntl.ioctl(sock, SIOCGIFFLAGS, IFREQ_FLAGS.pack(name, 0)))
+        flags = flags | IFF_UP if up else flags & ~IFF_UP
+        fcntl.ioctl(sock, SIOCSIFFLAGS, IFREQ_FLAGS.pack(name, flags))
 
 
 def _ofport(switch, intf):

@@ -114,7 +114,7 @@ def test_a_copy_of_mn1s_binding_update_from_another_port_is_discarded(network):
     control: the same BU from mn1 itself is accepted, at mn1's port."""
     net, controller = network
     mn1, va2 = net.get("mn1"), net.get("va2")
-    port = roaming.move_host(net, "mn1", "s2")
+    port = roaming.move_host(net, "mn1", "s2").port
     try:
         care_of = harness.wait_for(lambda: harness.addresses(mn1, "2001:db8:a:"), 10,
                                    "mn1's care-of address")[0]

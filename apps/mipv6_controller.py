@@ -5,14 +5,13 @@ the messages it returns. ``now`` is wall-clock time: RFC 4285 timestamps and bin
 expiry times that outlive a restart need it. Load it with ``ryu-manager apps/mipv6_controller.py`` (the
 configuration path in ``MIPV6_SDN_CONFIG``) or with ``mipv6-controller --config FILE``.
 """
-import json
 import logging
 import os
 import sqlite3
 import time
 
 from ryu import cfg
-from ryu.app.wsgi import ControllerBase, Response, WSGIApplication, route
+from ryu.app.wsgi import WSGIApplication
 from ryu.base import app_manager
 from ryu.controller import ofp_event
 from ryu.controller.handler import DEAD_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
@@ -21,10 +20,12 @@ from ryu.ofproto import ofproto_v1_3
 from ryu.topology import event as topo_event
 from ryu.topology import switches
 
+from apps.web import EventStream, RestView
 from mipv6_sdn import ofmsg
-from mipv6_sdn.config import ConfigError, FloodProtectionConfig, load_config
+from mipv6_sdn.config import ConfigError, FloodProtectionConfig, WebConfig, load_config
 from mipv6_sdn.fair_queue import FairQueue
 from mipv6_sdn.journal import SqliteBindingStore
+from mipv6_sdn.metrics import Metrics, dp_id
 from mipv6_sdn.router import Router
 
 CONFIG_ENV = "MIPV6_SDN_CONFIG"
@@ -36,7 +37,6 @@ RECONCILE_AFTER_QUIET_SECONDS = 3.0
 METER_STATS_SECONDS = 2.0  # how often the meters' drop counts are read
 SERVED_BEFORE_YIELD = 16
 TRUSTED_PORT_QUEUE = 4096  # packet-ins waiting from a trusted port (docs/security.md)  # packet-ins served before the receiving thread runs again
-REST_PREFIX = "/mipv6"
 LOG = logging.getLogger("mipv6_sdn")
 
 # Topology comes from Ryu's LLDP discovery; it must see links, whatever the command line.
@@ -105,17 +105,43 @@ class MIPv6Controller(app_manager.RyuApp):
             (link.dpid, port): TRUSTED_PORT_QUEUE
             for link in config.links for port in link.trusted_ports})
         self.packet_ins_waiting = hub.Event()
+        self.web = config.web or WebConfig()
+        self.events = EventStream()
+        self.metrics = Metrics(self.router, lambda: self.packet_ins.dropped)
+        store.commit_observer = self.metrics.journal_commit.observe
         kwargs["wsgi"].register(RestView, {"app": self})
         self.early_tick_at = None  # when the tick spawned for a core timer runs
         self.ticker = hub.spawn(self._tick_forever)
         self.server = hub.spawn(self._serve_packet_ins)
 
-    def send(self, msgs):
+    def send(self, msgs, received_at=None):
+        """Send ``msgs`` ([(dpid, message)]) to the switches, then publish the core's
+        events with when the replies left (and, for a BU, how long since its packet-in
+        arrived at ``received_at``)."""
         for dpid, msg in msgs:
             datapath = self.datapaths.get(dpid)
             if datapath is not None:
                 msg.datapath = datapath
                 datapath.send_msg(msg)
+                self.metrics.sent(dpid, msg)
+        events = self.router.events.drain()
+        if events:
+            self._stamp(events, time.time(), received_at)
+            self.events.publish(events)
+
+    def _stamp(self, events, sent_at, received_at):
+        for event in events:
+            if event["kind"] == "binding_update" and event["acknowledged"]:
+                event["ba_sent_at"] = sent_at
+                if received_at is not None:
+                    event["bu_to_ba_ms"] = round((sent_at - received_at) * 1000, 3)
+                    self.metrics.bu_to_ba.labels(
+                        "home_agent" if event["node"] == "home_agent" else "correspondent"
+                    ).observe(sent_at - received_at)
+            elif event["kind"] == "handover":
+                event["ba_at"] = sent_at
+                start = received_at if received_at is not None else event["bu_at"]
+                event["bu_to_ba_ms"] = round((sent_at - start) * 1000, 3)
 
     def _tick_forever(self):
         next_stats = 0.0
@@ -206,16 +232,18 @@ class MIPv6Controller(app_manager.RyuApp):
     @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
     def packet_in(self, ev):
         """Queued by the port it came in on; served in turn (mipv6_sdn/fair_queue.py)."""
-        msg = ev.msg
+        msg, received_at = ev.msg, time.time()
+        self.metrics.packet_ins.labels(dp_id(msg.datapath.id)).inc()
         if not self.fair:
-            self._serve(msg)
-        elif self.packet_ins.push((msg.datapath.id, msg.match.get("in_port")), msg):
+            self._serve(msg, received_at)
+        elif self.packet_ins.push((msg.datapath.id, msg.match.get("in_port")),
+                                  (msg, received_at)):
             self.packet_ins_waiting.set()
 
-    def _serve(self, msg):
+    def _serve(self, msg, received_at):
         self.send(self.router.packet_in(
             time.time(), msg.datapath.id, msg.match.get("in_port"), msg.data,
-            invalid_ttl=msg.reason == msg.datapath.ofproto.OFPR_INVALID_TTL))
+            invalid_ttl=msg.reason == msg.datapath.ofproto.OFPR_INVALID_TTL), received_at)
         self._tick_when_due()
 
     def _tick_when_due(self):
@@ -239,11 +267,11 @@ class MIPv6Controller(app_manager.RyuApp):
             self.packet_ins_waiting.wait()
             served = 0
             while self.packet_ins:
-                _, msg = self.packet_ins.pop()
+                _, (msg, received_at) = self.packet_ins.pop()
                 if self.datapaths.get(msg.datapath.id) is not msg.datapath:
                     continue  # from a connection of the switch that is gone
                 try:
-                    self._serve(msg)
+                    self._serve(msg, received_at)
                 except Exception:  # the core never raises; if it did, serve the rest
                     LOG.exception("packet-in from dpid %s", msg.datapath.id)
                 served += 1
@@ -267,38 +295,7 @@ class MIPv6Controller(app_manager.RyuApp):
     @set_ev_cls(ofp_event.EventOFPErrorMsg, MAIN_DISPATCHER)
     def error(self, ev):
         msg = ev.msg
+        self.metrics.of_errors.labels(dp_id(msg.datapath.id), str(msg.type),
+                                      str(msg.code)).inc()
         LOG.error("dpid %s: OpenFlow error type %d code %d for a %d-byte request",
                   msg.datapath.id, msg.type, msg.code, len(msg.data))
-
-
-class RestView(ControllerBase):
-    """Read-only JSON view of the controller: GET /mipv6/view, /mipv6/{part}."""
-
-    def __init__(self, req, link, data, **config):
-        super().__init__(req, link, data, **config)
-        self.app = data["app"]
-
-    @route("mipv6", REST_PREFIX + "/view", methods=["GET"])
-    def view(self, req, **kwargs):
-        return self._json(self._view())
-
-    @route("mipv6", REST_PREFIX + "/{part}", methods=["GET"])
-    def view_part(self, req, part, **kwargs):
-        view = self._view()
-        if part not in view:
-            return Response(status=404, content_type="application/json",
-                            body=json.dumps({"error": f"no part {part!r}"}))
-        return self._json(view[part])
-
-    def _view(self):
-        """The core's view, with what the controller's own queue dropped per port."""
-        view = self.app.router.view()
-        view["flood_protection"]["queue_dropped"] = {
-            f"{dpid}:{port}": count
-            for (dpid, port), count in sorted(self.app.packet_ins.dropped.items())}
-        return view
-
-    @staticmethod
-    def _json(data):
-        return Response(content_type="application/json", charset="utf-8",
-                        body=json.dumps(data, indent=1))

@@ -16,7 +16,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 
 from mininet_topos import probe, roaming
@@ -125,9 +127,30 @@ class Controller:
             return False
 
     def view(self, part="view"):
-        url = f"http://127.0.0.1:{self.rest_port}/mipv6/{part}"
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(self.url(f"/mipv6/{part}"), timeout=5) as response:
             return json.load(response)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.rest_port}{path}"
+
+    def metrics(self):
+        """/metrics, the Prometheus text."""
+        with urllib.request.urlopen(self.url("/metrics"), timeout=5) as response:
+            return response.read().decode()
+
+    def post(self, path, headers=()):
+        """POST ``path``: (HTTP status, the JSON answer)."""
+        request = urllib.request.Request(self.url(path), data=b"", method="POST",
+                                         headers=dict(headers))
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    def follow_events(self, since="now"):
+        """An :class:`EventFollower` of /mipv6/events."""
+        return EventFollower(self.url(f"/mipv6/events?since={since}"))
 
     def log_tail(self, lines=40):
         with open(self.log_path) as log:
@@ -146,6 +169,31 @@ class Controller:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+class EventFollower:
+    """The controller's event stream (JSON lines) read in a thread, as a script would."""
+
+    def __init__(self, url):
+        self.events = []
+        self.response = urllib.request.urlopen(url, timeout=60)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        try:
+            for line in self.response:
+                if line.strip():  # blank lines keep the connection alive
+                    self.events.append(json.loads(line))
+        except (OSError, ValueError):
+            pass  # closed
+
+    def wait_for(self, predicate, timeout, what):
+        """The first event that satisfies ``predicate``, waiting up to ``timeout``."""
+        return wait_for(lambda: next((e for e in self.events if predicate(e)), None),
+                        timeout, what)
+
+    def close(self):
+        self.response.close()
 
 
 def existing_bridges():

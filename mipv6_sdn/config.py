@@ -72,6 +72,14 @@ class Config:
     route_optimisation: "RouteOptimisationConfig" = None
     source_validation: "SourceValidationConfig" = None
     flood_protection: "FloodProtectionConfig" = None
+    web: "WebConfig" = None
+
+
+@dataclasses.dataclass(frozen=True)
+class WebConfig:
+    """The web view, event stream, REST and metrics (docs/web.md)."""
+    admin_token: str = dataclasses.field(default="", repr=False)  # "": no admin actions
+    allowed_hosts: tuple = ()  # Host header values accepted beside the loopback names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -359,6 +367,23 @@ def _parse_flood_protection(table):
     return config
 
 
+_WEB_KEYS = {"admin_token": str, "allowed_hosts": list}
+MIN_ADMIN_TOKEN = 16  # characters: guessing one is not an attack worth considering
+
+
+def _parse_web(table):
+    _check_keys(table, _WEB_KEYS, "web")
+    token = table.get("admin_token", "")
+    if token and (len(token) < MIN_ADMIN_TOKEN or not token.isprintable() or " " in token):
+        raise ConfigError(f"web.admin_token: at least {MIN_ADMIN_TOKEN} printable "
+                          "characters without spaces (or none, for no admin actions)")
+    hosts = table.get("allowed_hosts", [])
+    for index, host in enumerate(hosts):
+        if not isinstance(host, str) or not host or any(c in host for c in " /\\@"):
+            raise ConfigError(f"web.allowed_hosts[{index}]: a host or host:port, got {host!r}")
+    return WebConfig(token, tuple(host.lower() for host in hosts))
+
+
 _SOURCE_VALIDATION_KEYS = {"enabled": bool, "max_addresses_per_port": int,
                            "probe_timeout": (int, float)}
 
@@ -378,7 +403,7 @@ def parse_config(data):
     _check_keys(data, {"controller": dict, "link": list, "home_agent": dict,
                        "mobile_node": list, "mobile_node_range": list,
                        "route_optimisation": dict, "source_validation": dict,
-                       "flood_protection": dict}, "config")
+                       "flood_protection": dict, "web": dict}, "config")
     controller = data.get("controller", {})
     _check_keys(controller, _CONTROLLER_KEYS, "controller")
     if "link" not in data or not data["link"]:
@@ -439,7 +464,7 @@ def parse_config(data):
     return Config(links=links, home_agent=home_agent, mobile_nodes=mobile_nodes,
                   route_optimisation=route_optimisation,
                   source_validation=source_validation, flood_protection=flood_protection,
-                  **values)
+                  web=_parse_web(data.get("web", {})), **values)
 
 
 def load_config(path):

@@ -37,3 +37,27 @@ def controller_view(router):
         "source_validation": router.validation.view(),
         "flood_protection": router.flood.view(),
     }
+
+
+ADDRESS_FIELDS = ("ipv6_src", "ipv6_dst", "ipv6_nd_target")
+
+
+def rules_of(router, home_address):
+    """The rules the switches should hold now for ``home_address`` (an IPv6Address):
+    every rule that matches it as a source, destination or ND target, by switch."""
+    wanted = str(home_address)
+    rules = []
+    for dpid in router.ports.connected():
+        for rule in router.desired_rules(dpid):
+            match = dict(rule.match.items())
+            # a masked value is a (prefix, mask) tuple: a prefix, not this address
+            if any(match.get(field) == wanted for field in ADDRESS_FIELDS):
+                rules.append({"dpid": dpid, "table": rule.table_id, "priority": rule.priority,
+                              "cookie": hex(rule.cookie),
+                              "match": {k: _plain(v) for k, v in match.items()},
+                              "instructions": [i.to_jsondict() for i in rule.instructions]})
+    return rules
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value

@@ -16,6 +16,7 @@ import logging
 from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.binding_cache import Binding, BindingCache, BindingEvent, sequence_newer
 from mipv6_sdn.binding_store import EphemeralStore
+from mipv6_sdn.events import EventLog
 from mipv6_sdn.mobility_errors import MobilityErrors
 from mipv6_sdn.refresh_requests import RefreshRequests, refresh_request
 from mipv6_sdn.return_routability import STATE_KEY, ReturnRoutability
@@ -46,8 +47,9 @@ class Registration:
 class CorrespondentNode:
     """Return routability and the correspondents' binding caches."""
 
-    def __init__(self, config, rng, store=None, error_allowed=None):
+    def __init__(self, config, rng, store=None, error_allowed=None, events=None):
         self.policy = config.route_optimisation
+        self.events = events if events is not None else EventLog()
         self.store = store if store is not None else EphemeralStore()
         self.errors = MobilityErrors(error_allowed)
         self.return_routability = ReturnRoutability(
@@ -143,6 +145,9 @@ class CorrespondentNode:
         token = self.return_routability.token(nonce, correspondent, address, which)
         test = (mobility.HomeTest if home else mobility.CareofTest)(
             nonce.index, init.cookie, token)
+        self.events.emit(now, "return_routability", "home" if home else "care_of",
+                         correspondent=str(correspondent), address=str(address),
+                         test="home" if home else "care_of")
         mh = mobility.serialize_mobility_header(test, correspondent, address)
         return packets.ipv6(correspondent, address, wire.IPPROTO_MH, mh)
 
@@ -177,6 +182,9 @@ class CorrespondentNode:
         status, msgs = self._decide(now, registration)
         LOG.info("correspondent BU %s -> %s at %s seq %d: status %d", home, care_of,
                  registration.correspondent, update.sequence, status)
+        self.events.binding_update(
+            now, home, care_of, update, status, node=str(registration.correspondent),
+            acknowledged=bool(update.ack or status >= mobility.REASON_UNSPECIFIED))
         if update.ack or status >= mobility.REASON_UNSPECIFIED:
             return [self._acknowledge(now, registration, status, kbm)], msgs
         return [], msgs

@@ -15,6 +15,7 @@ from mipv6_sdn.access_links import LINK_LOCAL, link_local_of
 from mipv6_sdn.binding_cache import HOME_CACHE, Binding, BindingCache, sequence_newer
 from mipv6_sdn.binding_store import JournalError
 from mipv6_sdn.home_agent_discovery import HomeAgentDiscovery
+from mipv6_sdn.events import EventLog
 from mipv6_sdn.mobility_errors import MobilityErrors
 from mipv6_sdn.refresh_requests import RefreshRequests, refresh_request
 
@@ -42,12 +43,14 @@ class Decision:
 class HomeAgent:
     """Binding Update processing and the other HA duties for all home links."""
 
-    def __init__(self, config, store=None, error_allowed=None):
+    def __init__(self, config, store=None, error_allowed=None, events=None):
         """``store`` (a :class:`mipv6_sdn.binding_store.BindingStore`) keeps every
         accepted change before the BA is built; ``error_allowed(now)`` rate-limits
         Binding Errors and Parameter Problems together with the router's ICMPv6 errors
-        (RFC 4443 §2.4(f), RFC 6275 §9.3.3)."""
+        (RFC 4443 §2.4(f), RFC 6275 §9.3.3); ``events`` (an
+        :class:`mipv6_sdn.events.EventLog`) hears of every BU handled."""
         self.config = config
+        self.events = events if events is not None else EventLog()
         self.policy = config.home_agent
         self.cache = BindingCache(HOME_CACHE, store)
         self.errors = MobilityErrors(error_allowed)
@@ -159,10 +162,12 @@ class HomeAgent:
         if decision.status < mobility.REASON_UNSPECIFIED:
             msgs = self._apply(now, home, decision, update)
             if msgs is None:  # not kept, so not accepted: no BA (the MN sends again)
+                self.events.binding_update(now, home, care_of, update, None, attachment)
                 return [], []
         elif decision.status == mobility.SEQUENCE_OUT_OF_WINDOW:
             current = self.cache.get(home)
             decision = dataclasses.replace(decision, binding=current)
+        self.events.binding_update(now, home, care_of, update, decision.status, attachment)
         # RFC 6275 §10.3.1, §10.3.2: the HA returns a BA for every home registration,
         # whatever the A bit. Before authentication the care-of address is only a
         # claim: the answer goes to the packet's source, never an Alternate CoA.

@@ -14,6 +14,7 @@ import functools
 import ipaddress
 import logging
 import sqlite3
+import time
 
 from mipv6_sdn.binding_cache import HOME_CACHE, Attachment, Binding
 from mipv6_sdn.binding_store import BindingStore, JournalError
@@ -49,11 +50,13 @@ def _kept(write):
     """A write that raises :class:`JournalError` when SQLite cannot keep it."""
     @functools.wraps(write)
     def guarded(self, *args):
+        started = time.perf_counter()
         try:
             result = write(self, *args)
         except sqlite3.Error as exc:
             raise self.failed(exc) from exc
         if not self.depth:  # kept at once (outside a transaction)
+            self.committed(time.perf_counter() - started)
             self.recovered()
         return result
     return guarded
@@ -67,6 +70,7 @@ class SqliteBindingStore(BindingStore):
         self.db = sqlite3.connect(path, isolation_level=None)
         self.depth = 0  # transactions open: only the outermost one commits
         self.failing = False  # the last write failed: said once, until one succeeds
+        self.commit_observer = None  # called with the seconds each commit took (metrics)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
@@ -89,7 +93,9 @@ class SqliteBindingStore(BindingStore):
         try:
             self.db.execute("BEGIN")
             yield
+            started = time.perf_counter()
             self.db.execute("COMMIT")
+            self.committed(time.perf_counter() - started)
         except BaseException as exc:
             if self.db.in_transaction:
                 try:
@@ -102,6 +108,10 @@ class SqliteBindingStore(BindingStore):
         finally:
             self.depth = 0
         self.recovered()
+
+    def committed(self, seconds):
+        if self.commit_observer is not None:
+            self.commit_observer(seconds)
 
     def recovered(self):
         if self.failing:

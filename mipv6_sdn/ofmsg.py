@@ -150,3 +150,8 @@ def async_with_invalid_ttl():
     return parser.OFPSetAsync(datapath=None, packet_in_mask=[packet_in, 0],
                               port_status_mask=[port_status, port_status],
                               flow_removed_mask=[flow_removed, 0])
+
+
+def count_flow_mods(msgs):
+    """How many of ``msgs`` ([(dpid, message)]) are flow-mods."""
+    return sum(isinstance(msg, parser.OFPFlowMod) for _, msg in msgs)

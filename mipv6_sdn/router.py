@@ -24,6 +24,7 @@ from mipv6_sdn.binding_store import EphemeralStore, JournalError
 from mipv6_sdn.config import RouteOptimisationMode
 from mipv6_sdn.controller_view import controller_view
 from mipv6_sdn.correspondent_node import CorrespondentNode
+from mipv6_sdn.events import EventLog
 from mipv6_sdn.flood_protection import FloodProtection
 from mipv6_sdn.home_agent import HomeAgent, claimed_care_of
 from mipv6_sdn.host_table import HostTable
@@ -49,9 +50,12 @@ class Router:
         rng = rng or random.Random()
         self.topology = Topology()
         self.error_limiter = ErrorRateLimiter()
-        self.home_agent = HomeAgent(config, store=store, error_allowed=self.error_limiter.allow)
+        self.events = EventLog()
+        self.home_agent = HomeAgent(config, store=store, error_allowed=self.error_limiter.allow,
+                                    events=self.events)
         self.correspondents = CorrespondentNode(config, rng, store=store,
-                                                error_allowed=self.error_limiter.allow)
+                                                error_allowed=self.error_limiter.allow,
+                                                events=self.events)
         self.links = AccessLinks(config, self.home_agent.addresses())
         self.ports = PortRoles(self.links, self.topology)
         self.flood = FloodProtection(self.links, self.ports)
@@ -66,12 +70,18 @@ class Router:
             reverse_tunnel=policy.mode != RouteOptimisationMode.NETWORK)
         self.validation = SourceValidation(self.links, self.ports, self.hosts,
                                            self.resolution, self.home_agent,
-                                           store if store is not None else EphemeralStore())
+                                           store if store is not None else EphemeralStore(),
+                                           events=self.events)
         self.nd = NeighbourDiscovery(self.links, self.ports, self.hosts, self.validation,
                                      self.home_agent, rng)
         self.route_optimisation = RouteOptimisation(
             self.links, self.hosts, self.home_agent, self.forwarding, self.correspondents,
             policy)
+        self.home_agent.cache.subscribe(
+            lambda event, binding, now: self.events.binding("home", event, binding, now))
+        self.correspondents.subscribe(lambda correspondent, event, binding, now:
+                                      self.events.binding(str(correspondent), event,
+                                                          binding, now))
         # The order in which events fan out: groups and meters, then rules, then bindings.
         self.parts = (self.ports, self.flood, self.base, self.lsps, self.hosts,
                       self.validation, self.nd, self.forwarding, self.route_optimisation)
@@ -85,6 +95,7 @@ class Router:
         forwarding with the rules it has (fail_mode secure), every wanted rule is
         added over them, and :meth:`reconcile` later removes what is stale."""
         msgs = self.hosts.forget(lambda host: host.dpid == dpid)
+        self.events.emit(now, "switch", "up", dpid=dpid, up=True)
         self.topology.add_switch(dpid)
         self.ports.add_switch(dpid, ports)
         for part in self.parts:
@@ -93,6 +104,7 @@ class Router:
 
     def switch_down(self, now, dpid):
         msgs = self.hosts.forget(lambda host: host.dpid == dpid)
+        self.events.emit(now, "switch", "down", dpid=dpid, up=False)
         self.topology.remove_switch(dpid)
         for part in self.parts:
             msgs += part.switch_down(now, dpid)
@@ -102,12 +114,14 @@ class Router:
         if not self.ports.is_connected(dpid):
             return []
         self.ports.set_live(dpid, port, True)
+        self.events.port(now, dpid, port, up=True)
         return self._sync_ports(dpid, now)
 
     def port_down(self, now, dpid, port):
         if not self.ports.is_connected(dpid):
             return []
         self.ports.set_live(dpid, port, False)
+        self.events.port(now, dpid, port, up=False)
         self.topology.remove_port(dpid, port)
         msgs = self.hosts.forget(lambda host: (host.dpid, host.port) == (dpid, port))
         return msgs + self._sync_ports(dpid, now) + self.lsps.sync()
@@ -115,6 +129,8 @@ class Router:
     def link_up(self, now, src, src_port, dst, dst_port):
         """LLDP saw ``src:src_port`` → ``dst:dst_port``."""
         self.topology.add_link(src, src_port, dst, dst_port)
+        self.events.emit(now, "link", "up", src=src, src_port=src_port, dst=dst,
+                         dst_port=dst_port, up=True)
         msgs = self.hosts.forget(  # once the link is confirmed (seen both ways)
             lambda host: (host.dpid, host.port) in ((src, src_port), (dst, dst_port))
             and host.port in self.topology.trunk_ports(host.dpid))
@@ -123,6 +139,8 @@ class Router:
 
     def link_down(self, now, src, src_port, dst, dst_port):
         self.topology.remove_link(src, dst)
+        self.events.emit(now, "link", "down", src=src, src_port=src_port, dst=dst,
+                         dst_port=dst_port, up=False)
         return self._sync_ports(src, now) + self._sync_ports(dst, now) + self.lsps.sync()
 
     def _sync_ports(self, dpid, now):
@@ -225,9 +243,13 @@ class Router:
         replies, msgs = self.home_agent.receive(
             now, meta, ingress, lambda address: self.hosts.owner_on_link(
                 address, self.home_agent.home_link_of(address)))
+        after = self.home_agent.cache.get(home)
         if update and ingress is not None and before is not None and before.expires > now \
-                and claimed_care_of(meta) == home and self.home_agent.cache.get(home) is None:
+                and claimed_care_of(meta) == home and after is None:
             msgs += self.validation.returned_home(now, home, ingress)  # deregistered
+        if update and after is not None and (
+                before is None or before.care_of_address != after.care_of_address):
+            self.events.handover(now, before, after, ofmsg.count_flow_mods(msgs), ingress)
         # The rules first, so forwarding is in place when the MN gets its BA.
         if replies is None:  # from a registered MN: answered as if from its home address
             return msgs + self._as_router(now, meta, origin)

@@ -32,6 +32,7 @@ from mipv6_sdn.access_links import LINK_LOCAL
 from mipv6_sdn.binding_cache import Attachment, BindingEvent
 from mipv6_sdn.binding_store import JournalError
 from mipv6_sdn.config import ROUTER_LINK_LOCAL, SourceValidationConfig
+from mipv6_sdn.events import EventLog
 from mipv6_sdn.pipeline import CookieKind, Priority, Table, cookie, flow_identity
 from mipv6_sdn.router_part import RouterPart
 
@@ -273,8 +274,9 @@ def _decrement(counter, key):
 class SourceValidation(RouterPart):
     """The binding table of every access port, its rules, and verification."""
 
-    def __init__(self, links, ports, hosts, resolution, home_agent, store):
+    def __init__(self, links, ports, hosts, resolution, home_agent, store, events=None):
         self.links = links
+        self.events = events if events is not None else EventLog()
         self.config = links.config.source_validation or SourceValidationConfig()
         self.router_mac = links.config.router_mac
         self.ports = ports
@@ -313,6 +315,7 @@ class SourceValidation(RouterPart):
         msgs = self._unbind(now, binding.key, forget_host=moved, rules=False)
         self.table.put(binding)
         msgs += _rule_changes(old, binding)
+        self._said(now, "moved" if moved else "bound", binding)
         LOG.info("source %s bound to dpid %d port %d %s (%s, %s)", binding.address,
                  binding.anchor.dpid, binding.anchor.port, binding.anchor.mac,
                  binding.origin.value, binding.state.value)
@@ -323,11 +326,19 @@ class SourceValidation(RouterPart):
         if binding is None:
             return []
         msgs = _rule_changes(binding, None) if rules else []
+        if rules:
+            self._said(now, "released", binding)
         if forget_host:
             msgs += self.hosts.release(binding.address)
             if not self.table.has_mac(binding.anchor.mac):  # nothing proves it any more
                 msgs += self.hosts.forget(lambda host: host.mac == binding.anchor.mac)
         return msgs
+
+    def _said(self, now, change, binding):
+        self.events.emit(now, "source_binding", change, change=change,
+                         address=str(binding.address), dpid=binding.anchor.dpid,
+                         port=binding.anchor.port, mac=binding.anchor.mac,
+                         origin=binding.origin.value, state=binding.state.value)
 
     def _relearn(self, now, binding):
         """A bound address in use at its anchor: the host table has it again if its

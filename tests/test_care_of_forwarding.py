@@ -13,6 +13,11 @@ CARE_OF = {"visit-a": "2001:db8:a:0:200:ff:fe00:100", "visit-b": "2001:db8:b:0:2
 
 @pytest.fixture
 def harness():
+    return away_harness()
+
+
+def away_harness():
+    """The core with mn1's ports on visit-a and visit-b up, cn1, hh1 and va1 learned."""
     harness = Harness()
     for name, (dpid, port) in AWAY.items():
         harness.run(harness.router.port_up(harness.now, dpid, port))

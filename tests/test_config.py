@@ -193,3 +193,26 @@ def test_route_optimisation_section_is_checked(section, message):
     data["route_optimisation"] = {"correspondents": ["2001:db8:a::10/128"], "mode": "off"}
     assert not parse_config(data).route_optimisation.serves(
         ipaddress.IPv6Address("2001:db8:a::10"))  # control: a good section; off serves none
+
+
+@pytest.mark.parametrize("web, message", [
+    ({"admin_token": "short"}, "web.admin_token: at least 16"),
+    ({"admin_token": "sixteen chars yes"}, "web.admin_token"),
+    ({"allowed_hosts": ["evil.example/path"]}, "web.allowed_hosts[0]"),
+    ({"listen": "0.0.0.0"}, "web.listen: unknown key"),
+])
+def test_bad_web_settings_name_the_key(web, message):
+    data = good()
+    data["web"] = web
+    with pytest.raises(ConfigError) as error:
+        parse_config(data)
+    assert message in str(error.value)
+
+
+def test_admin_actions_are_off_unless_a_token_is_configured():
+    assert parse_config(good()).web.admin_token == ""
+    data = good()
+    data["web"] = {"admin_token": "0123456789abcdef", "allowed_hosts": ["Lab.Example:8080"]}
+    web = parse_config(data).web
+    assert web.admin_token == "0123456789abcdef" and web.allowed_hosts == ("lab.example:8080",)
+    assert "0123456789abcdef" not in repr(web)

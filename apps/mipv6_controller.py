@@ -35,8 +35,8 @@ TICK_SECONDS = 0.1
 # every second), so that paths are known when stale rules are judged.
 RECONCILE_AFTER_QUIET_SECONDS = 3.0
 METER_STATS_SECONDS = 2.0  # how often the meters' drop counts are read
-SERVED_BEFORE_YIELD = 16
-TRUSTED_PORT_QUEUE = 4096  # packet-ins waiting from a trusted port (docs/security.md)  # packet-ins served before the receiving thread runs again
+SERVED_BEFORE_YIELD = 16  # packet-ins served before the receiving thread runs again
+TRUSTED_PORT_QUEUE = 4096  # packet-ins waiting from a trusted port (docs/security.md)
 LOG = logging.getLogger("mipv6_sdn")
 
 # Topology comes from Ryu's LLDP discovery; it must see links, whatever the command line.
@@ -274,6 +274,7 @@ class MIPv6Controller(app_manager.RyuApp):
                     self._serve(msg, received_at)
                 except Exception:  # the core never raises; if it did, serve the rest
                     LOG.exception("packet-in from dpid %s", msg.datapath.id)
+                    self.send([])  # its events, if any, untimed
                 served += 1
                 if served % SERVED_BEFORE_YIELD == 0:
                     hub.sleep(0)

@@ -7,6 +7,7 @@ of ours from another name (DNS rebinding), and a cross-site form cannot set the 
 """
 import hmac
 import ipaddress
+import urllib.parse
 
 from mipv6_sdn.binding_store import JournalError
 from mipv6_sdn.refresh_requests import refresh_request
@@ -32,11 +33,10 @@ def authorize(headers, web, port):
     allowed = allowed_hosts(web, port)
     host = headers.get("host", "").lower()
     if host not in allowed:
-        raise AdminError(403, f"Host {host!r} is not this server's (allowed: "
-                              f"{', '.join(sorted(allowed))}; add it to [web] allowed_hosts)")
+        raise AdminError(403, f"Host {host!r} is not this server's: add it to [web] "
+                              "allowed_hosts")
     origin = headers.get("origin")
-    if origin is not None and origin.lower() not in {f"http://{h}" for h in allowed} | {
-            f"https://{h}" for h in allowed}:
+    if origin is not None and _origin_host(origin) not in allowed:
         raise AdminError(403, f"Origin {origin!r} is not this server: a page elsewhere "
                               "may not drive admin actions")
     scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -46,11 +46,22 @@ def authorize(headers, web, port):
 
 
 def allowed_hosts(web, port):
-    """The Host header values this server answers admin requests for."""
+    """The Host header values this server answers for: the loopback names with its
+    port, and each of ``allowed_hosts`` as written and, without a port, with it (a
+    reverse proxy that keeps the Host sends its own name, often without a port)."""
     names = {f"{name}:{port}" for name in LOOPBACK_NAMES}
     for host in web.allowed_hosts:
-        names.add(host if ":" in host.rsplit("]", 1)[-1] else f"{host}:{port}")
+        names.add(host)
+        if ":" not in host.rsplit("]", 1)[-1]:
+            names.add(f"{host}:{port}")
     return names
+
+
+def _origin_host(origin):
+    """The host[:port] of an Origin header as a Host header would name it, or None
+    (``null``, another scheme)."""
+    parts = urllib.parse.urlsplit(origin.lower())
+    return parts.netloc if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def _binding(router, home_address):
@@ -85,6 +96,10 @@ def request_refresh(router, now, home_address):
     link = router.home_agent.home_link_of(binding.home_address)
     if link is None:
         raise AdminError(409, f"{binding.home_address} is on no configured home link")
+    msgs = router.deliver(now, refresh_request(link.home_agent, binding))
+    if not msgs:
+        raise AdminError(409, f"no way to {binding.care_of_address} now (its switch is "
+                              "not connected?); nothing was sent")
     router.events.emit(now, "admin", "refresh_request", action="refresh_request",
                        home_address=str(binding.home_address))
-    return router.deliver(now, refresh_request(link.home_agent, binding))
+    return msgs

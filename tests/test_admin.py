@@ -27,6 +27,9 @@ def test_the_token_host_and_origin_are_all_required():
     admin.authorize(GOOD, WEB, 8080)  # the control: allowed
     admin.authorize({**GOOD, "Origin": "http://127.0.0.1:8080"}, WEB, 8080)
     admin.authorize({**GOOD, "host": "lab.example:8080"}, WEB, 8080)
+    # behind a TLS proxy that keeps the Host: no port, an https Origin
+    admin.authorize({**GOOD, "Host": "lab.example", "Origin": "https://lab.example"}, WEB,
+                    8080)
     assert refused({**GOOD, "Authorization": "Bearer wrong-token-wrong-token"}) == 401
     assert refused({"Host": "127.0.0.1:8080"}) == 401
     assert refused({**GOOD, "Authorization": TOKEN}) == 401  # not a bearer token
@@ -34,6 +37,8 @@ def test_the_token_host_and_origin_are_all_required():
     assert refused({**GOOD, "Host": "127.0.0.1:9999"}) == 403
     assert refused({**GOOD, "Origin": "http://attacker.example"}) == 403  # CSRF
     assert refused({**GOOD, "Origin": "null"}) == 403
+    assert refused({**GOOD, "Origin": "http://127.0.0.1:8080.attacker.example"}) == 403
+    assert refused({**GOOD, "Host": "127.0.0.1:8080, attacker.example"}) == 403
     assert refused(GOOD, WebConfig()) == 403  # no token configured: no admin at all
 
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES="mininet openvswitch-switch tshark tcpdump iputils-ping ethtool python3-venv iproute2 procps"
+PACKAGES="mininet openvswitch-switch tshark tcpdump iputils-ping ethtool python3-venv iproute2 procps chromium chromium-driver"
 missing=""
 for package in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"

@@ -56,6 +56,7 @@ import time
 import tomllib
 import tracemalloc
 
+from mininet_topos import roaming
 from mininet_topos.roaming import access_config_toml, access_plan
 from mipv6_sdn import mobility, packets, wire
 from mipv6_sdn.config import parse_config
@@ -67,8 +68,8 @@ from ryu.ofproto import ofproto_v1_3_parser as parser
 from benchmarks import core
 
 NOW = core.NOW
-MN1_SPI = 256
-MN1_KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f10111213")
+MN1_SPI = roaming.security_association(1)["spi"]
+MN1_KEY = bytes.fromhex(roaming.security_association(1)["key"])
 MN1_MAC = "00:00:00:01:01:00"  # access_plan's mn1: home link 1, interface id 0x100
 MN1_PORT = 2  # the port mn1 attaches to on every access switch: source-validated
 HOME_DPID = 1  # the home link's switch in core.reference_config
@@ -240,10 +241,8 @@ def access_network(n_links):
     is its stationary host, port 2 the port a visiting MN attaches to (on link 1, mn1's
     home port) and port 3 the trunk to the core; core port i goes to access switch i."""
     plan = access_plan(n_links, hosts_per_link=1, mobile_nodes=1)
-    toml = access_config_toml(plan) + (
-        "\n[home_agent]\nmax_binding_lifetime = 420\nrequire_authentication = true\n"
-        f'\n[[mobile_node]]\nhome_address = "2001:db8:1::100"\nspi = {MN1_SPI}\n'
-        f'key = "{MN1_KEY.hex()}"\n')
+    toml = access_config_toml(plan) + (  # mn1's security association is in the plan's
+        "\n[home_agent]\nmax_binding_lifetime = 420\nrequire_authentication = true\n")
     config = parse_config(tomllib.loads(toml))
     core_dpid = plan["switches"][plan["core"]]
     trunks = [(link["dpid"], 3, core_dpid, link["dpid"]) for link in plan["links"]]

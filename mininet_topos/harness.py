@@ -197,8 +197,13 @@ class EventFollower:
 
 
 def existing_bridges():
-    out = subprocess.run(["ovs-vsctl", "--timeout=10", "list-br"], capture_output=True,
-                         text=True, check=True).stdout
+    """The Open vSwitch bridges on this machine; one clear line if OVS is not running."""
+    try:
+        out = subprocess.run(["ovs-vsctl", "--timeout=10", "list-br"], capture_output=True,
+                             text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        raise SystemExit("Open vSwitch is not running (ovs-vsctl cannot reach it): run "
+                         "`make setup` (scripts/setup.sh starts it)") from None
     return set(out.split())
 
 
@@ -348,36 +353,50 @@ def main_guard():
 
 # ---------------------------------------------------------------- roaming
 
-MN1_SECURITY_ASSOCIATION = {"spi": 256, "key": "000102030405060708090a0b0c0d0e0f10111213"}
 HOST_PYTHON = "/usr/bin/python3"  # Debian's, inside the hosts: for the standard-library tools
 PROBE = ROOT / "mininet_topos" / "probe.py"
 TRANSFER = ROOT / "mininet_topos" / "tcp_transfer.py"
 
 
-def start_agent(host, home="2001:db8:1::100/64", home_agent="2001:db8:1::1",
-                lifetime=60, log_path=None, extra=()):
-    """The mobile-node agent in ``host`` (reference SA), logging to ``log_path``."""
+def start_agent(host, home="2001:db8:1::100/64", home_agent=roaming.HOME_AGENT,
+                lifetime=roaming.AGENT_LIFETIME, log_path=None, extra=()):
+    """The mobile-node agent in ``host`` (mn1's security association), logging to
+    ``log_path``."""
     log = open(log_path or os.devnull, "w")
-    agent = host.popen([str(LAUNCHER.parent / "mipv6-mn"), "--interface",
-                        host.defaultIntf().name, "--home-address", home, "--home-agent",
-                        home_agent, "--spi", str(MN1_SECURITY_ASSOCIATION["spi"]),
-                        "--key-hex", MN1_SECURITY_ASSOCIATION["key"], "--lifetime",
-                        str(lifetime), *extra], stdout=log, stderr=subprocess.STDOUT)
+    agent = host.popen(roaming.agent_command(host, home, home_agent, lifetime=lifetime,
+                                             extra=extra, **roaming.security_association(1)),
+                       stdout=log, stderr=subprocess.STDOUT)
     log.close()
     return agent
 
 
 @contextlib.contextmanager
-def capture(host, pcap):
-    """tshark writes the IPv6 frames of ``host``'s interface to ``pcap`` meanwhile."""
+def capture(host, pcap, capture_filter="ip6"):
+    """tshark writes the frames of ``host``'s interface that pass ``capture_filter``
+    (BPF) to ``pcap`` meanwhile."""
     process = host.popen(["tshark", "-q", "-i", host.defaultIntf().name, "-w", str(pcap),
-                          "-f", "ip6"], stderr=subprocess.DEVNULL)
+                          "-f", capture_filter], stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0, 10, "tshark")
         yield
     finally:
         process.terminate()
         process.wait(10)
+
+
+SIGNALLING_CAPTURE = "ip6 and not udp and not tcp"  # signalling and ND, not the streams
+
+
+@contextlib.contextmanager
+def capture_hosts(net, folder, capture_filter=SIGNALLING_CAPTURE):
+    """:func:`capture` on every host of ``net`` into ``folder``/<host>.pcap meanwhile;
+    yields {host name: pcap path}."""
+    folder = pathlib.Path(folder)
+    pcaps = {host.name: folder / f"{host.name}.pcap" for host in net.hosts}
+    with contextlib.ExitStack() as captures:
+        for host in net.hosts:
+            captures.enter_context(capture(host, pcaps[host.name], capture_filter))
+        yield pcaps
 
 
 @contextlib.contextmanager

@@ -25,13 +25,18 @@ checks this.
 """
 import collections
 import fcntl
+import hashlib
 import ipaddress
+import os
+import pathlib
+import subprocess
+import tempfile
 import socket
 import struct
 import time
 
 import mininet.cli
-from mininet.log import warn
+from mininet.log import info, warn
 from mininet.net import Mininet
 from mininet.node import Host, OVSSwitch, RemoteController
 from mininet.topo import Topo
@@ -58,6 +63,17 @@ REFERENCE_HOSTS = {
     "cn1": {"mac": "00:00:00:00:0c:10", "switch": "s4", "address": "2001:db8:c::10/64"},
 }
 MOBILE_NODES = ["mn1"]
+HOME_AGENT = "2001:db8:1::1"
+MAX_REFERENCE_MOBILE_NODES = 4  # mn1..mn4: roaming.toml has their security associations
+
+
+def _this_file():
+    """This file's path, also under ``mn --custom``, which runs it without ``__file__``."""
+    return pathlib.Path(_this_file.__code__.co_filename).resolve()
+
+
+AGENT = _this_file().parent.parent / ".venv" / "bin" / "mipv6-mn"
+AGENT_LIFETIME = 60  # s, the binding lifetime the agents ask for
 
 # Generated access networks: interface identifiers of hosts (see access_plan).
 FIRST_STATIONARY_IID = 0x10
@@ -67,37 +83,69 @@ MAX_HOSTS_PER_LINK = FIRST_MOBILE_IID - FIRST_STATIONARY_IID
 MAX_MOBILE_NODES = 0x10000 - FIRST_MOBILE_IID
 
 
+def security_association(index):
+    """The MN-HA security association (RFC 4285) of mobile node ``mn<index>``, as the
+    configurations have it: mn1's is the reference one, mn<j>'s SPI 255 + j and a test
+    key from its name (these keys protect an emulation, never a real network)."""
+    if index == 1:
+        return {"spi": 256, "key": "000102030405060708090a0b0c0d0e0f10111213"}
+    return {"spi": 255 + index, "key": hashlib.sha1(f"mipv6-sdn mn{index}".encode()).hexdigest()}
+
+
+def mobile_node_home(index):
+    """mn<index>'s home address on the home link 2001:db8:1::/64, with its length."""
+    return f"2001:db8:1::{FIRST_MOBILE_IID + index - 1:x}/64"
+
+
 def dpid_hex(dpid):
     """The 16 hex digits Mininet and OVS expect for an integer dpid."""
     return f"{dpid:016x}"
 
 
-def _build(topo, switches, hosts, mobile_nodes, switch_links):
+def _build(topo, switches, hosts, mobile_nodes, switch_links, agents=True):
     """Add switches, hosts with their access links, then inter-switch links.
 
     Switches are :class:`UserspaceSwitch`, hosts :class:`MobileIPv6Host`. Host links
     come first, so hosts get the low port numbers of their switch. Each host carries
     its IPv6 address (``ipv6_address``) and whether it is a mobile node (``mobile``)
-    as node parameters, read by :func:`configure_host`.
+    as node parameters, read by :func:`configure_host`; a mobile node ``mn<j>`` also
+    ``agent``, its agent's settings (None when ``agents`` is off), which the CLI
+    starts (:func:`start_agents`).
     """
     for name, dpid in switches.items():
         topo.addSwitch(name, cls=UserspaceSwitch, dpid=dpid_hex(dpid))
     for name, host in hosts.items():
+        mobile = name in mobile_nodes
+        agent = None
+        if mobile and agents:
+            agent = {"home_address": host["address"], "home_agent": HOME_AGENT,
+                     **security_association(int(name[2:]))}
         topo.addHost(name, cls=MobileIPv6Host, mac=host["mac"], ip=None,
-                     ipv6_address=host["address"], mobile=name in mobile_nodes)
+                     ipv6_address=host["address"], mobile=mobile, agent=agent)
         topo.addLink(name, host["switch"])
     for switch_a, switch_b in switch_links:
         topo.addLink(switch_a, switch_b)
 
 
 class RoamingTopo(Topo):
-    """The reference network: home s1, visited s2 and s3, correspondent s4, core s5;
-    ``extra_hosts`` (name: mac, switch, address or None for SLAAC) are added after the
-    reference hosts, so they take the next ports of their switches."""
+    """The reference network: home s1, visited s2 and s3, correspondent s4, core s5.
 
-    def build(self, extra_hosts=None):
-        _build(self, REFERENCE_SWITCHES, {**REFERENCE_HOSTS, **(extra_hosts or {})},
-               MOBILE_NODES, SWITCH_LINKS)
+    ``mobile_nodes`` (1..4) mobile nodes mn1, mn2, ... start on the home link (mn<j>:
+    MAC 00:00:00:00:01:<j-1>, home address 2001:db8:1::<0x100 + j - 1>); ``agents``
+    says whether the CLI starts their agents. ``extra_hosts`` (name: mac, switch,
+    address or None for SLAAC) are added after the reference hosts and the mobile
+    nodes, so they take the next ports of their switches. Under ``mn``:
+    ``--topo roaming,mobile_nodes=3,agents=False``."""
+
+    def build(self, extra_hosts=None, mobile_nodes=1, agents=True):
+        if not 1 <= mobile_nodes <= MAX_REFERENCE_MOBILE_NODES:
+            raise ValueError(f"mobile_nodes: {mobile_nodes} out of range "
+                             f"1..{MAX_REFERENCE_MOBILE_NODES} (roaming.toml has their keys)")
+        more = {f"mn{j}": {"mac": f"00:00:00:00:01:{j - 1:02x}", "switch": "s1",
+                           "address": mobile_node_home(j)}
+                for j in range(2, mobile_nodes + 1)}
+        _build(self, REFERENCE_SWITCHES, {**REFERENCE_HOSTS, **more, **(extra_hosts or {})},
+               MOBILE_NODES + list(more), SWITCH_LINKS, agents)
 
 
 def access_plan(n_links=4, hosts_per_link=1, mobile_nodes=1):
@@ -169,16 +217,22 @@ def access_config_toml(plan):
                   f'router = "{link["router"]}"']
         if link["home_agent"]:
             lines.append(f'home_agent = "{link["home_agent"]}"')
+    for index, name in enumerate(plan["mobile_nodes"], start=1):
+        association = security_association(index)
+        lines += ["", "[[mobile_node]]",
+                  f'home_address = "{plan["hosts"][name]["address"].split("/")[0]}"',
+                  f'spi = {association["spi"]}', f'key = "{association["key"]}"']
     return "\n".join(lines) + "\n"
 
 
 class AccessTopo(Topo):
-    """A star of ``n_links`` access switches around one core (see :func:`access_plan`)."""
+    """A star of ``n_links`` access switches around one core (see :func:`access_plan`);
+    ``agents`` as for :class:`RoamingTopo`."""
 
-    def build(self, n_links=4, hosts_per_link=1, mobile_nodes=1):
+    def build(self, n_links=4, hosts_per_link=1, mobile_nodes=1, agents=True):
         plan = access_plan(n_links, hosts_per_link, mobile_nodes)
         _build(self, plan["switches"], plan["hosts"], plan["mobile_nodes"],
-               plan["switch_links"])
+               plan["switch_links"], agents)
 
 
 topos = {"roaming": RoamingTopo, "access": AccessTopo}
@@ -352,13 +406,114 @@ def _ofport(switch, intf):
     return ofport
 
 
+def agent_command(host, home_address, home_agent, spi, key, lifetime=AGENT_LIFETIME,
+                  extra=()):
+    """The command line of the mobile-node agent (docs/mobile-node.md) in ``host``."""
+    return [str(AGENT), "--interface", str(host.defaultIntf()), "--home-address",
+            home_address, "--home-agent", home_agent, "--spi", str(spi), "--key-hex", key,
+            "--lifetime", str(lifetime), *extra]
+
+
+def start_agents(net, log_dir=None):
+    """Start the agent of every mobile node whose topology asked for one (node
+    parameter ``agent``); {host name: process}, logs in ``log_dir`` (a new temporary
+    folder unless given). Nothing is started, and one line says why, without the venv."""
+    wanted = [host for host in net.hosts if host.params.get("agent")]
+    if not wanted:
+        return {}
+    if not AGENT.exists():
+        warn(f"*** no mobile-node agent at {AGENT}: run `make setup` first; the mobile "
+             "nodes stay without one\n")
+        return {}
+    log_dir = log_dir or tempfile.mkdtemp(prefix="mipv6-agents-")
+    agents = {}
+    for host in wanted:
+        with open(os.path.join(log_dir, f"{host.name}.log"), "w") as log:
+            agents[host.name] = host.popen(agent_command(host, **host.params["agent"]),
+                                           stdout=log, stderr=subprocess.STDOUT)
+    info(f"*** mobile-node agents started in {' '.join(sorted(agents))}; logs in {log_dir}\n")
+    return agents
+
+
+def stop_agents(agents):
+    """SIGTERM each agent by pid (they deregister nothing: the controller's bindings
+    expire), then reap it."""
+    for process in agents.values():
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 class RoamingCLI(mininet.cli.CLI):
-    """Mininet's CLI with :func:`move_host` in the namespace of ``py`` and ``px``."""
+    """Mininet's CLI with ``move``, ``where`` and host-aware ``links`` commands, and
+    :func:`move_host` in the namespace of ``py`` and ``px``. It starts the mobile-node
+    agents the topology asks for before the prompt and stops them after."""
+
+    def __init__(self, mininet, *args, **kwargs):
+        self.agents = start_agents(mininet)
+        try:
+            super().__init__(mininet, *args, **kwargs)
+        finally:
+            stop_agents(self.agents)
 
     def getLocals(self):
         names = super().getLocals()
         names.setdefault("move_host", move_host)
         return names
+
+    def do_move(self, line):
+        """move HOST SWITCH: move HOST's link to SWITCH (the veth move of
+        :func:`move_host`: down, one ovsdb transaction, up)."""
+        names = line.split()
+        if len(names) != 2:
+            self.stdout.write("usage: move HOST SWITCH (e.g. move mn1 s2)\n")
+            return
+        host, switch = (self.mn.nameToNode.get(name) for name in names)
+        if host not in self.mn.hosts:
+            self.stdout.write(f"move: no host {names[0]!r} (hosts: "
+                              f"{' '.join(h.name for h in self.mn.hosts)})\n")
+        elif switch not in self.mn.switches:
+            self.stdout.write(f"move: no switch {names[1]!r} (switches: "
+                              f"{' '.join(s.name for s in self.mn.switches)})\n")
+        else:
+            move = move_host(self.mn, host.name, switch.name)
+            self.stdout.write(f"{host.name} is on {switch.name} port {move.port} (link down "
+                              f"{(move.link_up - move.started) * 1000:.1f} ms)\n")
+
+    def do_where(self, line):
+        """where HOST: the switch and port HOST is on, and its global addresses."""
+        host = self.mn.nameToNode.get(line.strip())
+        if host not in self.mn.hosts:
+            self.stdout.write("usage: where HOST (e.g. where mn1)\n")
+            return
+        self.stdout.write(where(host) + "\n")
+
+    def do_links(self, _line):
+        """Every link as the nodes and OpenFlow ports it joins now (after moves)."""
+        for link in self.mn.links:
+            ends = [f"{intf.node.name}:{_port_of(intf)}" for intf in (link.intf1, link.intf2)]
+            self.stdout.write(f"{ends[0]} <-> {ends[1]}\n")
+
+
+def where(host):
+    """Where ``host`` is: its switch and port, the access link there, its addresses."""
+    intf = host.defaultIntf()
+    peer = intf.link.intf2 if intf.link.intf1 is intf else intf.link.intf1
+    link = next((name for name, (switch, _) in REFERENCE_LINKS.items()
+                 if switch == peer.node.name), None)
+    addresses = [line.split()[3] for line in host.cmd(
+        f"ip -6 -o addr show dev {intf} scope global").splitlines() if "inet6" in line]
+    return (f"{host.name} is on {peer.node.name} port {_port_of(peer)}"
+            f"{f' ({link})' if link else ''}: {', '.join(addresses) or 'no global address'}")
+
+
+def _port_of(intf):
+    """The port number Mininet gave ``intf`` on its node."""
+    return intf.node.ports.get(intf, "?")
 
 
 # ``mn --custom`` runs its CLI (and --pre/--post scripts) with the class named CLI.

@@ -3,6 +3,7 @@
 No root and no running Mininet: a Topo is a plain graph until Mininet builds it, and
 node classes are exercised on instances that run no shell (commands are recorded).
 """
+import io
 import ipaddress
 import pathlib
 import runpy
@@ -102,6 +103,44 @@ def test_reference_config_matches_the_topology():
     assert {link.name: (f"s{link.dpid}", str(link.prefix))
             for link in config.links} == REFERENCE_LINKS
     assert [link.name for link in config.links if link.is_home_link] == ["home"]
+
+
+
+def test_reference_config_holds_the_keys_of_every_mobile_node_the_topology_offers():
+    with open(REFERENCE_CONFIG, "rb") as stream:
+        config = parse_config(tomllib.load(stream))
+    nodes = {str(node.home_address): (node.spi, node.key.hex()) for node in config.mobile_nodes}
+    topo = RoamingTopo(mobile_nodes=roaming.MAX_REFERENCE_MOBILE_NODES)
+    for name in [h for h in topo.hosts() if topo.nodeInfo(h)["mobile"]]:
+        agent = topo.nodeInfo(name)["agent"]
+        assert nodes[agent["home_address"].split("/")[0]] == (agent["spi"], agent["key"])
+    assert len(nodes) == roaming.MAX_REFERENCE_MOBILE_NODES
+
+
+def test_several_mobile_nodes_start_at_home_after_the_reference_hosts():
+    topo = RoamingTopo(mobile_nodes=3)
+    assert [h for h in topo.hosts(sort=False)] == ["mn1", "hh1", "cn1", "mn2", "mn3"]
+    assert topo.nodeInfo("mn3")["mac"] == "00:00:00:00:01:02"
+    assert topo.nodeInfo("mn3")["ipv6_address"] == "2001:db8:1::102/64"
+    assert ("mn3", "s1") in topo.links() or ("s1", "mn3") in topo.links()
+    with pytest.raises(ValueError):
+        RoamingTopo(mobile_nodes=5)
+
+
+def test_agents_can_be_turned_off_and_only_mobile_nodes_get_one():
+    assert RoamingTopo().nodeInfo("mn1")["agent"]["spi"] == 256
+    assert RoamingTopo().nodeInfo("hh1")["agent"] is None
+    assert RoamingTopo(agents=False).nodeInfo("mn1")["agent"] is None
+    assert AccessTopo(n_links=4, mobile_nodes=2).nodeInfo("mn2")["agent"]["spi"] == 257
+
+
+def test_generated_configurations_hold_their_mobile_nodes_keys():
+    plan = access_plan(4, mobile_nodes=3)
+    config = parse_config(tomllib.loads(access_config_toml(plan)))
+    topo = AccessTopo(n_links=4, mobile_nodes=3)
+    assert {str(n.home_address): n.spi for n in config.mobile_nodes} == {
+        topo.nodeInfo(name)["agent"]["home_address"].split("/")[0]:
+        topo.nodeInfo(name)["agent"]["spi"] for name in plan["mobile_nodes"]}
 
 
 @pytest.mark.parametrize("n_links", [4, 16])
@@ -459,6 +498,32 @@ def test_node_classes_and_cli_are_exported_for_mn_custom():
     assert roaming.switches == {"userspace": UserspaceSwitch}
     assert roaming.hosts == {"mipv6": MobileIPv6Host}
     assert roaming.CLI is RoamingCLI
+
+
+class FakeCLINet:
+    """What the CLI commands read of a Mininet: hosts, switches, names."""
+
+    def __init__(self, hosts, switches):
+        self.hosts, self.switches = hosts, switches
+        self.nameToNode = {node.name: node for node in hosts + switches}
+
+
+class Named:
+    def __init__(self, name):
+        self.name = name
+
+
+@pytest.mark.parametrize("line, says", [
+    ("", "usage: move HOST SWITCH"), ("mn1", "usage: move HOST SWITCH"),
+    ("mn9 s2", "move: no host 'mn9' (hosts: mn1)"),
+    ("mn1 s9", "move: no switch 's9' (switches: s2)"),
+    ("s2 mn1", "move: no host 's2'"),
+])
+def test_the_move_command_says_what_is_wrong_in_one_line(line, says):
+    cli = object.__new__(RoamingCLI)
+    cli.mn, cli.stdout = FakeCLINet([Named("mn1")], [Named("s2")]), io.StringIO()
+    cli.do_move(line)
+    assert cli.stdout.getvalue().startswith(says) and cli.stdout.getvalue().count("\n") == 1
 
 
 def test_cli_offers_move_host_to_py():

@@ -164,10 +164,11 @@ def report(raw, out=sys.stdout):
     print(f"flood benchmark: {raw['count']} mobile nodes registered then refreshed one at "
           f"a time from vc1 (visit-a) while fl1 (visit-b) sends {raw['rate']} refused "
           "BU/s from its own bound address; every port validated, none trusted", file=out)
-    print(f"{'run':<20} {'phase':<9} {'accepted':>8} {'rejected':>8} {'lost':>5} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'max ms':>8} {'p50 x':>6} {'p95 x':>6}", file=out)
+    print(f"{'run':<20} {'phase':<9} {'accepted':>8} {'rejected':>8} {'lost':>5} "
+          f"{'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p50 x':>6} {'p95 x':>6}", file=out)
     for row in raw["summary"]:
-        print(f"{row['run']:<20} {row['phase']:<9} {row['accepted']:>8} {row['rejected']:>8} {row['lost']:>5} "
+        print(f"{row['run']:<20} {row['phase']:<9} {row['accepted']:>8} "
+              f"{row['rejected']:>8} {row['lost']:>5} "
               f"{_fmt(row['p50_ms'])} {_fmt(row['p95_ms'])} {_fmt(row['max_ms'])} "
               f"{row['p50_ratio'] or '-':>6} {row['p95_ratio'] or '-':>6}", file=out)
     for result in raw["runs"][1:]:

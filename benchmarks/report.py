@@ -130,7 +130,8 @@ def throughput_section(figures):
     for name in ("ours", "ceiling"):
         for phase, r in figures[name]["phases"].items():
             lat = r["latency_ms"]
-            lines.append(f"| {name} | {phase} | {r['accepted_per_s']:,.0f} | {r['rejected']} | {r['lost']} | "
+            lines.append(f"| {name} | {phase} | {r['accepted_per_s']:,.0f} | {r['rejected']} | "
+                         f"{r['lost']} | "
                          f"{lat['p50']:.1f} ms | {lat['p95']:.1f} ms | {lat['p99']:.1f} ms |")
     lines += [""] + [f"Ratio ours/ceiling, {phase}: **{ratio}** (target "
                      f"{figures['target_ratio']})." for phase, ratio in figures["ratios"].items()]
@@ -202,6 +203,12 @@ def printed_section(title, module, figures):
     return [f"## {title}", "", "```", text.getvalue().rstrip(), "```", ""]
 
 
+def progress(suite, suites):
+    """Which suite runs now: `make bench` takes half an hour."""
+    print(f"make bench: {suite} ({suites.index(suite) + 1} of {len(suites)}), "
+          f"{datetime.datetime.now():%H:%M:%S}", flush=True)
+
+
 def run_suite(module, args, out, name):
     """A suite's own main with --json; its figures."""
     path = out / f"{name}.json"
@@ -224,25 +231,30 @@ def main(argv=None):
     report += [f"- {key}: {value}" for key, value in info.items()] + [""]
     data = {"machine": info}
     if "handover" in suites:
+        progress("handover", suites)
         raw = handover.measure(2 if args.quick else 50, 1 if args.quick else 20)
         (out / "handover.json").write_text(json.dumps(raw, indent=1))
         data["handover"] = raw
         handover_plots(raw, out)
         report += handover_section(raw)
     if "throughput" in suites:
+        progress("throughput", suites)
         figures = run_suite(throughput, ["--quick"] if args.quick else [], out, "throughput")
         data["throughput"] = figures
         report += throughput_section(figures)
     if "core" in suites:
+        progress("core", suites)
         figures = run_suite(core, ["--quick"] if args.quick else [], out, "core")
         data["core"] = figures
         report += core_section(figures)
     if "scale" in suites:
+        progress("scale", suites)
         figures = run_suite(scale, (["--quick"] if args.quick else []) + ["--plots", str(out)],
                             out, "scale")
         data["scale"] = figures
         report += scale_section(figures)
     if "route_optimisation" in suites:
+        progress("route_optimisation", suites)
         route_optimisation.main(["--handovers", "1" if args.quick else "10",
                                  "--out", str(out)])
         with gzip.open(out / "results.json.gz", "rt") as handle:
@@ -252,11 +264,13 @@ def main(argv=None):
             json.dumps(data["route_optimisation"], indent=1))
         report += route_optimisation_section(data["route_optimisation"], raw["delay_ms"])
     if "flood" in suites:
+        progress("flood", suites)
         raw = flood.run(20000, 20 if args.quick else 200)
         (out / "flood.json").write_text(json.dumps(raw, indent=1))
         data["flood"] = raw["summary"]
         report += printed_section("Flood", flood, raw)
     if "soak" in suites:
+        progress("soak", suites)
         result = soak.run(200 if args.quick else 1000, 20 if args.quick else 600)
         (out / "soak.json").write_text(json.dumps(result, indent=1))
         data["soak"] = {key: value for key, value in result.items() if key != "rounds"}

@@ -7,7 +7,8 @@ paced TCP stream and a 10 kHz UDP probe stream from cn1 to mn1's home address, a
 mn1 around. For each handover it prints the L2 outage (the link move), the L3 handover
 (link up to the first probe at the new place), the interruption of the probe stream
 (its largest gap), probes lost, the time from link up to the BA and to cn1's
-route-optimised path, and the flow modifications; on visit-b, the switches that carry cn1's pings to mn1 (the home
+route-optimised path, and the flow modifications; it keeps a capture of every host's
+signalling and says where; on visit-b, the switches that carry cn1's pings to mn1 (the home
 switch no longer among them); then the binding caches and the rules for the home
 address; then it stops everything it started.
 """
@@ -132,13 +133,17 @@ def main():
         agent = harness.start_agent(mn1, log_path=f"{work}/agent.log",
                                     extra=("--route-optimise", CORRESPONDENTS))
         try:
-            with harness.probe_stream(cn1, mn1, HOME, f"{work}/probes.txt", 25) as probes, \
+            with harness.capture_hosts(net, work) as pcaps, \
+                    harness.probe_stream(cn1, mn1, HOME, f"{work}/probes.txt", 25) as probes, \
                     harness.tcp_transfer(cn1, mn1, HOME, TCP_BYTES, TCP_RATE) as finished:
                 results, away = roam(net, controller, probes)
                 intact = finished()
         finally:
             harness.stop_process(agent)
         print_results(results, intact, away)
+        print(f"\nsignalling and ND of every host (Wireshark, tshark -Y mipv6): "
+              f"{' '.join(str(path) for path in pcaps.values())}; mn1's agent log and the "
+              f"probes in {work}")
         print("back home: binding cache", controller.view("bindings") or "empty",
               "and binding rules", harness.binding_rules(net) or "none")
         print()

@@ -106,7 +106,7 @@ class MIPv6Controller(app_manager.RyuApp):
             for link in config.links for port in link.trusted_ports})
         self.packet_ins_waiting = hub.Event()
         self.web = config.web or WebConfig()
-        self.events = EventStream()
+        self.event_stream = EventStream()  # (RyuApp.events is Ryu's own queue)
         self.metrics = Metrics(self.router, lambda: self.packet_ins.dropped)
         store.commit_observer = self.metrics.journal_commit.observe
         kwargs["wsgi"].register(RestView, {"app": self})
@@ -127,7 +127,7 @@ class MIPv6Controller(app_manager.RyuApp):
         events = self.router.events.drain()
         if events:
             self._stamp(events, time.time(), received_at)
-            self.events.publish(events)
+            self.event_stream.publish(events)
 
     def _stamp(self, events, sent_at, received_at):
         for event in events:

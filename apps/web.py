@@ -186,7 +186,7 @@ class RestView(ControllerBase):
         return view
 
     def _follower(self, req, content_type, encode):
-        stream = self.app.events
+        stream = self.app.event_stream
         if stream.followers >= MAX_FOLLOWERS:
             return _json({"error": f"{MAX_FOLLOWERS} event streams are open already; "
                                    "close one"}, status=503)
@@ -199,7 +199,7 @@ class RestView(ControllerBase):
 
     def _follow(self, cursor, encode):
         """The events after ``cursor`` as they come, for STREAM_SECONDS."""
-        stream = self.app.events
+        stream = self.app.event_stream
         stream.followers += 1
         try:
             yield encode(None)  # the headers go out at once

@@ -12,13 +12,15 @@ signalling and says where; on visit-b, the switches that carry cn1's pings to mn
 switch no longer among them); then the binding caches and the rules for the home
 address; then it stops everything it started.
 """
+import argparse
+import functools
 import sys
 import tempfile
 import time
 
 from mininet.log import setLogLevel
 
-from mininet_topos import harness
+from mininet_topos import harness, roaming
 
 HOSTS = ("hh1", "mn1", "cn1")
 HOME = "2001:db8:1::100"
@@ -100,14 +102,17 @@ def print_results(results, intact, away):
             ("duration=", "n_packets=", "n_bytes="))))
 
 
-def roam(net, controller, probes):
-    """mn1 home → visit-a → visit-b → home, with cn1's probe stream running; the
-    handovers, and what was seen on visit-b."""
+def roam(net, controller, probes, others=()):
+    """mn1 home → visit-a → visit-b → home, with cn1's probe stream running, the
+    mobile nodes ``others`` moved along after it; the handovers, and what was seen on
+    visit-b."""
     cn1 = net.get("cn1")
     prefixes = {"s2": "2001:db8:a:", "s3": "2001:db8:b:"}
     results, away = [], {}
     time.sleep(2)
     for switch in ("s2", "s3", "s1"):
+        for other in others:
+            roaming.move_host(net, other, switch)
         result = harness.handover(net, controller, "mn1", switch, HOME, probes)
         if switch in prefixes:
             direct = route_optimised_at(controller, prefixes[switch])
@@ -115,31 +120,42 @@ def roam(net, controller, probes):
                 0, (direct - result["link_up_at"]) * 1000)
         results.append(result)
         if switch == "s3":
+            harness.wait_for(lambda: len(controller.view("bindings")) == 1 + len(others), 10,
+                             "every mobile node's binding on visit-b")
             away = {"bindings": controller.view("bindings"), "cn1": cn1_bindings(controller),
                     "rules": harness.binding_rules(net), "direct": print_path(net, cn1)}
         time.sleep(1)
     return results, away
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mobile-nodes", type=int, default=1, choices=range(1, 5),
+                        help="mn2.. roam along with mn1, each with its agent (default 1)")
+    args = parser.parse_args(argv)
     harness.main_guard()
     setLogLevel("warning")
     started = time.monotonic()
     work = tempfile.mkdtemp(prefix="mipv6-demo-")
-    print("mipv6-sdn demo: controller, reference network, mn1 roaming\n")
-    with harness.reference_network() as (net, controller):
+    others = [f"mn{j}" for j in range(2, args.mobile_nodes + 1)]
+    print(f"mipv6-sdn demo: controller, reference network, {' '.join(['mn1'] + others)} "
+          "roaming\n")
+    topo = functools.partial(roaming.RoamingTopo, mobile_nodes=args.mobile_nodes)
+    with harness.reference_network(topo_factory=topo) as (net, controller):
         reachable = print_reachability(net)
         mn1, cn1 = net.get("mn1"), net.get("cn1")
         agent = harness.start_agent(mn1, log_path=f"{work}/agent.log",
                                     extra=("--route-optimise", CORRESPONDENTS))
+        agents = roaming.start_agents(net, log_dir=work, only=others)
         try:
             with harness.capture_hosts(net, work) as pcaps, \
                     harness.probe_stream(cn1, mn1, HOME, f"{work}/probes.txt", 25) as probes, \
                     harness.tcp_transfer(cn1, mn1, HOME, TCP_BYTES, TCP_RATE) as finished:
-                results, away = roam(net, controller, probes)
+                results, away = roam(net, controller, probes, others)
                 intact = finished()
         finally:
             harness.stop_process(agent)
+            roaming.stop_agents(agents)
         print_results(results, intact, away)
         print(f"\nsignalling and ND of every host (Wireshark, tshark -Y mipv6): "
               f"{' '.join(str(path) for path in pcaps.values())}; mn1's agent log and the "

@@ -184,8 +184,8 @@ class EventFollower:
             for line in self.response:
                 if line.strip():  # blank lines keep the connection alive
                     self.events.append(json.loads(line))
-        except (OSError, ValueError):
-            pass  # closed
+        except (OSError, ValueError, AttributeError):
+            pass  # closed (http.client drops its file under a reader that is closed)
 
     def wait_for(self, predicate, timeout, what):
         """The first event that satisfies ``predicate``, waiting up to ``timeout``."""

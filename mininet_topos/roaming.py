@@ -414,11 +414,13 @@ def agent_command(host, home_address, home_agent, spi, key, lifetime=AGENT_LIFET
             "--lifetime", str(lifetime), *extra]
 
 
-def start_agents(net, log_dir=None):
+def start_agents(net, log_dir=None, only=None):
     """Start the agent of every mobile node whose topology asked for one (node
-    parameter ``agent``); {host name: process}, logs in ``log_dir`` (a new temporary
-    folder unless given). Nothing is started, and one line says why, without the venv."""
-    wanted = [host for host in net.hosts if host.params.get("agent")]
+    parameter ``agent``), or of those named in ``only``; {host name: process}, logs in
+    ``log_dir`` (a new temporary folder unless given). Nothing is started, and one line
+    says why, without the venv."""
+    wanted = [host for host in net.hosts if host.params.get("agent")
+              and (only is None or host.name in only)]
     if not wanted:
         return {}
     if not AGENT.exists():

@@ -2,6 +2,7 @@
 itself, `move mn1 s2` roams it (the controller binds it at visit-a), `where` and
 `links` say where it is now."""
 import io
+import os
 
 import pytest
 
@@ -20,7 +21,8 @@ def test_move_where_and_links_at_the_prompt_with_the_agent_started_by_the_cli(tm
     with harness.reference_network() as (net, controller):
         assert controller.view("bindings") == []
         out = io.StringIO()
-        cli = roaming.RoamingCLI(net, script=str(script), stdout=out)
+        with open(os.devnull) as stdin:
+            cli = roaming.RoamingCLI(net, script=str(script), stdin=stdin, stdout=out)
         said = out.getvalue().splitlines()
         [moved] = [line for line in said if line.startswith("mn1 is on s2 port 3 (link")]
         [where] = [line for line in said if line.startswith("mn1 is on s2 port 3 (visit-a)")]

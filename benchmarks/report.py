@@ -216,6 +216,58 @@ def run_suite(module, args, out, name):
     return json.loads(path.read_text())
 
 
+def run_handover(quick, out):
+    raw = handover.measure(2 if quick else 50, 1 if quick else 20)
+    (out / "handover.json").write_text(json.dumps(raw, indent=1))
+    handover_plots(raw, out)
+    return raw, handover_section(raw)
+
+
+def run_throughput(quick, out):
+    figures = run_suite(throughput, ["--quick"] if quick else [], out, "throughput")
+    return figures, throughput_section(figures)
+
+
+def run_core(quick, out):
+    figures = run_suite(core, ["--quick"] if quick else [], out, "core")
+    return figures, core_section(figures)
+
+
+def run_scale(quick, out):
+    figures = run_suite(scale, (["--quick"] if quick else []) + ["--plots", str(out)],
+                        out, "scale")
+    return figures, scale_section(figures)
+
+
+def run_route_optimisation(quick, out):
+    route_optimisation.main(["--handovers", "1" if quick else "10", "--out", str(out)])
+    with gzip.open(out / "results.json.gz", "rt") as handle:
+        raw = json.load(handle)
+    figures = route_optimisation.figures(raw)
+    (out / "route_optimisation.json").write_text(json.dumps(figures, indent=1))
+    return figures, route_optimisation_section(figures, raw["delay_ms"])
+
+
+def run_flood(quick, out):
+    raw = flood.run(20000, 20 if quick else 200)
+    (out / "flood.json").write_text(json.dumps(raw, indent=1))
+    return raw["summary"], printed_section("Flood", flood, raw)
+
+
+def run_soak(quick, out):
+    result = soak.run(200 if quick else 1000, 20 if quick else 600)
+    (out / "soak.json").write_text(json.dumps(result, indent=1))
+    section = printed_section("Soak", soak, result)
+    soak.check(result)
+    return {key: value for key, value in result.items() if key != "rounds"}, section
+
+
+# Each runs one suite, keeps its raw results in ``out`` and returns (figures, section).
+RUNNERS = {"handover": run_handover, "throughput": run_throughput, "core": run_core,
+           "scale": run_scale, "route_optimisation": run_route_optimisation,
+           "flood": run_flood, "soak": run_soak}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: proves the harness")
@@ -225,57 +277,18 @@ def main(argv=None):
     harness.main_guard()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    suites = args.suites.split(",")
+    unknown = set(args.suites.split(",")) - set(SUITES)
+    if unknown:
+        parser.error(f"unknown suites {', '.join(sorted(unknown))}; known: {', '.join(SUITES)}")
+    suites = [name for name in SUITES if name in args.suites.split(",")]
     report = ["# mipv6-sdn benchmark report", ""]
     info = machine()
     report += [f"- {key}: {value}" for key, value in info.items()] + [""]
     data = {"machine": info}
-    if "handover" in suites:
-        progress("handover", suites)
-        raw = handover.measure(2 if args.quick else 50, 1 if args.quick else 20)
-        (out / "handover.json").write_text(json.dumps(raw, indent=1))
-        data["handover"] = raw
-        handover_plots(raw, out)
-        report += handover_section(raw)
-    if "throughput" in suites:
-        progress("throughput", suites)
-        figures = run_suite(throughput, ["--quick"] if args.quick else [], out, "throughput")
-        data["throughput"] = figures
-        report += throughput_section(figures)
-    if "core" in suites:
-        progress("core", suites)
-        figures = run_suite(core, ["--quick"] if args.quick else [], out, "core")
-        data["core"] = figures
-        report += core_section(figures)
-    if "scale" in suites:
-        progress("scale", suites)
-        figures = run_suite(scale, (["--quick"] if args.quick else []) + ["--plots", str(out)],
-                            out, "scale")
-        data["scale"] = figures
-        report += scale_section(figures)
-    if "route_optimisation" in suites:
-        progress("route_optimisation", suites)
-        route_optimisation.main(["--handovers", "1" if args.quick else "10",
-                                 "--out", str(out)])
-        with gzip.open(out / "results.json.gz", "rt") as handle:
-            raw = json.load(handle)
-        data["route_optimisation"] = route_optimisation.figures(raw)
-        (out / "route_optimisation.json").write_text(
-            json.dumps(data["route_optimisation"], indent=1))
-        report += route_optimisation_section(data["route_optimisation"], raw["delay_ms"])
-    if "flood" in suites:
-        progress("flood", suites)
-        raw = flood.run(20000, 20 if args.quick else 200)
-        (out / "flood.json").write_text(json.dumps(raw, indent=1))
-        data["flood"] = raw["summary"]
-        report += printed_section("Flood", flood, raw)
-    if "soak" in suites:
-        progress("soak", suites)
-        result = soak.run(200 if args.quick else 1000, 20 if args.quick else 600)
-        (out / "soak.json").write_text(json.dumps(result, indent=1))
-        data["soak"] = {key: value for key, value in result.items() if key != "rounds"}
-        report += printed_section("Soak", soak, result)
-        soak.check(result)
+    for name in suites:
+        progress(name, suites)
+        data[name], section = RUNNERS[name](args.quick, out)
+        report += section
     (out / "report.md").write_text("\n".join(report))
     (out / "results.json").write_text(json.dumps(data, indent=1))
     print(f"wrote {out / 'report.md'}")

@@ -404,12 +404,26 @@ def parse_config(data):
                        "mobile_node": list, "mobile_node_range": list,
                        "route_optimisation": dict, "source_validation": dict,
                        "flood_protection": dict, "web": dict}, "config")
-    controller = data.get("controller", {})
-    _check_keys(controller, _CONTROLLER_KEYS, "controller")
+    values = _parse_controller(data.get("controller", {}))
     if "link" not in data or not data["link"]:
         raise ConfigError("link: missing (at least one [[link]] is needed)")
     links = tuple(_parse_link(i, t) for i, t in enumerate(data["link"]))
     _check_unique(links)
+    mobile_nodes = _parse_mobile_nodes(data, links)
+    route_optimisation = _parse_route_optimisation(data.get("route_optimisation", {}),
+                                                   links, mobile_nodes)
+    return Config(links=links, home_agent=_parse_home_agent(data.get("home_agent", {})),
+                  mobile_nodes=mobile_nodes, route_optimisation=route_optimisation,
+                  source_validation=_parse_source_validation(
+                      data.get("source_validation", {})),
+                  flood_protection=_parse_flood_protection(
+                      data.get("flood_protection", {})),
+                  web=_parse_web(data.get("web", {})), **values)
+
+
+def _parse_controller(controller):
+    """The checked keys of the [controller] table, with defaults derived."""
+    _check_keys(controller, _CONTROLLER_KEYS, "controller")
     values = dict(controller)
     mac = values.get("router_mac", ROUTER_MAC).lower()
     if not _MAC_RE.match(mac) or int(mac[:2], 16) & 1:
@@ -446,9 +460,13 @@ def parse_config(data):
     if not 0 <= preferred <= valid <= 0xffffffff:
         raise ConfigError("controller.prefix_preferred_lifetime: must be between 0 and "
                           "prefix_valid_lifetime")
-    home_agent_table = data.get("home_agent", {})
-    _check_keys(home_agent_table, _HOME_AGENT_KEYS, "home_agent")
-    home_agent = HomeAgentConfig(**home_agent_table)
+    return values
+
+
+def _parse_home_agent(table):
+    """The checked [home_agent] table."""
+    _check_keys(table, _HOME_AGENT_KEYS, "home_agent")
+    home_agent = HomeAgentConfig(**table)
     if not 4 <= home_agent.max_binding_lifetime <= 4 * 0xFFFF:
         raise ConfigError("home_agent.max_binding_lifetime: out of range 4..262140 "
                           "(RFC 6275 §6.1.7: units of 4 s in 16 bits)")
@@ -456,15 +474,7 @@ def parse_config(data):
         raise ConfigError("home_agent.timestamp_skew: out of range 0..3600")
     if home_agent.max_bindings < 1:
         raise ConfigError("home_agent.max_bindings: at least 1")
-    mobile_nodes = _parse_mobile_nodes(data, links)
-    route_optimisation = _parse_route_optimisation(data.get("route_optimisation", {}),
-                                                   links, mobile_nodes)
-    source_validation = _parse_source_validation(data.get("source_validation", {}))
-    flood_protection = _parse_flood_protection(data.get("flood_protection", {}))
-    return Config(links=links, home_agent=home_agent, mobile_nodes=mobile_nodes,
-                  route_optimisation=route_optimisation,
-                  source_validation=source_validation, flood_protection=flood_protection,
-                  web=_parse_web(data.get("web", {})), **values)
+    return home_agent
 
 
 def load_config(path):

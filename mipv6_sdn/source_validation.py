@@ -315,7 +315,7 @@ class SourceValidation(RouterPart):
         msgs = self._unbind(now, binding.key, forget_host=moved, rules=False)
         self.table.put(binding)
         msgs += _rule_changes(old, binding)
-        self._said(now, "moved" if moved else "bound", binding)
+        _report(self.events, now, "moved" if moved else "bound", binding)
         LOG.info("source %s bound to dpid %d port %d %s (%s, %s)", binding.address,
                  binding.anchor.dpid, binding.anchor.port, binding.anchor.mac,
                  binding.origin.value, binding.state.value)
@@ -327,18 +327,12 @@ class SourceValidation(RouterPart):
             return []
         msgs = _rule_changes(binding, None) if rules else []
         if rules:
-            self._said(now, "released", binding)
+            _report(self.events, now, "released", binding)
         if forget_host:
             msgs += self.hosts.release(binding.address)
             if not self.table.has_mac(binding.anchor.mac):  # nothing proves it any more
                 msgs += self.hosts.forget(lambda host: host.mac == binding.anchor.mac)
         return msgs
-
-    def _said(self, now, change, binding):
-        self.events.emit(now, "source_binding", change, change=change,
-                         address=str(binding.address), dpid=binding.anchor.dpid,
-                         port=binding.anchor.port, mac=binding.anchor.mac,
-                         origin=binding.origin.value, state=binding.state.value)
 
     def _relearn(self, now, binding):
         """A bound address in use at its anchor: the host table has it again if its
@@ -606,6 +600,13 @@ def _rule_changes(old, new):
             msgs.append((dpid, ofmsg.flow_delete_cookie(old.cookie)))
         msgs += [(dpid, rule) for rule in after.get(dpid, ())]
     return msgs
+
+
+def _report(events, now, change, binding):
+    """A source binding's change (bound, moved, released) in the event log."""
+    events.emit(now, "source_binding", change, change=change, address=str(binding.address),
+                dpid=binding.anchor.dpid, port=binding.anchor.port, mac=binding.anchor.mac,
+                origin=binding.origin.value, state=binding.state.value)
 
 
 def learn_as_claimed(hosts, resolution, now, anchor, meta):

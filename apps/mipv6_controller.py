@@ -65,14 +65,18 @@ if hasattr(switches.Switches, "host_discovery_packet_in_handler"):
 
 
 def live_ports(datapath):
-    """Numbers of the physical ports of ``datapath`` whose link is up."""
+    """Numbers of the physical ports of ``datapath`` whose link is up and that forward."""
     ofp = datapath.ofproto
     return [port.port_no for port in datapath.ports.values()
             if port.port_no <= ofp.OFPP_MAX and _port_is_up(ofp, port)]
 
 
 def _port_is_up(ofp, port):
-    return not (port.state & ofp.OFPPS_LINK_DOWN or port.config & ofp.OFPPC_PORT_DOWN)
+    """Link up, not administratively down and not blocked: a port that neither
+    receives nor forwards (OFPPC_NO_RECV, OFPPC_NO_FWD, as a radio link's inactive
+    patch ports are, docs/mininet.md) carries no host."""
+    return not (port.state & ofp.OFPPS_LINK_DOWN or port.config & (
+        ofp.OFPPC_PORT_DOWN | ofp.OFPPC_NO_RECV | ofp.OFPPC_NO_FWD))
 
 
 class MIPv6Controller(app_manager.RyuApp):

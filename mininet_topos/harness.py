@@ -462,16 +462,17 @@ def probe_stream(sender, receiver, address, path, seconds, rate=PROBE_RATE, port
         kill(sending, receiving)
 
 
-def handover(net, controller, host, switch, home, probes, settle=1.5, rate=PROBE_RATE):
+def handover(net, controller, host, switch, home, probes, settle=1.5, rate=PROBE_RATE,
+             l2_outage=0.0):
     """Move ``host`` to ``switch`` and measure the handover (benchmarks/README.md): the L2
     outage (its link down to up again), the L3 handover (link up to the first probe of
     ``probes``, an :class:`probe.ArrivalLog`, delivered at the new place), the
     interruption (largest probe gap around the move, edges included) and the probes
     lost; a stream that stopped shows as ``stopped``, one long gap and no L3 figure. Also
     the time from the move to the binding change (the BA goes out with it) and the
-    flow-mods the change sent."""
+    flow-mods the change sent. ``l2_outage`` as for :func:`roaming.move_host`."""
     previous = controller.view("binding_changes").get(home, {}).get("at", 0)
-    move = roaming.move_host(net, host, switch)
+    move = roaming.move_host(net, host, switch, l2_outage)
     change = wait_for(lambda: (lambda c: c if c and c["at"] > max(previous, move.started - 1)
                                else None)(controller.view("binding_changes").get(home)),
                       30, f"{host}'s binding to change after the move to {switch}")

@@ -33,10 +33,13 @@ import subprocess
 import tempfile
 import socket
 import struct
+import sys
 import time
 
 import mininet.cli
+from mininet.link import OVSIntf, OVSLink
 from mininet.log import info, warn
+from mininet.util import errRun
 from mininet.net import Mininet
 from mininet.node import Host, OVSSwitch, RemoteController
 from mininet.topo import Topo
@@ -72,6 +75,12 @@ def _this_file():
     return pathlib.Path(_this_file.__code__.co_filename).resolve()
 
 
+try:
+    from mininet_topos import radio
+except ImportError:  # ``mn --custom`` runs this file from outside the package
+    sys.path.insert(0, str(_this_file().parent.parent))
+    from mininet_topos import radio
+
 AGENT = _this_file().parent.parent / ".venv" / "bin" / "mipv6-mn"
 AGENT_LIFETIME = 60  # s, the binding lifetime the agents ask for
 
@@ -102,7 +111,21 @@ def dpid_hex(dpid):
     return f"{dpid:016x}"
 
 
-def _build(topo, switches, hosts, mobile_nodes, switch_links, agents=True):
+def flag(value, name):
+    """A topology's yes/no option: a bool from Python, or the text ``mn`` hands over
+    (``--topo roaming,agents=False`` gives the string "False")."""
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise ValueError(f"{name}: {value!r} is neither True nor False")
+
+
+HUB_DPID_BASE = 0x6875620000000000  # "hub" in the top bytes: apart from access dpids
+
+
+def _build(topo, switches, hosts, mobile_nodes, switch_links, access_switches, agents=True,
+           radio_links=True):
     """Add switches, hosts with their access links, then inter-switch links.
 
     Switches are :class:`UserspaceSwitch`, hosts :class:`MobileIPv6Host`. Host links
@@ -110,10 +133,16 @@ def _build(topo, switches, hosts, mobile_nodes, switch_links, agents=True):
     its IPv6 address (``ipv6_address``) and whether it is a mobile node (``mobile``)
     as node parameters, read by :func:`configure_host`; a mobile node ``mn<j>`` also
     ``agent``, its agent's settings (None when ``agents`` is off), which the CLI
-    starts (:func:`start_agents`).
+    starts (:func:`start_agents`). With ``radio_links`` a mobile node ``mn<j>`` is
+    linked to its radio hub ``hub<j>`` (:class:`RadioHub`), patched to every switch of
+    ``access_switches``: the patch port to its first switch takes the port its own
+    link would have had, the others come after every host's; without, a mobile node
+    has a plain link to its first switch, moved by re-attaching it (:func:`move_host`).
     """
+    agents, radio_links = flag(agents, "agents"), flag(radio_links, "radio")
     for name, dpid in switches.items():
         topo.addSwitch(name, cls=UserspaceSwitch, dpid=dpid_hex(dpid))
+    later = []
     for name, host in hosts.items():
         mobile = name in mobile_nodes
         agent = None
@@ -122,7 +151,17 @@ def _build(topo, switches, hosts, mobile_nodes, switch_links, agents=True):
                      **security_association(int(name[2:]))}
         topo.addHost(name, cls=MobileIPv6Host, mac=host["mac"], ip=None,
                      ipv6_address=host["address"], mobile=mobile, agent=agent)
-        topo.addLink(name, host["switch"])
+        if not (mobile and radio_links):
+            topo.addLink(name, host["switch"])
+            continue
+        hub = f"hub{name[2:]}"
+        topo.addSwitch(hub, cls=RadioHub, dpid=dpid_hex(HUB_DPID_BASE + int(name[2:])),
+                       active=host["switch"])
+        topo.addLink(name, hub, port2=radio.HOST_PORT)
+        topo.addLink(hub, host["switch"], cls=OVSLink)
+        later += [(hub, switch) for switch in access_switches if switch != host["switch"]]
+    for hub, switch in later:
+        topo.addLink(hub, switch, cls=OVSLink)
     for switch_a, switch_b in switch_links:
         topo.addLink(switch_a, switch_b)
 
@@ -134,10 +173,12 @@ class RoamingTopo(Topo):
     MAC 00:00:00:00:01:<j-1>, home address 2001:db8:1::<0x100 + j - 1>); ``agents``
     says whether the CLI starts their agents. ``extra_hosts`` (name: mac, switch,
     address or None for SLAAC) are added after the reference hosts and the mobile
-    nodes, so they take the next ports of their switches. Under ``mn``:
-    ``--topo roaming,mobile_nodes=3,agents=False``."""
+    nodes, so they take the next ports of their switches. ``radio`` (True): each mobile
+    node reaches every access switch through its radio hub and moves by port-mods
+    (:func:`move_host`); False gives it a plain link, moved by re-attaching it. Under
+    ``mn``: ``--topo roaming,mobile_nodes=3,agents=False,radio=False``."""
 
-    def build(self, extra_hosts=None, mobile_nodes=1, agents=True):
+    def build(self, extra_hosts=None, mobile_nodes=1, agents=True, radio=True):
         if not 1 <= mobile_nodes <= MAX_REFERENCE_MOBILE_NODES:
             raise ValueError(f"mobile_nodes: {mobile_nodes} out of range "
                              f"1..{MAX_REFERENCE_MOBILE_NODES} (roaming.toml has their keys)")
@@ -145,7 +186,8 @@ class RoamingTopo(Topo):
                            "address": mobile_node_home(j)}
                 for j in range(2, mobile_nodes + 1)}
         _build(self, REFERENCE_SWITCHES, {**REFERENCE_HOSTS, **more, **(extra_hosts or {})},
-               MOBILE_NODES + list(more), SWITCH_LINKS, agents)
+               MOBILE_NODES + list(more), SWITCH_LINKS,
+               [switch for switch, _ in REFERENCE_LINKS.values()], agents, radio)
 
 
 def access_plan(n_links=4, hosts_per_link=1, mobile_nodes=1):
@@ -227,12 +269,13 @@ def access_config_toml(plan):
 
 class AccessTopo(Topo):
     """A star of ``n_links`` access switches around one core (see :func:`access_plan`);
-    ``agents`` as for :class:`RoamingTopo`."""
+    ``agents`` and ``radio`` as for :class:`RoamingTopo`."""
 
-    def build(self, n_links=4, hosts_per_link=1, mobile_nodes=1, agents=True):
+    def build(self, n_links=4, hosts_per_link=1, mobile_nodes=1, agents=True, radio=True):
         plan = access_plan(n_links, hosts_per_link, mobile_nodes)
         _build(self, plan["switches"], plan["hosts"], plan["mobile_nodes"],
-               plan["switch_links"], agents)
+               plan["switch_links"], [link["switch"] for link in plan["links"]], agents,
+               radio)
 
 
 topos = {"roaming": RoamingTopo, "access": AccessTopo}
@@ -293,8 +336,10 @@ def _configure_from_params(host, optimistic_dad):
 
 def disable_ipv6(switch, intfs):
     """Turn IPv6 off on the switch-side interfaces ``intfs`` (root namespace), so their
-    links get no RS, DAD or MLD from the switch side; ``lo`` is left alone."""
-    keys = [f"net.ipv6.conf.{intf}.disable_ipv6=1" for intf in intfs if str(intf) != "lo"]
+    links get no RS, DAD or MLD from the switch side; ``lo`` and patch ports (no kernel
+    interface) are left alone."""
+    keys = [f"net.ipv6.conf.{intf}.disable_ipv6=1" for intf in intfs
+            if str(intf) != "lo" and not isinstance(intf, OVSIntf)]
     if keys:
         run_in(switch, "sysctl", "-q", "-w", *keys)
 
@@ -333,9 +378,82 @@ class UserspaceSwitch(OVSSwitch):
         disable_ipv6(self, self.intfList())
         super().start(controllers)
 
+    @classmethod
+    def batchStartup(cls, switches, run=errRun):
+        """Mininet creates the bridges of one class in a batch, after every ``start``:
+        then radio hubs created before these switches block their patch ports here."""
+        started = super().batchStartup(switches, run)
+        for switch in switches:
+            for intf in switch.intfList():
+                hub = _patch_peer(intf)
+                if isinstance(hub, RadioHub) and hub.radio is not None:
+                    hub.radio.settle(switch.name)
+        return started
+
     def attach(self, intf):
         disable_ipv6(self, [intf])
         super().attach(intf)
+
+
+def _patch_peer(intf):
+    """The node at the other end of ``intf`` when it is a patch port, else None."""
+    if not isinstance(intf, OVSIntf):
+        return None
+    link = intf.link
+    return (link.intf2 if link.intf1 is intf else link.intf1).node
+
+
+class RadioHub(UserspaceSwitch):
+    """A mobile node's radio hub (mininet_topos/radio.py): port 1 to the host, a patch
+    port to every access switch, no controller. ``active`` (node parameter) names the
+    access switch the host starts on. Whichever starts last, the hub or an access
+    switch, blocks that switch's patch port unless it is the active one."""
+
+    def __init__(self, name, active=None, **params):
+        super().__init__(name, **params)
+        self.first_active = active
+        self.access_switches = {}  # name -> node, of the switches it is patched to
+        self.radio = None
+
+    def start(self, controllers):
+        super().start([])
+
+    @classmethod
+    def batchStartup(cls, switches, run=errRun):
+        """Once the hubs exist: point each at its first switch and block the patch
+        ports of the access switches that exist already (the others block theirs when
+        their batch runs, :meth:`UserspaceSwitch.batchStartup`)."""
+        started = super().batchStartup(switches, run)
+        for hub in switches:
+            patches = {}
+            for intf in hub.intfList():
+                peer = _patch_peer(intf)
+                if peer is not None:
+                    link = intf.link
+                    other = link.intf2 if link.intf1 is intf else link.intf1
+                    patches[peer.name] = (hub.ports[intf], peer.ports[other])
+                    hub.access_switches[peer.name] = peer
+            hub.radio = radio.RadioLink(hub.name, patches, hub.first_active)
+            hub.radio.point_hub()
+            for switch in patches:
+                if os.path.exists(os.path.join(radio.rundir(), f"{switch}.mgmt")):
+                    hub.radio.settle(switch)
+        return started
+
+    def connected(self):
+        return True  # it has no controller to wait for
+
+    def stop(self, deleteIntfs=True):
+        if self.radio is not None:
+            self.radio.close()
+        super().stop(deleteIntfs)
+
+    @classmethod
+    def batchShutdown(cls, switches, run=errRun):
+        for hub in switches:
+            if hub.radio is not None:
+                hub.radio.close()
+        return super().batchShutdown(switches, run)
 
 
 # Node classes by name, for ``mn --custom ... --switch userspace`` / ``--host mipv6``
@@ -349,21 +467,39 @@ Move.__doc__ = """A link move: the host's new OpenFlow port, and when (wall cloc
 link went down and came up again (the L2 outage between them)."""
 
 
-def move_host(net, host_name, new_switch_name):
+def move_host(net, host_name, new_switch_name, l2_outage=0.0):
     """Move a host's link to another switch at run time; return its :data:`Move`.
 
-    As in Mininet's examples/mobility.py, the switch-side interface is taken down (the
-    host sees carrier loss), moved between the OVS bridges in one ovs-vsctl transaction
-    (keeping its name and its IPv6-off setting), and brought up again: the emulated
-    link-layer handover is as short as this machine allows (about 20 ms, the
-    transaction). Down and up are ioctls in this process when the switch is in the root
-    namespace, so the times recorded are the link's own. Mininet's bookkeeping follows,
-    so ``net.stop()`` still cleans up. Moving to the current switch changes nothing.
-    Under ``mn``, the CLI offers it to ``py``: ``py move_host(net, 'mn1', 's2')``.
+    A mobile node with a radio hub (:class:`RadioHub`, the topologies' default) moves
+    by port-mods (mininet_topos/radio.py): its old patch port is blocked, ``l2_outage``
+    seconds pass, and the new one is unblocked; the host's carrier stays up and the
+    router advertisement the controller sends on the new port tells it it moved.
+    Any other host is re-attached: its switch-side interface goes down (the host sees
+    carrier loss), moves between the bridges in one ovs-vsctl transaction and comes up
+    again after at least ``l2_outage`` seconds (about 20 ms at best, the transaction).
+    Moving to the current switch changes nothing. Under ``mn``, the CLI offers it to
+    ``py``: ``py move_host(net, 'mn1', 's2')``.
     """
     host, new_switch = net[host_name], net[new_switch_name]
     link = host.defaultIntf().link
     intf = link.intf2 if link.intf1.node is host else link.intf1
+    if isinstance(intf.node, RadioHub):
+        radio_link = intf.node.radio
+        port = radio_link.patches[new_switch.name][1] if new_switch.name in \
+            radio_link.patches else None
+        if radio_link.active == new_switch.name:
+            now = time.time()
+            return Move(port, now, now)
+        started, link_up = radio_link.move(new_switch.name, l2_outage)
+        return Move(port, started, link_up)
+    return _reattach(host, intf, new_switch, l2_outage)
+
+
+def _reattach(host, intf, new_switch, l2_outage):
+    """The re-attach move of :func:`move_host`, as in Mininet's examples/mobility.py.
+    Down and up are ioctls in this process when the switch is in the root namespace,
+    so the times recorded are the link's own; Mininet's bookkeeping follows, so
+    ``net.stop()`` still cleans up."""
     old_switch = intf.node
     if old_switch is new_switch:
         now = time.time()
@@ -373,6 +509,8 @@ def move_host(net, host_name, new_switch_name):
     _set_link(old_switch, intf, up=False)
     run_in(new_switch, "ovs-vsctl", "del-port", old_switch, intf, "--", "add-port", new_switch,
            intf, "--", "set", "Interface", intf, f"ofport_request={port}")
+    if l2_outage > 0:
+        time.sleep(max(0.0, started + l2_outage - time.time()))
     _set_link(new_switch, intf, up=True)
     link_up = time.time()
     old_switch.delIntf(intf)
@@ -468,21 +606,28 @@ class RoamingCLI(mininet.cli.CLI):
         return names
 
     def do_move(self, line):
-        """move HOST SWITCH: move HOST's link to SWITCH (the veth move of
-        :func:`move_host`: down, one ovsdb transaction, up)."""
+        """move HOST SWITCH [L2_OUTAGE_MS]: move HOST's link to SWITCH (:func:`move_host`:
+        a mobile node's radio hub switches ports, any other host is re-attached), with
+        the link gone for L2_OUTAGE_MS (default 0)."""
         names = line.split()
-        if len(names) != 2:
-            self.stdout.write("usage: move HOST SWITCH (e.g. move mn1 s2)\n")
+        if len(names) not in (2, 3) or len(names) == 3 and not _is_number(names[2]):
+            self.stdout.write("usage: move HOST SWITCH [L2_OUTAGE_MS] (e.g. move mn1 s2)\n")
             return
-        host, switch = (self.mn.nameToNode.get(name) for name in names)
+        host, switch = (self.mn.nameToNode.get(name) for name in names[:2])
+        targets = [s for s in self.mn.switches if not isinstance(s, RadioHub)]
         if host not in self.mn.hosts:
             self.stdout.write(f"move: no host {names[0]!r} (hosts: "
                               f"{' '.join(h.name for h in self.mn.hosts)})\n")
-        elif switch not in self.mn.switches:
+        elif switch not in targets:
             self.stdout.write(f"move: no switch {names[1]!r} (switches: "
-                              f"{' '.join(s.name for s in self.mn.switches)})\n")
+                              f"{' '.join(s.name for s in targets)})\n")
         else:
-            move = move_host(self.mn, host.name, switch.name)
+            try:
+                move = move_host(self.mn, host.name, switch.name,
+                                 float(names[2]) / 1000 if len(names) == 3 else 0.0)
+            except ValueError as exc:
+                self.stdout.write(f"move: {exc}\n")
+                return
             self.stdout.write(f"{host.name} is on {switch.name} port {move.port} (link down "
                               f"{(move.link_up - move.started) * 1000:.1f} ms)\n")
 
@@ -495,21 +640,43 @@ class RoamingCLI(mininet.cli.CLI):
         self.stdout.write(where(host) + "\n")
 
     def do_links(self, _line):
-        """Every link as the nodes and OpenFlow ports it joins now (after moves)."""
+        """Every link as the nodes and OpenFlow ports it joins now (after moves); a radio
+        hub's patch links but the active one are blocked."""
         for link in self.mn.links:
             ends = [f"{intf.node.name}:{_port_of(intf)}" for intf in (link.intf1, link.intf2)]
-            self.stdout.write(f"{ends[0]} <-> {ends[1]}\n")
+            hub, switch = (link.intf1.node, link.intf2.node)
+            blocked = isinstance(hub, RadioHub) and isinstance(link.intf2, OVSIntf) and \
+                hub.radio is not None and hub.radio.active != switch.name
+            self.stdout.write(f"{ends[0]} <-> {ends[1]}{' (blocked)' if blocked else ''}\n")
+
+
+def _is_number(text):
+    try:
+        return float(text) >= 0
+    except ValueError:
+        return False
+
+
+def attachment(host):
+    """(switch node, OpenFlow port) where ``host``'s link reaches the network now: for a
+    mobile node with a radio hub, its active access switch's patch port."""
+    intf = host.defaultIntf()
+    peer = intf.link.intf2 if intf.link.intf1 is intf else intf.link.intf1
+    if isinstance(peer.node, RadioHub):
+        hub = peer.node
+        return hub.access_switches[hub.radio.active], hub.radio.patches[hub.radio.active][1]
+    return peer.node, _port_of(peer)
 
 
 def where(host):
     """Where ``host`` is: its switch and port, the access link there, its addresses."""
     intf = host.defaultIntf()
-    peer = intf.link.intf2 if intf.link.intf1 is intf else intf.link.intf1
-    link = next((name for name, (switch, _) in REFERENCE_LINKS.items()
-                 if switch == peer.node.name), None)
+    switch, port = attachment(host)
+    link = next((name for name, (name_of_switch, _) in REFERENCE_LINKS.items()
+                 if name_of_switch == switch.name), None)
     addresses = [line.split()[3] for line in host.cmd(
         f"ip -6 -o addr show dev {intf} scope global").splitlines() if "inet6" in line]
-    return (f"{host.name} is on {peer.node.name} port {_port_of(peer)}"
+    return (f"{host.name} is on {switch.name} port {port}"
             f"{f' ({link})' if link else ''}: {', '.join(addresses) or 'no global address'}")
 
 

@@ -88,7 +88,8 @@ def parse(data, where="scenario"):
         raise ScenarioError(f"{where}: mobile_nodes must be "
                             f"1..{roaming.MAX_REFERENCE_MOBILE_NODES}")
     topo = roaming.RoamingTopo(mobile_nodes=mobile_nodes)
-    hosts, switches = set(topo.hosts()), set(topo.switches())
+    hosts = set(topo.hosts())
+    switches = {switch for switch, _ in roaming.REFERENCE_LINKS.values()}  # access switches
     moves = tuple(sorted((_move(entry, index, hosts, switches, where)
                           for index, entry in enumerate(data.get("move", []))),
                          key=lambda move: move.at))

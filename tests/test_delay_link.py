@@ -75,7 +75,7 @@ def test_zero_delay_passes_at_once_and_negative_is_refused():
 
 
 def test_topology_keeps_the_reference_switch_ports():
-    delayed, reference = DelayedHomeTopo(delay_ms=10), roaming.RoamingTopo()
+    delayed, reference = DelayedHomeTopo(delay_ms=10), roaming.RoamingTopo(radio=False)
     assert delayed.switches() == reference.switches()
     assert set(delayed.hosts()) == set(reference.hosts()) | {DELAY_NODE}
     ports = {}

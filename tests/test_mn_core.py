@@ -93,8 +93,8 @@ def test_leaving_home_makes_the_home_address_a_128_and_the_home_prefix_off_link(
     at_home(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_A))
     changes = system_changes(actions)
-    assert changes == [AssignHomeAddress(I((HOA, 128))), RemoveAddress(SLAAC_HOME),
-                       RemoveOnLinkRoute(HOME_PREFIX), DefaultRoute(ROUTER_LL, HOA)]
+    assert changes == [AssignHomeAddress(I((HOA, 128))), DefaultRoute(ROUTER_LL, HOA),
+                       RemoveAddress(SLAAC_HOME), RemoveOnLinkRoute(HOME_PREFIX)]
 
 
 def test_moving_on_drops_the_old_care_of_address_and_its_prefix():
@@ -102,8 +102,22 @@ def test_moving_on_drops_the_old_care_of_address_and_its_prefix():
     registered(node, clock)
     actions = node.frame_received(clock.now, ra(VISIT_B))
     changes = system_changes(actions)
-    assert changes == [RemoveAddress(I((COA_A, 64))), RemoveOnLinkRoute(VISIT_A),
-                       DefaultRoute(ROUTER_LL, HOA)]
+    assert changes == [DefaultRoute(ROUTER_LL, HOA), RemoveAddress(I((COA_A, 64))),
+                       RemoveOnLinkRoute(VISIT_A)]
+
+
+def test_a_care_of_address_already_there_is_registered_before_the_old_link_is_cleaned_up():
+    """The kernel forms the new care-of address from the RA before the agent reads it
+    (a radio move: no carrier change): the BU goes out before any netlink change."""
+    clock, node = Clock(), make_node()
+    registered(node, clock)
+    node.addresses_changed(clock.now, [I((HOA, 128)), I((COA_A, 64)), I((COA_B, 64))])
+    actions = node.frame_received(clock.now, ra(VISIT_B))
+    changes = [a for a in actions if not isinstance(a, Log)]
+    [bu] = bus(changes)
+    assert bu[IPv6].src == str(COA_B)
+    assert isinstance(changes[0], Send) and MIP6MH_BU in Ether(changes[0].frame)
+    assert RemoveAddress(I((COA_A, 64))) in changes[1:]
 
 
 def test_at_home_the_home_address_stays_a_64():

@@ -10,11 +10,13 @@ import runpy
 import tomllib
 
 import pytest
+from mininet.link import OVSLink
 from mininet.node import Host, OVSSwitch, Switch
 
 from mininet_topos import roaming
 from mininet_topos.roaming import (REFERENCE_HOSTS, REFERENCE_LINKS, ROUTER_LL, AccessTopo,
-                                   MobileIPv6Host, RoamingCLI, RoamingTopo, UserspaceSwitch,
+                                   MobileIPv6Host, RadioHub, RoamingCLI, RoamingTopo,
+                                   UserspaceSwitch,
                                    access_config_toml, access_plan)
 from mipv6_sdn.config import parse_config
 
@@ -39,7 +41,7 @@ def test_topos_exports_both_topologies_for_mn_custom():
 
 
 def test_roaming_switches_are_userspace_openflow13_with_reference_dpids():
-    topo = RoamingTopo()
+    topo = RoamingTopo(radio=False)
     assert topo.switches() == ["s1", "s2", "s3", "s4", "s5"]
     for dpid, name in enumerate(topo.switches(), start=1):
         assert_userspace_ofp13_switch(topo.nodeInfo(name), dpid)
@@ -48,7 +50,28 @@ def test_roaming_switches_are_userspace_openflow13_with_reference_dpids():
 def test_roaming_links_connect_access_switches_to_core_and_visited_links():
     expected = {("s1", "s5"), ("s2", "s5"), ("s3", "s5"), ("s4", "s5"), ("s2", "s3"),
                 ("mn1", "s1"), ("hh1", "s1"), ("cn1", "s4")}
-    assert link_pairs(RoamingTopo()) == {frozenset(pair) for pair in expected}
+    assert link_pairs(RoamingTopo(radio=False)) == {frozenset(pair) for pair in expected}
+
+
+def test_by_default_mn1_reaches_every_access_switch_through_its_radio_hub():
+    topo = RoamingTopo()
+    assert topo.switches() == ["hub1", "s1", "s2", "s3", "s4", "s5"]
+    hub = topo.nodeInfo("hub1")
+    assert hub["cls"] is RadioHub and hub["active"] == "s1"
+    assert int(hub["dpid"], 16) not in range(1, 6)
+    expected = {("s1", "s5"), ("s2", "s5"), ("s3", "s5"), ("s4", "s5"), ("s2", "s3"),
+                ("mn1", "hub1"), ("hub1", "s1"), ("hub1", "s2"), ("hub1", "s3"),
+                ("hub1", "s4"), ("hh1", "s1"), ("cn1", "s4")}
+    assert link_pairs(topo) == {frozenset(pair) for pair in expected}
+    patches = {frozenset((info["node1"], info["node2"])) for _, _, info in
+               topo.links(withInfo=True) if info.get("cls") is OVSLink}
+    assert patches == {frozenset(("hub1", s)) for s in ("s1", "s2", "s3", "s4")}
+    # the host is on the hub's port 1; the patch to its first switch takes the port its
+    # own link had, the others come after the stationary hosts'
+    assert topo.port("mn1", "hub1") == (0, 1)
+    assert topo.port("hub1", "s1")[1] == 1 and topo.port("hh1", "s1") == (0, 2)
+    assert topo.port("cn1", "s4") == (0, 1) and topo.port("hub1", "s4")[1] == 2
+    assert topo.port("s1", "s5") == (3, 1)
 
 
 def test_roaming_hosts_have_reference_macs_and_addresses():
@@ -72,7 +95,7 @@ def test_roaming_only_mn1_is_a_mobile_node():
 
 
 def test_roaming_hosts_take_the_first_ports_of_their_switch():
-    topo = RoamingTopo()
+    topo = RoamingTopo(radio=False)
     assert topo.port("mn1", "s1") == (0, 1)
     assert topo.port("hh1", "s1") == (0, 2)
     assert topo.port("cn1", "s4") == (0, 1)
@@ -122,7 +145,8 @@ def test_several_mobile_nodes_start_at_home_after_the_reference_hosts():
     assert [h for h in topo.hosts(sort=False)] == ["mn1", "hh1", "cn1", "mn2", "mn3"]
     assert topo.nodeInfo("mn3")["mac"] == "00:00:00:00:01:02"
     assert topo.nodeInfo("mn3")["ipv6_address"] == "2001:db8:1::102/64"
-    assert ("mn3", "s1") in topo.links() or ("s1", "mn3") in topo.links()
+    assert frozenset(("mn3", "hub3")) in link_pairs(topo)
+    assert topo.nodeInfo("hub3")["active"] == "s1"
     with pytest.raises(ValueError):
         RoamingTopo(mobile_nodes=5)
 
@@ -216,7 +240,7 @@ def test_access_plan_rejects_sizes_its_address_plan_cannot_hold(kwargs):
 
 @pytest.mark.parametrize("n_links", [4, 16])
 def test_access_topo_builds_its_plan(n_links):
-    topo = AccessTopo(n_links, hosts_per_link=2, mobile_nodes=3)
+    topo = AccessTopo(n_links, hosts_per_link=2, mobile_nodes=3, radio=False)
     plan = access_plan(n_links, 2, 3)
     assert topo.switches() == sorted(plan["switches"], key=lambda name: int(name[1:]))
     for name, dpid in plan["switches"].items():
@@ -230,6 +254,15 @@ def test_access_topo_builds_its_plan(n_links):
     expected = {frozenset(pair) for pair in plan["switch_links"]}
     expected |= {frozenset((name, host["switch"])) for name, host in plan["hosts"].items()}
     assert link_pairs(topo) == expected
+
+
+def test_access_topo_gives_each_mobile_node_a_hub_patched_to_every_access_switch():
+    topo = AccessTopo(8, hosts_per_link=1, mobile_nodes=2)
+    assert [s for s in topo.switches() if s.startswith("hub")] == ["hub1", "hub2"]
+    for j in (1, 2):
+        assert {frozenset(pair) for pair in topo.links() if f"hub{j}" in pair} == \
+            {frozenset((f"mn{j}", f"hub{j}"))} | {frozenset((f"hub{j}", f"s{i}"))
+                                                  for i in range(1, 9)}
 
 
 def test_access_topo_of_four_links_numbers_switches_like_the_reference():
@@ -564,7 +597,13 @@ def test_mn_custom_resolves_the_topologies_and_node_options(mn_after_custom):
     assert custom_class(mn["HOSTS"], "proc") is Host
     assert custom_class(mn["LINKS"], "default").__name__ == "Link"
     topo = build_topo(mn["TOPOS"], "roaming")
-    assert topo.switches() == ["s1", "s2", "s3", "s4", "s5"]
+    assert topo.switches() == ["hub1", "s1", "s2", "s3", "s4", "s5"]
     assert topo.nodeInfo("s1")["cls"].__name__ == "UserspaceSwitch"
+    assert topo.nodeInfo("hub1")["cls"].__name__ == "RadioHub"
+    assert build_topo(mn["TOPOS"], "roaming,radio=False").switches() == \
+        ["s1", "s2", "s3", "s4", "s5"]
+    assert build_topo(mn["TOPOS"], "roaming,agents=False").nodeInfo("mn1")["agent"] is None
+    with pytest.raises(ValueError):
+        build_topo(mn["TOPOS"], "roaming,radio=maybe")
     assert topo.nodeInfo("mn1")["cls"].__name__ == "MobileIPv6Host"
     assert len(build_topo(mn["TOPOS"], "access,8,2,3").hosts()) == 8 * 2 + 3

@@ -176,22 +176,24 @@ class Movement(Part):
 
     def _moved_away(self, now, old):
         """RFC 6275 §11.5.1-§11.5.2: on a visited link. The home address becomes a
-        /128 (the home prefix is off-link), addresses and routes of the link left are
-        dropped, and a care-of address is looked for."""
+        /128 (the home prefix is off-link), a care-of address is looked for, and the
+        addresses and routes of the link left are dropped after that, so a binding
+        update for a care-of address already there waits for no netlink round trip."""
         home_address, home_prefix = self.identity.home_address, self.identity.home_prefix
-        actions = []
+        actions, cleanup = [], []
         if self.location is not Location.AWAY:
             actions.append(AssignHomeAddress(ipaddress.IPv6Interface((home_address, 128))))
-            actions += [RemoveAddress(a) for a in sorted(self.addresses)
+            cleanup += [RemoveAddress(a) for a in sorted(self.addresses)
                         if a.ip in home_prefix and a.ip != home_address]
-            actions.append(RemoveOnLinkRoute(home_prefix))
+            cleanup.append(RemoveOnLinkRoute(home_prefix))
         elif old is not None:
-            actions += [RemoveAddress(a) for a in sorted(self.addresses) if a.ip in old.prefix]
-            actions.append(RemoveOnLinkRoute(old.prefix))
+            cleanup += [RemoveAddress(a) for a in sorted(self.addresses) if a.ip in old.prefix]
+            cleanup.append(RemoveOnLinkRoute(old.prefix))
         self.location = Location.AWAY
         self.care_of = None
-        actions += [Note(Event.MOVED_AWAY), DefaultRoute(self.link.router_ll, home_address)]
-        return actions + self._care_of_check(now)
+        actions.append(Note(Event.MOVED_AWAY))
+        return actions + self._care_of_check(now) + \
+            [DefaultRoute(self.link.router_ll, home_address)] + cleanup
 
     def _care_of_check(self, now):
         """Take an address of the visited link's prefix as the care-of address."""

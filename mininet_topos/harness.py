@@ -82,9 +82,10 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def config_with(path, **overrides):
-    """A copy of the TOML file ``path`` with [controller] keys replaced, as a temp file."""
-    text = pathlib.Path(path).read_text()
+def config_with(path, tables="", **overrides):
+    """A copy of the TOML file ``path`` with [controller] keys replaced and ``tables``
+    (TOML text) added at the end, as a temp file."""
+    text = pathlib.Path(path).read_text() + tables
     for key, value in overrides.items():
         text, count = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
         if count != 1:
@@ -485,7 +486,8 @@ def handover(net, controller, host, switch, home, probes, settle=1.5, rate=PROBE
             "interruption_ms": measured["largest_gap_s"] * 1000, "lost": measured["lost"],
             "stopped": measured["stopped"], "gaps_over_2ms": measured["gaps_over_2ms"],
             "link_up_to_ba_ms": (change["at"] - move.link_up) * 1000,
-            "flow_mods": change["flow_mods"], "event": change["event"]}
+            "flow_mods": change["flow_mods"], "event": change["event"],
+            "network_triggered": change.get("network_triggered", False)}
 
 
 def labelled_arrivals(switch):

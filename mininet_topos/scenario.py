@@ -229,7 +229,9 @@ def _pcaps_per_link(topo, raw, moves, out):
 
 
 def _first_switch(topo, host):
-    return next(b if a == host else a for a, b in topo.links() if host in (a, b))
+    """The switch ``host`` starts on: its link's other end, or its radio hub's first."""
+    node = next(b if a == host else a for a, b in topo.links() if host in (a, b))
+    return topo.nodeInfo(node).get("active", node)
 
 
 def _plot(figures, path):

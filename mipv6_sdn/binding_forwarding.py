@@ -30,7 +30,9 @@ class BindingForwarding(RouterPart):
         self.hosts = hosts
         self.home_agent = home_agent
         self.placements = {}  # home address -> Placement of its binding's rules
+        self.homes = {}       # MAC -> set of the home addresses placed at it
         self.changes = {}     # home address -> its last change: event, time, flow-mods
+        self.ahead = {}       # home address -> flow-mods a redirect sent before its BU
         home_agent.cache.subscribe(self.binding_changed)
 
     def _rules(self, dpid):
@@ -49,16 +51,40 @@ class BindingForwarding(RouterPart):
         home = binding.home_address
         away = event in (BindingEvent.ADDED, BindingEvent.UPDATED)
         new = self._placement(binding) if away else None
-        msgs = plan_handover(self.placements.get(home), new, self.router_mac, LSP_TTL)
+        msgs = self._place(home, new)
+        ahead = self.ahead.pop(home, 0)
         self.changes[home] = {"event": event.value, "at": now,
                               "care_of_address": str(binding.care_of_address),
-                              "flow_mods": len(msgs)}
-        if new is None:
-            self.placements.pop(home, None)
-        else:
-            self.placements[home] = new
+                              "flow_mods": len(msgs) + ahead,
+                              "network_triggered": ahead > 0}
         if event == BindingEvent.ADDED and binding.care_of_address != home:
             msgs += self._take_over(binding)
+        return msgs
+
+    def _place(self, home, new):
+        """Move ``home``'s rules to placement ``new`` (None: remove them); the messages."""
+        old = self.placements.pop(home, None)
+        if old is not None:
+            self.homes[old.mac].discard(home)
+            if not self.homes[old.mac]:
+                del self.homes[old.mac]
+        if new is not None:
+            self.placements[home] = new
+            self.homes.setdefault(new.mac, set()).add(home)
+        return plan_handover(old, new, self.router_mac, LSP_TTL)
+
+    def homes_of_mac(self, mac):
+        """The home addresses whose rules deliver to ``mac``, sorted."""
+        return sorted(self.homes.get(mac, ()))
+
+    def redirect(self, home, placement, undo=False):
+        """Deliver ``home``'s traffic by ``placement`` ahead of a BU, or back by its
+        binding's own when ``undo`` (:mod:`mipv6_sdn.network_handover`); the messages."""
+        msgs = self._place(home, placement)
+        if undo:
+            self.ahead.pop(home, None)
+        else:
+            self.ahead[home] = self.ahead.get(home, 0) + len(msgs)
         return msgs
 
     def _take_over(self, binding):

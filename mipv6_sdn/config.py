@@ -73,6 +73,7 @@ class Config:
     source_validation: "SourceValidationConfig" = None
     flood_protection: "FloodProtectionConfig" = None
     web: "WebConfig" = None
+    network_handover: "NetworkHandoverConfig" = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +99,14 @@ class SourceValidationConfig:
     enabled: bool = True
     max_addresses_per_port: int = 16  # bound addresses per port: the table can't be filled
     probe_timeout: float = 0.5  # RFC 6620 TENT_LT: a probe unanswered this long binds
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkHandoverConfig:
+    """Network-triggered handover (mipv6_sdn/network_handover.py, docs/security.md)."""
+    enabled: bool = True
+    window: float = 0.5        # s: detachment to first frame, and redirect to its BU
+    min_interval: float = 1.0  # s between two redirects of one mobile node
 
 
 @dataclasses.dataclass(frozen=True)
@@ -398,12 +407,28 @@ def _parse_source_validation(table):
     return dataclasses.replace(config, probe_timeout=float(config.probe_timeout))
 
 
+_NETWORK_HANDOVER_KEYS = {"enabled": bool, "window": (int, float),
+                          "min_interval": (int, float)}
+
+
+def _parse_network_handover(table):
+    _check_keys(table, _NETWORK_HANDOVER_KEYS, "network_handover")
+    config = NetworkHandoverConfig(**table)
+    if not 0.05 <= config.window <= 10:
+        raise ConfigError("network_handover.window: out of range 0.05..10 s")
+    if not 0 <= config.min_interval <= 3600:
+        raise ConfigError("network_handover.min_interval: out of range 0..3600 s")
+    return dataclasses.replace(config, window=float(config.window),
+                               min_interval=float(config.min_interval))
+
+
 def parse_config(data):
     """A :class:`Config` from the parsed TOML document ``data`` (a dict)."""
     _check_keys(data, {"controller": dict, "link": list, "home_agent": dict,
                        "mobile_node": list, "mobile_node_range": list,
                        "route_optimisation": dict, "source_validation": dict,
-                       "flood_protection": dict, "web": dict}, "config")
+                       "flood_protection": dict, "web": dict, "network_handover": dict},
+                 "config")
     values = _parse_controller(data.get("controller", {}))
     if "link" not in data or not data["link"]:
         raise ConfigError("link: missing (at least one [[link]] is needed)")
@@ -418,7 +443,9 @@ def parse_config(data):
                       data.get("source_validation", {})),
                   flood_protection=_parse_flood_protection(
                       data.get("flood_protection", {})),
-                  web=_parse_web(data.get("web", {})), **values)
+                  web=_parse_web(data.get("web", {})),
+                  network_handover=_parse_network_handover(data.get("network_handover", {})),
+                  **values)
 
 
 def _parse_controller(controller):

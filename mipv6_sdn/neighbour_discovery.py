@@ -13,6 +13,11 @@ from mipv6_sdn.config import ROUTER_LINK_LOCAL
 from mipv6_sdn.router_part import RouterPart
 
 ALL_NODES_MAC = wire.multicast_mac(wire.ALL_NODES)
+# The second initial advertisement on a new host port (RFC 4861 §6.2.4 allows up to
+# MAX_INITIAL_RTR_ADVERTISEMENTS, 3), this long after the first: a host on a radio link
+# sees no carrier change and sends no solicitation, so one lost RA would leave it
+# unaware of its move until the periodic one. At least RFC 6275 §7.5's 0.03 s.
+INITIAL_RA_REPEAT = 0.1  # s
 
 
 class NeighbourDiscovery(RouterPart):
@@ -27,7 +32,7 @@ class NeighbourDiscovery(RouterPart):
         self.home_agent = home_agent
         self.rng = rng
         self.next_ra = {}  # dpid of an access switch -> time of its next RA
-        self.solicited = {}  # (dpid, port) -> when its delayed answer to an RS is due
+        self.solicited = {}  # (dpid, port) -> when its delayed RA (RS answer, repeat) is due
 
     # ------------------------------------------------------------------ hooks
 
@@ -42,7 +47,8 @@ class NeighbourDiscovery(RouterPart):
         return []
 
     def tick(self, now):
-        """Unsolicited RAs, and delayed answers to solicitations, where due."""
+        """Unsolicited RAs, delayed answers to solicitations and repeated initial
+        advertisements, where due."""
         msgs = []
         for dpid, due in list(self.next_ra.items()):
             if now >= due:
@@ -56,14 +62,17 @@ class NeighbourDiscovery(RouterPart):
         return msgs
 
     def next_due(self):
-        """When the first delayed answer to a solicitation is due, or None."""
+        """When the first delayed RA to one port is due, or None."""
         return min(self.solicited.values(), default=None)
 
-    def attached(self, dpid, ports):
+    def attached(self, now, dpid, ports):
         """``ports`` of ``dpid`` became host ports: advertise at once, so a host that
-        arrives learns the prefix without waiting (unless configured not to)."""
+        arrives learns the prefix without waiting, and once more INITIAL_RA_REPEAT
+        later (unless configured not to)."""
         if not self.config.ra_on_attachment:
             return []
+        for port in ports:
+            self.solicited.setdefault((dpid, port), now + INITIAL_RA_REPEAT)
         return self.advertise(dpid, ports)
 
     def advertise(self, dpid, ports):

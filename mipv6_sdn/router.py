@@ -21,7 +21,7 @@ from mipv6_sdn.base_rules import BaseRules
 from mipv6_sdn.binding_cache import Attachment
 from mipv6_sdn.binding_forwarding import BindingForwarding
 from mipv6_sdn.binding_store import EphemeralStore, JournalError
-from mipv6_sdn.config import RouteOptimisationMode
+from mipv6_sdn.config import NetworkHandoverConfig, RouteOptimisationMode
 from mipv6_sdn.controller_view import controller_view
 from mipv6_sdn.correspondent_node import CorrespondentNode
 from mipv6_sdn.events import EventLog
@@ -31,6 +31,7 @@ from mipv6_sdn.host_table import HostTable
 from mipv6_sdn.icmp_errors import ErrorRateLimiter, IcmpErrors
 from mipv6_sdn.label_switched_paths import LabelSwitchedPaths
 from mipv6_sdn.neighbour_discovery import NeighbourDiscovery
+from mipv6_sdn.network_handover import NetworkHandover
 from mipv6_sdn.pipeline import COOKIE_KIND_SHIFT, CookieKind
 from mipv6_sdn.port_roles import PortRoles
 from mipv6_sdn.reconciliation import reconcile
@@ -72,6 +73,9 @@ class Router:
                                            self.resolution, self.home_agent,
                                            store if store is not None else EphemeralStore(),
                                            events=self.events)
+        self.network_handover = NetworkHandover(
+            config.network_handover or NetworkHandoverConfig(), self.links, self.ports,
+            self.hosts, self.forwarding, self.home_agent, self.events)
         self.nd = NeighbourDiscovery(self.links, self.ports, self.hosts, self.validation,
                                      self.home_agent, rng)
         self.route_optimisation = RouteOptimisation(
@@ -84,7 +88,8 @@ class Router:
                                                           binding, now))
         # The order in which events fan out: groups and meters, then rules, then bindings.
         self.parts = (self.ports, self.flood, self.base, self.lsps, self.hosts,
-                      self.validation, self.nd, self.forwarding, self.route_optimisation)
+                      self.validation, self.nd, self.forwarding, self.network_handover,
+                      self.route_optimisation)
 
     # ---------------------------------------------------------------- switch events
 
@@ -115,6 +120,7 @@ class Router:
             return []
         self.ports.set_live(dpid, port, True)
         self.events.port(now, dpid, port, up=True)
+        self.network_handover.port_changed(now, dpid, port, up=True)
         return self._sync_ports(dpid, now)
 
     def port_down(self, now, dpid, port):
@@ -122,6 +128,7 @@ class Router:
             return []
         self.ports.set_live(dpid, port, False)
         self.events.port(now, dpid, port, up=False)
+        self.network_handover.port_changed(now, dpid, port, up=False)
         self.topology.remove_port(dpid, port)
         msgs = self.hosts.forget(lambda host: (host.dpid, host.port) == (dpid, port))
         return msgs + self._sync_ports(dpid, now) + self.lsps.sync()
@@ -147,7 +154,7 @@ class Router:
         msgs, new_host_ports = self.ports.sync(dpid)
         return msgs + self.flood.ports_changed(now, dpid) + \
             self.validation.ports_changed(now, dpid, new_host_ports) + \
-            self.nd.attached(dpid, new_host_ports)
+            self.nd.attached(now, dpid, new_host_ports)
 
     def desired_rules(self, dpid):
         """Every rule of ours that switch ``dpid`` should hold now."""
@@ -192,6 +199,13 @@ class Router:
         origin = (dpid, in_port) if on_link else None
         if invalid_ttl or meta.mpls_labels:
             return self.icmp.time_exceeded(now, meta, origin)
+        # A bound node's first frame on a new port moves its delivery there at once.
+        moved = self.network_handover.frame_seen(now, dpid, in_port, meta.eth_src) \
+            if on_link else []
+        return moved + self._received(now, dpid, in_port, meta, data, on_link, origin)
+
+    def _received(self, now, dpid, in_port, meta, data, on_link, origin):
+        """What the packet-in ``meta`` (parsed ``data``) is answered with."""
         if meta.icmp_type in wire.ND_TYPES:
             return self.nd.receive(now, dpid, in_port, meta) if on_link else []
         mobility_header = meta.next_header == wire.IPPROTO_MH or \
@@ -318,8 +332,11 @@ class Router:
 
     def next_due(self):
         """When a timer wants :meth:`tick` sooner than the periodic tick (a delayed
-        answer to a Router Solicitation), or None."""
-        return self.nd.next_due()
+        answer to a Router Solicitation, the end of a network-triggered redirect's
+        window), or None."""
+        due = [t for t in (self.nd.next_due(), self.network_handover.next_due())
+               if t is not None]
+        return min(due, default=None)
 
     def tick(self, now):
         """Periodic work: binding expiry and refresh requests, unsolicited RAs,

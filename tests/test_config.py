@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from mipv6_sdn.config import ConfigError, load_config, parse_config, parse_dpid
+from mipv6_sdn.config import (ConfigError, NetworkHandoverConfig, load_config, parse_config,
+                              parse_dpid)
 
 ROOT = pathlib.Path(__file__).parent.parent
 REFERENCE = ROOT / "mininet_topos" / "roaming.toml"
@@ -217,3 +218,26 @@ def test_admin_actions_are_off_unless_a_token_is_configured():
     web = parse_config(data).web
     assert web.admin_token == "0123456789abcdef" and web.allowed_hosts == ("lab.example:8080",)
     assert "0123456789abcdef" not in repr(web)
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"window": 0.01}, "network_handover.window: out of range"),
+    ({"window": 30}, "network_handover.window: out of range"),
+    ({"min_interval": -1}, "network_handover.min_interval: out of range"),
+    ({"enabled": "yes"}, "network_handover.enabled"),
+    ({"delay": 1}, "network_handover.delay: unknown key"),
+])
+def test_bad_network_handover_settings_name_the_key(table, message):
+    data = good()
+    data["network_handover"] = table
+    with pytest.raises(ConfigError) as error:
+        parse_config(data)
+    assert message in str(error.value)
+
+
+def test_network_triggered_handover_is_on_by_default_and_configurable():
+    default = parse_config(good()).network_handover
+    assert (default.enabled, default.window, default.min_interval) == (True, 0.5, 1.0)
+    data = good()
+    data["network_handover"] = {"enabled": False, "window": 2, "min_interval": 10}
+    assert parse_config(data).network_handover == NetworkHandoverConfig(False, 2.0, 10.0)

@@ -16,6 +16,7 @@ from scapy.layers.l2 import Ether
 
 from mipv6_sdn.config import SourceValidationConfig
 from mipv6_sdn.pipeline import CookieKind, Table
+from mipv6_sdn.neighbour_discovery import INITIAL_RA_REPEAT
 from mipv6_sdn.testing.core_harness import (CONFIG, LABEL, ROUTER_MAC, Harness,
                                              echo_request, link_local, neighbour_solicit,
                                              routed)
@@ -109,10 +110,16 @@ def test_visited_link_advertisement_has_no_home_agent_bits(harness):
     assert (prefix.prefix, prefix.R) == ("2001:db8:a::", 0)
 
 
-def test_port_up_sends_an_advertisement_at_once(harness):
+def test_port_up_sends_an_advertisement_at_once_and_once_more_shortly_after(harness):
     sent = harness.run(harness.router.port_up(harness.now, 2, 7))
     assert [(dpid, ports) for dpid, ports, _ in sent] == [(2, [7])]
     assert ICMPv6ND_RA in sent[0][2]
+    assert harness.router.next_due() == harness.now + INITIAL_RA_REPEAT
+    assert harness.run(harness.router.tick(harness.now + INITIAL_RA_REPEAT - 0.01)) == []
+    again = harness.run(harness.router.tick(harness.now + INITIAL_RA_REPEAT))
+    assert [(dpid, ports) for dpid, ports, _ in again] == [(2, [7])]
+    assert ICMPv6ND_RA in again[0][2]
+    assert harness.run(harness.router.tick(harness.now + 2 * INITIAL_RA_REPEAT)) == []
 
 
 def test_periodic_advertisements_come_between_min_and_max_interval(harness):

@@ -10,6 +10,7 @@ from scapy.layers.l2 import Ether
 
 from mipv6_sdn import wire
 from mipv6_sdn.config import load_config
+from mipv6_sdn.neighbour_discovery import INITIAL_RA_REPEAT
 from mipv6_sdn.router import Router
 from mipv6_sdn.testing.fake_switch import FakeNetwork
 
@@ -40,6 +41,9 @@ class Harness:
         for a, ap, b, bp in TRUNKS:
             self.run(self.router.link_up(self.now, a, ap, b, bp))
             self.run(self.router.link_up(self.now, b, bp, a, ap))
+        # The second initial advertisement on every host port goes out now, so a test
+        # starts with no RA due but the periodic ones.
+        self.run(self.router.tick(self.now + INITIAL_RA_REPEAT))
 
     def run(self, msgs):
         """Apply rules to the fake switches; return [(dpid, ports, scapy frame)] sent."""

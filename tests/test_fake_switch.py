@@ -1,4 +1,7 @@
 """The fake switches keep OpenFlow 1.3 flow-table semantics with their indexes."""
+import pytest
+from ryu.ofproto import ofproto_v1_3_parser as parser
+
 from mipv6_sdn import ofmsg
 from mipv6_sdn.pipeline import (COOKIE_KIND_SHIFT, COOKIE_MASK_ALL, CookieKind, Priority, Table,
                                 cookie)
@@ -16,9 +19,11 @@ def host_rule(priority=Priority.HOST_MAC, port=1, owner=HOST, mac=MAC):
 
 
 def route(address, owner, mask=None):
+    """A host route; with ``mask``, through Ryu's own OFPMatch, which normalises it
+    (applies the mask, drops an all-ones one), as a switch would."""
     ipv6_dst = address if mask is None else (address, mask)
     return ofmsg.flow_add(Table.ROUTING, Priority.HOST_ROUTE,
-                          ofmsg.match(eth_type=IPV6, ipv6_dst=ipv6_dst),
+                          parser.OFPMatch(eth_type=IPV6, ipv6_dst=ipv6_dst),
                           [ofmsg.apply([ofmsg.output(1)])], owner)
 
 
@@ -75,3 +80,14 @@ def test_delete_by_cookie_under_a_mask_takes_every_owner_of_the_kind():
     kind_only = COOKIE_MASK_ALL ^ ((1 << COOKIE_KIND_SHIFT) - 1)
     switch.apply(ofmsg.flow_delete_cookie(cookie(CookieKind.HOST), cookie_mask=kind_only))
     assert [e.cookie for e in switch.entries] == [cookie(CookieKind.BASE)]
+
+
+def test_a_match_not_in_ryus_normal_form_is_refused():
+    """ofmsg.match skips Ryu's normalisation, so the fake switches refuse a value a
+    switch would report back differently (upper-case text, a mask not applied)."""
+    for bad in ("2001:DB8:1::10", ("2001:db8:1::10", "ffff:ffff:ffff:ffff::")):
+        with pytest.raises(AssertionError, match="normal form"):
+            FakeSwitch(1).apply(ofmsg.flow_add(
+                Table.ROUTING, Priority.HOST_ROUTE, ofmsg.match(eth_type=IPV6, ipv6_dst=bad),
+                [ofmsg.apply([ofmsg.output(1)])], HOST))
+    FakeSwitch(1).apply(route("2001:db8:1::10", HOST))  # control: the normal form is taken

@@ -35,9 +35,20 @@ def features_of(match, instructions):
                             actions=actions, set_fields=set_fields, next_tables=next_tables)
 
 
+def check_normal_form(msg):
+    """Raise AssertionError when the match of flow-mod ``msg`` is not what Ryu's own
+    normalisation would make of it (``ofmsg.match`` skips that normalisation)."""
+    normal = parser.OFPMatch(**dict(msg.match.items()))
+    assert list(msg.match.items()) == list(normal.items()), \
+        f"match {list(msg.match.items())} is not in Ryu's normal form: " \
+        f"{list(normal.items())}"
+
+
 def check_flow_add(msg):
     """Raise AssertionError, saying which table and what, when the rule ``msg`` adds
-    uses anything its table does not declare, or jumps back."""
+    uses anything its table does not declare, jumps back, or has a match that is not
+    in Ryu's normal form."""
+    check_normal_form(msg)
     try:
         table = Table(msg.table_id)
     except ValueError:

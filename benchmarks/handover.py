@@ -1,15 +1,15 @@
 """Handover benchmark: repeat visit-a ↔ visit-b handovers of mn1 on the reference network.
 
     .venv/bin/python -m benchmarks.handover [--count 20] [--l2-outage-ms 0]
-        [--bu-only-count 0] [--reattach-count 0] [--baseline-count 0] [--json F]
+        [--triggered-count 0] [--reattach-count 0] [--baseline-count 0] [--json F]
 
 A 10 kHz UDP probe stream (kernel receive timestamps) runs from cn1 to mn1's home
 address. mn1 moves by the radio move (``roaming.move_host`` with a radio hub,
 docs/mininet.md): its old patch port is blocked, ``--l2-outage-ms`` pass, the new one is
 unblocked, and the host's carrier never drops; ``--reattach-count N`` adds N handovers by
 the re-attach move of before (down, an ovsdb transaction, up) for comparison, and
-``--bu-only-count N`` N radio handovers with the network-triggered handover off
-(delivery moves with the BU only, docs/pipeline.md). For each
+``--triggered-count N`` N radio handovers with the network-triggered handover on
+(delivery moves on mn1's first frame at the new port, docs/pipeline.md). For each
 handover it records three figures (benchmarks/README.md):
 
 - **L2 outage**: mn1's link is gone, from the start of the move to link up;
@@ -54,14 +54,14 @@ LINK_MOVES = {
                 "transaction, up)",
 }
 # name: (link move, network-triggered handover on); the baseline has neither of ours
-RUNS = {"mipv6_sdn": ("radio", True), "mipv6_sdn_bu_only": ("radio", False),
-        "mipv6_sdn_reattach": ("reattach", True), "baseline": ("reattach", False)}
+RUNS = {"mipv6_sdn": ("radio", False), "mipv6_sdn_triggered": ("radio", True),
+        "mipv6_sdn_reattach": ("reattach", False), "baseline": ("reattach", False)}
 TITLES = {"mipv6_sdn": "mipv6-sdn, radio move",
-          "mipv6_sdn_bu_only": "mipv6-sdn, radio move, network-triggered handover off",
+          "mipv6_sdn_triggered": "mipv6-sdn, radio move, network-triggered handover on",
           "mipv6_sdn_reattach": "mipv6-sdn, re-attach move",
           "baseline": "baseline, re-attach move (no RA on attachment, RS answered after "
                       "0-0.5 s, periodic RAs 1-3 s, ordinary DAD, no network trigger)"}
-NO_NETWORK_TRIGGER = "\n[network_handover]\nenabled = false\n"
+NETWORK_TRIGGER = "\n[network_handover]\nenabled = true\n"
 SOURCE_VALIDATION_NOTE = ("source address validation (RFC 6620) on at every host port, "
                           "mn1's included: no trusted port (no load generator)")
 
@@ -103,7 +103,7 @@ BASELINE_CONFIG = {"ra_interval": 3, "ra_min_interval": 1, "ra_on_attachment": "
 SETTLE = 0.5  # s between handovers
 
 
-def run(count, baseline=False, move="radio", l2_outage=0.0, network_triggered=True):
+def run(count, baseline=False, move="radio", l2_outage=0.0, network_triggered=False):
     """``count`` handovers by ``move`` ("radio" or "reattach"; after a first one to
     visit-a, not counted); the results, the BU→BA round trips and the folder with the
     probe file, capture and agent log."""
@@ -111,7 +111,7 @@ def run(count, baseline=False, move="radio", l2_outage=0.0, network_triggered=Tr
     pcap = f"{work}/signalling.pcap"
     results = []
     config = harness.config_with(harness.REFERENCE_CONFIG,
-                                 "" if network_triggered else NO_NETWORK_TRIGGER,
+                                 NETWORK_TRIGGER if network_triggered else "",
                                  **(BASELINE_CONFIG if baseline else {}))
     seconds = 20 + count * (8 if baseline else 3)
     with harness.reference_network(config, optimistic_dad=not baseline,
@@ -162,15 +162,15 @@ def main(argv=None):
     parser.add_argument("--count", type=int, default=20)
     parser.add_argument("--l2-outage-ms", type=float, default=0.0,
                         help="the radio move's L2 outage (default 0)")
-    parser.add_argument("--bu-only-count", type=int, default=0,
-                        help="radio handovers with the network-triggered handover off")
+    parser.add_argument("--triggered-count", type=int, default=0,
+                        help="radio handovers with the network-triggered handover on")
     parser.add_argument("--reattach-count", type=int, default=0)
     parser.add_argument("--baseline-count", type=int, default=0)
     parser.add_argument("--json", help="also write the raw results here")
     args = parser.parse_args(argv)
     harness.main_guard()
     setLogLevel("warning")
-    raw = measure(args.count, args.bu_only_count, args.reattach_count,
+    raw = measure(args.count, args.triggered_count, args.reattach_count,
                   args.baseline_count, args.l2_outage_ms / 1000)
     if args.json:
         with open(args.json, "w") as out:
@@ -178,16 +178,16 @@ def main(argv=None):
     return 0
 
 
-def measure(count, bu_only_count, reattach_count, baseline_count, l2_outage=0.0):
+def measure(count, triggered_count, reattach_count, baseline_count, l2_outage=0.0):
     """Run ours by the radio move, then (when their counts are not 0) ours by the radio
-    move with the network-triggered handover off, ours by the re-attach move and the
+    move with the network-triggered handover on, ours by the re-attach move and the
     baseline; print, return the raw data: every handover's figures and gaps over 2 ms,
     and the BU→BA round trips."""
     raw = {"probe_rate_hz": harness.PROBE_RATE, "l2_outage_ms": l2_outage * 1000,
            "link_moves": {name: LINK_MOVES[move].format(outage=f"{l2_outage * 1000:g}")
                           for name, (move, _) in RUNS.items()},
            "network_triggered": {name: on for name, (_, on) in RUNS.items()}}
-    counts = {"mipv6_sdn": count, "mipv6_sdn_bu_only": bu_only_count,
+    counts = {"mipv6_sdn": count, "mipv6_sdn_triggered": triggered_count,
               "mipv6_sdn_reattach": reattach_count, "baseline": baseline_count}
     for name, (move, network_triggered) in RUNS.items():
         if not counts[name]:

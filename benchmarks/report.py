@@ -88,9 +88,8 @@ def handover_section(raw):
              f"{raw['probe_rate_hz'] // 1000} kHz UDP probe stream (kernel receive times) "
              "from cn1 to its home address. L2 outage: the link move; L3 handover: link up "
              "to the first probe at the new place; interruption: the largest probe gap. "
-             f"mipv6_sdn: {moves['mipv6_sdn']}, with the network-triggered handover "
-             "(docs/pipeline.md); mipv6_sdn_bu_only: the same move with it off, delivery "
-             "moves with the BU; mipv6_sdn_reattach: "
+             f"mipv6_sdn: {moves['mipv6_sdn']}; mipv6_sdn_triggered: the same move with "
+             "the network-triggered handover on (docs/pipeline.md); mipv6_sdn_reattach: "
              f"{moves['mipv6_sdn_reattach']}. Baseline, same run and the re-attach move, no "
              "network trigger: no RA on attachment, RS answered after 0-0.5 s (RFC 4861 §6.2.6), periodic RAs "
              "(MinRtrAdvInterval 1 s, MaxRtrAdvInterval 3 s, RFC 6275 §7.5), ordinary DAD "
@@ -221,7 +220,7 @@ def run_suite(module, args, out, name):
 
 
 def run_handover(quick, out):
-    raw = handover.measure(2 if quick else 50, 1 if quick else 20, 1 if quick else 20,
+    raw = handover.measure(2 if quick else 50, 2 if quick else 20, 1 if quick else 20,
                            1 if quick else 20)
     (out / "handover.json").write_text(json.dumps(raw, indent=1))
     handover_plots(raw, out)

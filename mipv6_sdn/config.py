@@ -103,8 +103,9 @@ class SourceValidationConfig:
 
 @dataclasses.dataclass(frozen=True)
 class NetworkHandoverConfig:
-    """Network-triggered handover (mipv6_sdn/network_handover.py, docs/security.md)."""
-    enabled: bool = True
+    """Network-triggered handover (mipv6_sdn/network_handover.py, docs/security.md);
+    off by default: on the reference network it measures no better (docs/pipeline.md)."""
+    enabled: bool = False
     window: float = 0.5        # s: detachment to first frame, and redirect to its BU
     min_interval: float = 1.0  # s between two redirects of one mobile node
 

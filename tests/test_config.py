@@ -235,9 +235,9 @@ def test_bad_network_handover_settings_name_the_key(table, message):
     assert message in str(error.value)
 
 
-def test_network_triggered_handover_is_on_by_default_and_configurable():
+def test_network_triggered_handover_is_off_by_default_and_configurable():
     default = parse_config(good()).network_handover
-    assert (default.enabled, default.window, default.min_interval) == (True, 0.5, 1.0)
+    assert (default.enabled, default.window, default.min_interval) == (False, 0.5, 1.0)
     data = good()
-    data["network_handover"] = {"enabled": False, "window": 2, "min_interval": 10}
-    assert parse_config(data).network_handover == NetworkHandoverConfig(False, 2.0, 10.0)
+    data["network_handover"] = {"enabled": True, "window": 2, "min_interval": 10}
+    assert parse_config(data).network_handover == NetworkHandoverConfig(True, 2.0, 10.0)

@@ -10,13 +10,16 @@ import pytest
 from mipv6_sdn.config import NetworkHandoverConfig
 from mipv6_sdn.testing.core_harness import CONFIG, Harness, duplicate_address_detection
 from tests import mipv6_frames as frames
-from tests.test_care_of_forwarding import (AWAY, CARE_OF, forwarding, register,
-                                           to_home_address)
+from tests.test_care_of_forwarding import (AWAY, CARE_OF, away_harness, forwarding,
+                                           register, to_home_address)
 
 ATTACKER_PORT = (3, 1)  # vb1's port on visit-b
 
 
 def harness_with(**settings):
+    """The reference core with the network-triggered handover on (unless ``settings``
+    say otherwise), mn1 registered at visit-a and an attacker's port at visit-b."""
+    settings.setdefault("enabled", True)
     config = dataclasses.replace(CONFIG, network_handover=NetworkHandoverConfig(**settings))
     harness = Harness(config)
     for name, (dpid, port) in AWAY.items():
@@ -93,8 +96,9 @@ def test_coming_home_waits_for_the_deregistration(harness):
     assert delivered_to(harness) == "mn1@visit-a"
 
 
-def test_switched_off_by_configuration_nothing_moves_before_the_bu():
-    harness = harness_with(enabled=False)
+def test_off_by_default_nothing_moves_before_the_bu():
+    harness = away_harness()
+    register(harness, "visit-a", 1)
     detach(harness)
     assert first_frame(harness, AWAY["visit-b"]) == []
     assert delivered_to(harness) == "mn1@visit-a"

@@ -26,7 +26,7 @@ from mipv6_sdn.config import ConfigError, FloodProtectionConfig, WebConfig, load
 from mipv6_sdn.fair_queue import FairQueue
 from mipv6_sdn.journal import SqliteBindingStore
 from mipv6_sdn.metrics import Metrics, dp_id
-from mipv6_sdn.router import Router
+from mipv6_sdn.router import SERVED_TOGETHER, Router
 
 CONFIG_ENV = "MIPV6_SDN_CONFIG"
 TICK_SECONDS = 0.1
@@ -35,7 +35,6 @@ TICK_SECONDS = 0.1
 # every second), so that paths are known when stale rules are judged.
 RECONCILE_AFTER_QUIET_SECONDS = 3.0
 METER_STATS_SECONDS = 2.0  # how often the meters' drop counts are read
-SERVED_BEFORE_YIELD = 16  # packet-ins served before the receiving thread runs again
 TRUSTED_PORT_QUEUE = 4096  # packet-ins waiting from a trusted port (docs/security.md)
 LOG = logging.getLogger("mipv6_sdn")
 
@@ -119,15 +118,22 @@ class MIPv6Controller(app_manager.RyuApp):
         self.server = hub.spawn(self._serve_packet_ins)
 
     def send(self, msgs, received_at=None):
-        """Send ``msgs`` ([(dpid, message)]) to the switches, then publish the core's
-        events with when the replies left (and, for a BU, how long since its packet-in
-        arrived at ``received_at``)."""
+        """Send ``msgs`` ([(dpid, message)]) to the switches, each switch's in one write
+        and in their order (flow-mods and packet-outs batched per switch), then publish
+        the core's events with when the replies left (and, for a BU, how long since its
+        packet-in arrived at ``received_at``)."""
+        batches = {}
         for dpid, msg in msgs:
             datapath = self.datapaths.get(dpid)
             if datapath is not None:
                 msg.datapath = datapath
-                datapath.send_msg(msg)
+                if msg.xid is None:
+                    datapath.set_xid(msg)
+                msg.serialize()
+                batches.setdefault(dpid, []).append(bytes(msg.buf))
                 self.metrics.sent(dpid, msg)
+        for dpid, buffers in batches.items():
+            self.datapaths[dpid].send(b"".join(buffers))
         events = self.router.events.drain()
         if events:
             self._stamp(events, time.time(), received_at)
@@ -239,15 +245,20 @@ class MIPv6Controller(app_manager.RyuApp):
         msg, received_at = ev.msg, time.time()
         self.metrics.packet_ins.labels(dp_id(msg.datapath.id)).inc()
         if not self.fair:
-            self._serve(msg, received_at)
+            self._serve([(msg, received_at)])
         elif self.packet_ins.push((msg.datapath.id, msg.match.get("in_port")),
                                   (msg, received_at)):
             self.packet_ins_waiting.set()
 
-    def _serve(self, msg, received_at):
-        self.send(self.router.packet_in(
-            time.time(), msg.datapath.id, msg.match.get("in_port"), msg.data,
-            invalid_ttl=msg.reason == msg.datapath.ofproto.OFPR_INVALID_TTL), received_at)
+    def _serve(self, batch):
+        """Packet-ins [(msg, received_at)] answered together; a BU's BU→BA time counts
+        from the first of them to arrive."""
+        if not batch:
+            return
+        self.send(self.router.packet_ins(time.time(), [
+            (msg.datapath.id, msg.match.get("in_port"), msg.data,
+             msg.reason == msg.datapath.ofproto.OFPR_INVALID_TTL) for msg, _ in batch]),
+            min(received_at for _, received_at in batch))
         self._tick_when_due()
 
     def _tick_when_due(self):
@@ -267,21 +278,24 @@ class MIPv6Controller(app_manager.RyuApp):
         self._tick_when_due()
 
     def _serve_packet_ins(self):
+        """Serve the queued packet-ins in turn, SERVED_TOGETHER at a time: the home
+        registrations among them are kept in one journal transaction (group commit,
+        ``Router.packet_ins``), then the receiving thread runs again."""
         while True:
             self.packet_ins_waiting.wait()
-            served = 0
             while self.packet_ins:
-                _, (msg, received_at) = self.packet_ins.pop()
-                if self.datapaths.get(msg.datapath.id) is not msg.datapath:
-                    continue  # from a connection of the switch that is gone
+                batch = []
+                while self.packet_ins and len(batch) < SERVED_TOGETHER:
+                    _, (msg, received_at) = self.packet_ins.pop()
+                    if self.datapaths.get(msg.datapath.id) is msg.datapath:
+                        batch.append((msg, received_at))  # else its connection is gone
                 try:
-                    self._serve(msg, received_at)
+                    self._serve(batch)
                 except Exception:  # the core never raises; if it did, serve the rest
-                    LOG.exception("packet-in from dpid %s", msg.datapath.id)
-                    self.send([])  # its events, if any, untimed
-                served += 1
-                if served % SERVED_BEFORE_YIELD == 0:
-                    hub.sleep(0)
+                    LOG.exception("packet-ins from dpids %s",
+                                  sorted({msg.datapath.id for msg, _ in batch}))
+                    self.send([])  # their events, if any, untimed
+                hub.sleep(0)
             self.packet_ins_waiting.clear()
 
     @set_ev_cls(ofp_event.EventOFPMeterStatsReply, MAIN_DISPATCHER)

@@ -53,6 +53,9 @@ class Binding:
 class BindingEvent(enum.Enum):
     ADDED = "added"
     UPDATED = "updated"
+    # The same binding renewed: only its sequence number and lifetime changed (a
+    # refresh), so nothing placed for it changes (the refresh fast path).
+    REFRESHED = "refreshed"
     DELETED = "deleted"
     EXPIRED = "expired"
 
@@ -101,8 +104,14 @@ class BindingCache:
         return self._insert(now, binding)
 
     def _insert(self, now, binding):
-        event = BindingEvent.UPDATED if binding.home_address in self.entries else \
-            BindingEvent.ADDED
+        old = self.entries.get(binding.home_address)
+        if old is None:
+            event = BindingEvent.ADDED
+        elif dataclasses.replace(old, sequence=binding.sequence, lifetime=binding.lifetime,
+                                 expires=binding.expires) == binding:
+            event = BindingEvent.REFRESHED
+        else:
+            event = BindingEvent.UPDATED
         self.entries[binding.home_address] = binding
         heapq.heappush(self._deadlines, (binding.expires, binding.home_address))
         if len(self._deadlines) > 2 * len(self.entries) + HEAP_SLACK:

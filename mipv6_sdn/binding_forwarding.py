@@ -49,7 +49,11 @@ class BindingForwarding(RouterPart):
     def binding_changed(self, event, binding, now):
         """Keep the switches in line with the binding cache; returns the messages."""
         home = binding.home_address
-        away = event in (BindingEvent.ADDED, BindingEvent.UPDATED)
+        if event == BindingEvent.REFRESHED and home not in self.ahead:
+            self.changes[home] = {**self.changes.get(home, {}), "event": event.value,
+                                  "at": now, "flow_mods": 0, "network_triggered": False}
+            return []  # the refresh fast path: the placement cannot have changed
+        away = event in (BindingEvent.ADDED, BindingEvent.UPDATED, BindingEvent.REFRESHED)
         new = self._placement(binding) if away else None
         msgs = self._place(home, new)
         ahead = self.ahead.pop(home, 0)

@@ -54,8 +54,9 @@ class EventLog:
                   home_address=str(binding.home_address),
                   care_of_address=str(binding.care_of_address),
                   sequence=binding.sequence, lifetime=binding.lifetime,
-                  expires=binding.expires if event in (BindingEvent.ADDED,
-                                                       BindingEvent.UPDATED) else None)
+                  expires=binding.expires if event in (
+                      BindingEvent.ADDED, BindingEvent.UPDATED, BindingEvent.REFRESHED)
+                  else None)
         return []
 
     def binding_update(self, now, home, care_of, update, status, attachment=None,

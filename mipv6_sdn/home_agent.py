@@ -32,6 +32,22 @@ def claimed_care_of(meta):
 
 
 @dataclasses.dataclass(frozen=True)
+class PreparedUpdate:
+    """A Binding Update decided but not yet kept or applied (group commit: several are
+    kept in one store transaction, then applied and answered in turn)."""
+    meta: object
+    home: ipaddress.IPv6Address
+    care_of: ipaddress.IPv6Address
+    node: object
+    attachment: object
+    decision: "Decision"
+
+    @property
+    def accepted(self):
+        return self.decision.status < mobility.REASON_UNSPECIFIED
+
+
+@dataclasses.dataclass(frozen=True)
 class Decision:
     """What became of a Binding Update: the status and, when accepted, the binding."""
     status: int
@@ -141,38 +157,89 @@ class HomeAgent:
     # ------------------------------------------------------------------ Binding Update
 
     def _binding_update(self, now, meta, update, attachment, home_owner):
+        prepared = self.prepare_update(now, meta, attachment, home_owner)
+        if prepared is None:
+            return [], []
+        return self.finish_update(now, prepared, self.keep_updates([prepared]))
+
+    def prepare_update(self, now, meta, attachment=None, home_owner=None):
+        """RFC 6275 §9.5.1 and §10.3.1 for the Binding Update ``meta``: a
+        :class:`PreparedUpdate`, or None when it is silently discarded. Changes nothing:
+        :meth:`keep_updates` and :meth:`finish_update` do."""
         home = meta.home_address_option or meta.ip_src
         care_of = claimed_care_of(meta)
+        update = meta.mobility.message
         # RFC 6275 §9.5.1: a unicast routable home address and care-of address, or silence.
         if not wire.is_unicast_routable(home) or not wire.is_unicast_routable(care_of):
             LOG.info("BU for %s from %s: not unicast routable, discarded", home, care_of)
-            return [], []
+            return None
         node = self.nodes.get(home)
         decision = self._decide(now, meta, update, home, care_of, node, attachment,
                                 home_owner)
         if decision is None:
-            return [], []
+            return None
         existing = self.cache.get(home)
         refresh = decision.status == mobility.ACCEPTED and existing is not None and \
             decision.binding is not None and existing.care_of_address == care_of
         LOG.log(logging.DEBUG if refresh else logging.INFO,
                 "BU %s -> %s seq %d lifetime %d s: status %d", home, care_of,
                 update.sequence, update.lifetime * mobility.LIFETIME_UNIT, decision.status)
+        if decision.status == mobility.SEQUENCE_OUT_OF_WINDOW:
+            decision = dataclasses.replace(decision, binding=existing)
+        return PreparedUpdate(meta, home, care_of, node, attachment, decision)
+
+    def keep_updates(self, prepared):
+        """The binding changes and replay state of the accepted ``prepared`` updates in
+        one store transaction (group commit); whether the store kept them."""
+        try:
+            with self.cache.transaction():
+                for update in prepared:
+                    if update.accepted:
+                        self._keep(update)
+        except JournalError:
+            return False  # the store said so, once (mipv6_sdn/journal.py)
+        return True
+
+    def _keep(self, prepared):
+        home, binding = prepared.home, prepared.decision.binding
+        replay = mobility.find_option(prepared.meta.mobility.message,
+                                      mobility.MobilityMessageReplayProtection)
+        if replay is not None:
+            self.cache.save_state(str(home), replay.timestamp.to_bytes(TIMESTAMP_LEN, "big"))
+        if binding is None:
+            self.cache.store.remove(self.cache.name, home)
+        else:
+            self.cache.store.save(self.cache.name, binding)
+
+    def finish_update(self, now, prepared, kept):
+        """(replies, messages) of a prepared update once :meth:`keep_updates` said
+        whether it was ``kept``: the cache changed (its only side effect) and its
+        subscribers' messages, and the BA. Not kept, it is not accepted: nothing
+        changes and no BA goes out (the MN sends again)."""
+        meta, home, care_of, decision = prepared.meta, prepared.home, prepared.care_of, \
+            prepared.decision
+        update = meta.mobility.message
         msgs = []
-        if decision.status < mobility.REASON_UNSPECIFIED:
-            msgs = self._apply(now, home, decision, update)
-            if msgs is None:  # not kept, so not accepted: no BA (the MN sends again)
-                self.events.binding_update(now, home, care_of, update, None, attachment)
+        if prepared.accepted:
+            if not kept:
+                self.events.binding_update(now, home, care_of, update, None,
+                                           prepared.attachment)
                 return [], []
-        elif decision.status == mobility.SEQUENCE_OUT_OF_WINDOW:
-            current = self.cache.get(home)
-            decision = dataclasses.replace(decision, binding=current)
-        self.events.binding_update(now, home, care_of, update, decision.status, attachment)
+            replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
+            if replay is not None:
+                self.last_timestamp[home] = replay.timestamp
+            if decision.binding is None:
+                msgs = self.cache.delete(now, home, stored=True)  # RFC 6275 §10.3.2
+            else:
+                msgs = self.cache.put(now, decision.binding, stored=True)
+        self.events.binding_update(now, home, care_of, update, decision.status,
+                                   prepared.attachment)
         # RFC 6275 §10.3.1, §10.3.2: the HA returns a BA for every home registration,
         # whatever the A bit. Before authentication the care-of address is only a
         # claim: the answer goes to the packet's source, never an Alternate CoA.
         reply_to = care_of if decision.trusted else meta.ip_src
-        return [self._acknowledgement(now, meta, update, decision, home, reply_to, node)], msgs
+        return [self._acknowledgement(now, meta, update, decision, home, reply_to,
+                                      prepared.node)], msgs
 
     def _decide(self, now, meta, update, home, care_of, node, attachment, home_owner):
         """RFC 6275 §9.5.1 and §10.3.1 checks in order; None means silent discard."""
@@ -247,29 +314,6 @@ class HomeAgent:
             LOG.info("BU for %s: replay protection rejected the timestamp", home)
             return mobility.MIPV6_ID_MISMATCH
         return None
-
-    def _apply(self, now, home, decision, update):
-        """Change the binding cache for an accepted BU (its only side effect): the
-        change and the replay state in one store transaction first, then the cache and
-        its subscribers, whose messages are returned; None, changing nothing, when the
-        store cannot keep it (the BU is then not acknowledged)."""
-        replay = mobility.find_option(update, mobility.MobilityMessageReplayProtection)
-        try:
-            with self.cache.transaction():
-                if replay is not None:
-                    self.cache.save_state(str(home), replay.timestamp.to_bytes(
-                        TIMESTAMP_LEN, "big"))
-                if decision.binding is None:
-                    self.cache.store.remove(self.cache.name, home)
-                else:
-                    self.cache.store.save(self.cache.name, decision.binding)
-        except JournalError:
-            return None  # the store said so, once (mipv6_sdn/journal.py)
-        if replay is not None:
-            self.last_timestamp[home] = replay.timestamp
-        if decision.binding is None:
-            return self.cache.delete(now, home, stored=True)  # RFC 6275 §10.3.2
-        return self.cache.put(now, decision.binding, stored=True)
 
     def restore(self, now):
         """Reload the bindings and replay state the store kept (a restart); returns

@@ -30,7 +30,7 @@ class RefreshRequests:
         self.caches.pop(cache.name, None)
 
     def _changed(self, name, event, binding):
-        if event in (BindingEvent.ADDED, BindingEvent.UPDATED):
+        if event in (BindingEvent.ADDED, BindingEvent.UPDATED, BindingEvent.REFRESHED):
             heapq.heappush(self._due, _due_item(name, binding))
             live = sum(map(len, self.caches.values()))
             if len(self._due) > 2 * live + HEAP_SLACK:  # stale items of refreshed bindings

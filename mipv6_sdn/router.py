@@ -40,6 +40,12 @@ from mipv6_sdn.source_validation import SourceValidation
 from mipv6_sdn.topology import Topology
 
 LOG = logging.getLogger(__name__)
+SERVED_TOGETHER = 16  # packet-ins the shell hands to packet_ins at a time (group commit)
+
+
+def _is_binding_update(meta):
+    return meta.mobility is not None and \
+        isinstance(meta.mobility.message, mobility.BindingUpdate)
 
 
 class Router:
@@ -188,21 +194,49 @@ class Router:
 
     def packet_in(self, now, dpid, in_port, data, invalid_ttl=False):
         """A packet the switch ``dpid`` sent up; returns what to send in reply."""
-        try:
-            meta = packets.parse_frame(data)
-        except wire.PacketError as exc:
-            LOG.debug("dpid %d port %s: dropped: %s", dpid, in_port, exc)
-            return []
-        # Where the packet came from, when a host sent it straight to us: answers go
-        # back out of that port (a link-local source can only be reached that way).
-        on_link = self.ports.is_host_port(dpid, in_port)
-        origin = (dpid, in_port) if on_link else None
-        if invalid_ttl or meta.mpls_labels:
-            return self.icmp.time_exceeded(now, meta, origin)
-        # A bound node's first frame on a new port moves its delivery there at once.
-        moved = self.network_handover.frame_seen(now, dpid, in_port, meta.eth_src) \
-            if on_link else []
-        return moved + self._received(now, dpid, in_port, meta, data, on_link, origin)
+        return self.packet_ins(now, [(dpid, in_port, data, invalid_ttl)])
+
+    def packet_ins(self, now, batch):
+        """Packets that arrived together (``[(dpid, in_port, data, invalid_ttl)]``),
+        answered as :meth:`packet_in` answers each in turn, but with their home
+        registrations kept in one journal transaction (group commit,
+        :meth:`_binding_updates`). Any other packet, or a registration of a mobile node
+        or care-of address the group holds already, closes the group first, so what
+        changes state changes in the order it came."""
+        msgs, group, claimed = [], [], set()
+        for dpid, in_port, data, invalid_ttl in batch:
+            try:
+                meta = packets.parse_frame(data)
+            except wire.PacketError as exc:
+                LOG.debug("dpid %d port %s: dropped: %s", dpid, in_port, exc)
+                continue
+            # Where the packet came from, when a host sent it straight to us: answers go
+            # back out of that port (a link-local source can only be reached that way).
+            on_link = self.ports.is_host_port(dpid, in_port)
+            origin = (dpid, in_port) if on_link else None
+            registration = not invalid_ttl and not meta.mpls_labels and \
+                _is_binding_update(meta) and meta.ip_dst in self.home_agent.addresses() \
+                and meta.ip_dst in self.links.router_addresses
+            keys = {meta.home_address_option or meta.ip_src, claimed_care_of(meta)} \
+                if registration else set()
+            if group and (not registration or keys & claimed):
+                msgs += self._binding_updates(now, group)
+                group, claimed = [], set()
+            if invalid_ttl or meta.mpls_labels:
+                msgs += self.icmp.time_exceeded(now, meta, origin)
+                continue
+            # A bound node's first frame on a new port moves its delivery there at once.
+            if on_link:
+                msgs += self.network_handover.frame_seen(now, dpid, in_port, meta.eth_src)
+            if registration:
+                group.append((meta, origin, Attachment(dpid, in_port, meta.eth_src)
+                              if on_link else None))
+                claimed |= keys
+            else:
+                msgs += self._received(now, dpid, in_port, meta, data, on_link, origin)
+        if group:
+            msgs += self._binding_updates(now, group)
+        return msgs
 
     def _received(self, now, dpid, in_port, meta, data, on_link, origin):
         """What the packet-in ``meta`` (parsed ``data``) is answered with."""
@@ -244,31 +278,54 @@ class Router:
     def _home_agent(self, now, dpid, meta, origin, ingress):
         """What the Home Agent makes of ``meta``, which came in at ``ingress`` (None
         from a trunk)."""
-        update = meta.mobility is not None and isinstance(
-            meta.mobility.message, mobility.BindingUpdate)
-        if update and self.validation.bound_elsewhere(ingress, claimed_care_of(meta)):
-            # Its care-of address is someone else's: a copy of a mobile node's BU from
-            # another port, or a node aiming its traffic at a neighbour (docs/security.md).
-            LOG.info("BU from dpid %d port %s: care-of %s is bound elsewhere: discarded",
-                     dpid, ingress.port, claimed_care_of(meta))
-            return []
-        home = meta.home_address_option or meta.ip_src
-        before = self.home_agent.cache.get(home)
-        replies, msgs = self.home_agent.receive(
-            now, meta, ingress, lambda address: self.hosts.owner_on_link(
-                address, self.home_agent.home_link_of(address)))
-        after = self.home_agent.cache.get(home)
-        if update and ingress is not None and before is not None and before.expires > now \
-                and claimed_care_of(meta) == home and after is None:
-            msgs += self.validation.returned_home(now, home, ingress)  # deregistered
-        if update and after is not None and (
-                before is None or before.care_of_address != after.care_of_address):
-            self.events.handover(now, before, after, ofmsg.count_flow_mods(msgs), ingress)
-        # The rules first, so forwarding is in place when the MN gets its BA.
+        if _is_binding_update(meta):
+            return self._binding_updates(now, [(meta, origin, ingress)])
+        replies, msgs = self.home_agent.receive(now, meta, ingress, self._home_owner)
         if replies is None:  # from a registered MN: answered as if from its home address
             return msgs + self._as_router(now, meta, origin)
         return msgs + [m for reply in replies
                        for m in self.resolution.answer(now, meta, origin, reply)]
+
+    def _home_owner(self, address):
+        """The MAC known on its home link for ``address`` (home-link DAD)."""
+        return self.hosts.owner_on_link(address, self.home_agent.home_link_of(address))
+
+    def _binding_updates(self, now, updates):
+        """Home registrations ``updates`` ([(meta, origin, ingress)], distinct mobile
+        nodes and care-of addresses) decided in turn, kept in one journal transaction
+        (group commit), then applied and answered in turn: no BA leaves before its
+        binding is kept, and a journal that cannot keep them changes nothing."""
+        msgs = self.home_agent.expire(now)
+        prepared = []
+        for meta, origin, ingress in updates:
+            if self.validation.bound_elsewhere(ingress, claimed_care_of(meta)):
+                # Its care-of address is someone else's: a copy of a mobile node's BU
+                # from another port, or a node aiming its traffic at a neighbour
+                # (docs/security.md).
+                LOG.info("BU from dpid %d port %s: care-of %s is bound elsewhere: "
+                         "discarded", ingress.dpid, ingress.port, claimed_care_of(meta))
+                continue
+            update = self.home_agent.prepare_update(now, meta, ingress, self._home_owner)
+            if update is not None:
+                prepared.append((update, origin))
+        kept = self.home_agent.keep_updates([update for update, _ in prepared])
+        for update, origin in prepared:
+            home, ingress = update.home, update.attachment
+            before = self.home_agent.cache.get(home)
+            replies, changed = self.home_agent.finish_update(now, update, kept)
+            after = self.home_agent.cache.get(home)
+            if ingress is not None and before is not None and before.expires > now \
+                    and update.care_of == home and after is None:
+                changed += self.validation.returned_home(now, home, ingress)  # deregistered
+            if after is not None and (
+                    before is None or before.care_of_address != after.care_of_address):
+                self.events.handover(now, before, after, ofmsg.count_flow_mods(changed),
+                                     ingress)
+            # The rules first, so forwarding is in place when the MN gets its BA.
+            msgs += changed + [m for reply in replies
+                               for m in self.resolution.answer(now, update.meta, origin,
+                                                               reply)]
+        return msgs
 
     def _as_router(self, now, meta, origin):
         """What the router owes a packet that is not for the Home Agent."""

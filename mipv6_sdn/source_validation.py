@@ -489,7 +489,10 @@ class SourceValidation(RouterPart):
 
     def home_binding_changed(self, event, binding, now):
         """A subscriber of the Home Agent's cache: a home address away is valid from its
-        binding's attachment only; the care-of address is claimed there if unbound."""
+        binding's attachment only; the care-of address is claimed there if unbound. A
+        refresh changes neither, so it touches nothing."""
+        if event == BindingEvent.REFRESHED:
+            return []
         link = self.home_agent.home_link_of(binding.home_address)
         if link is None:
             return []

@@ -1,10 +1,11 @@
 """The binding cache: modular sequence numbers, events for every change, expiry by tick."""
+import dataclasses
 import ipaddress
 
 import pytest
 
-from mipv6_sdn.binding_cache import (HOME_CACHE, Binding, BindingCache, BindingEvent,
-                                     sequence_newer)
+from mipv6_sdn.binding_cache import (HOME_CACHE, Attachment, Binding, BindingCache,
+                                     BindingEvent, sequence_newer)
 
 HOME = ipaddress.IPv6Address("2001:db8:1::100")
 
@@ -31,11 +32,29 @@ def test_every_change_is_announced_in_order_and_returns_what_subscribers_return(
         return [("message", event)]
     cache.subscribe(subscriber)
     assert cache.put(1.0, entry(1)) == [("message", BindingEvent.ADDED)]
-    assert cache.put(2.0, entry(2)) == [("message", BindingEvent.UPDATED)]
+    assert cache.put(2.0, entry(2, care_of="2001:db8:b::5")) == [
+        ("message", BindingEvent.UPDATED)]
     assert cache.delete(3.0, HOME) == [("message", BindingEvent.DELETED)]
     assert cache.delete(4.0, HOME) == []  # nothing left: nothing announced
     assert events == [(BindingEvent.ADDED, 1, 1.0), (BindingEvent.UPDATED, 2, 2.0),
                       (BindingEvent.DELETED, 2, 3.0)]
+
+
+def test_a_binding_renewed_with_nothing_else_changed_is_refreshed_not_updated():
+    """The refresh fast path: a new sequence number and lifetime only is REFRESHED,
+    which the data plane's subscribers pass over; any other change is UPDATED."""
+    cache, events = BindingCache(HOME_CACHE), []
+    cache.subscribe(lambda event, binding, now: events.append(event) or [])
+    here = Attachment(2, 5, "00:00:00:00:01:00")
+    cache.put(1.0, dataclasses.replace(entry(1), attachment=here))
+    cache.put(2.0, dataclasses.replace(entry(2, expires=400.0), attachment=here))
+    cache.put(3.0, dataclasses.replace(entry(3), attachment=Attachment(3, 5, here.mac)))
+    cache.put(4.0, dataclasses.replace(entry(4, care_of="2001:db8:a::6"),
+                                       attachment=Attachment(3, 5, here.mac)))
+    cache.put(5.0, dataclasses.replace(entry(5, care_of="2001:db8:a::6"), link_local=True,
+                                       attachment=Attachment(3, 5, here.mac)))
+    assert events == [BindingEvent.ADDED, BindingEvent.REFRESHED, BindingEvent.UPDATED,
+                      BindingEvent.UPDATED, BindingEvent.UPDATED]
 
 
 def test_expiry_removes_only_what_ran_out_and_skips_refreshed_deadlines():

@@ -8,6 +8,7 @@ change) feed the Prometheus metrics, so a count never depends on who was listeni
 import collections
 
 from mipv6_sdn import mobility
+from mipv6_sdn.wire import address_text
 from mipv6_sdn.binding_cache import BindingEvent
 
 PENDING_MAX = 4096  # events kept until drained (a core run with nobody draining stays bounded)
@@ -51,8 +52,8 @@ class EventLog:
         """A subscriber of a binding cache (``cache``: "home" or a correspondent)."""
         kind = "home" if cache == "home" else "correspondent"
         self.emit(now, "binding", (kind, event.value), cache=cache, change=event.value,
-                  home_address=str(binding.home_address),
-                  care_of_address=str(binding.care_of_address),
+                  home_address=address_text(binding.home_address),
+                  care_of_address=address_text(binding.care_of_address),
                   sequence=binding.sequence, lifetime=binding.lifetime,
                   expires=binding.expires if event in (
                       BindingEvent.ADDED, BindingEvent.UPDATED, BindingEvent.REFRESHED)
@@ -69,7 +70,8 @@ class EventLog:
         return self.emit(now, "binding_update",
                          ("home_agent" if node == "home_agent" else "correspondent", status,
                           acknowledged), node=node, acknowledged=acknowledged,
-                         home_address=str(home), care_of_address=str(care_of),
+                         home_address=address_text(home),
+                         care_of_address=address_text(care_of),
                          sequence=update.sequence,
                          lifetime=update.lifetime * mobility.LIFETIME_UNIT, status=status,
                          **_where(attachment))

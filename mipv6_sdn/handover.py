@@ -40,14 +40,16 @@ class Placement:
 
 
 def interception_rule(placement, lsp_ttl):
-    match = ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=str(placement.home_address))
+    match = ofmsg.match(eth_type=wire.ETH_TYPE_IPV6,
+                        ipv6_dst=wire.address_text(placement.home_address))
     return ofmsg.flow_add(Table.ROUTING, Priority.BINDING, match, [
         ofmsg.apply(ofmsg.push_mpls(placement.care_of_label, lsp_ttl)),
         ofmsg.goto(Table.LSP)], placement.cookie)
 
 
 def delivery_rule(placement, router_mac):
-    match = ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=str(placement.home_address),
+    match = ofmsg.match(eth_type=wire.ETH_TYPE_IPV6,
+                        ipv6_dst=wire.address_text(placement.home_address),
                         metadata=(METADATA_FROM_LSP, METADATA_FROM_LSP))
     return ofmsg.flow_add(Table.ROUTING, Priority.BINDING, match, [ofmsg.apply([
         ofmsg.set_field(eth_src=router_mac), ofmsg.set_field(eth_dst=placement.mac),
@@ -57,7 +59,7 @@ def delivery_rule(placement, router_mac):
 def reverse_tunnel_rule(placement, lsp_ttl):
     match = ofmsg.match(in_port=placement.port, eth_src=placement.mac,
                         eth_type=wire.ETH_TYPE_IPV6,
-                        ipv6_src=str(placement.home_address))
+                        ipv6_src=wire.address_text(placement.home_address))
     return ofmsg.flow_add(Table.ROUTING, Priority.REVERSE_TUNNEL, match, [
         ofmsg.apply(ofmsg.push_mpls(placement.home_label, lsp_ttl)),
         ofmsg.goto(Table.LSP)], placement.cookie)

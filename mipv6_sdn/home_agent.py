@@ -205,7 +205,8 @@ class HomeAgent:
         replay = mobility.find_option(prepared.meta.mobility.message,
                                       mobility.MobilityMessageReplayProtection)
         if replay is not None:
-            self.cache.save_state(str(home), replay.timestamp.to_bytes(TIMESTAMP_LEN, "big"))
+            self.cache.save_state(wire.address_text(home),
+                                  replay.timestamp.to_bytes(TIMESTAMP_LEN, "big"))
         if binding is None:
             self.cache.store.remove(self.cache.name, home)
         else:

@@ -67,7 +67,7 @@ class HostTable(RouterPart):
     def _host_route(self, host, address):
         return ofmsg.flow_add(
             Table.ROUTING, Priority.HOST_ROUTE,
-            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=str(address)),
+            ofmsg.match(eth_type=wire.ETH_TYPE_IPV6, ipv6_dst=wire.address_text(address)),
             [ofmsg.apply([ofmsg.set_field(eth_src=self.links.config.router_mac),
                           ofmsg.set_field(eth_dst=host.mac), ofmsg.dec_nw_ttl(),
                           ofmsg.output(host.port)])], host.cookie)

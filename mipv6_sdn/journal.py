@@ -18,6 +18,7 @@ import time
 
 from mipv6_sdn.binding_cache import HOME_CACHE, Attachment, Binding
 from mipv6_sdn.binding_store import BindingStore, JournalError
+from mipv6_sdn.wire import address_text
 
 LOG = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ class SqliteBindingStore(BindingStore):
         attachment = binding.attachment
         self.db.execute(
             "INSERT OR REPLACE INTO bindings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (cache, str(binding.home_address), str(binding.care_of_address),
+            (cache, address_text(binding.home_address), address_text(binding.care_of_address),
              binding.sequence, binding.lifetime, binding.expires,
              int(binding.home_registration), int(binding.link_local),
              attachment and attachment.dpid, attachment and attachment.port,
@@ -157,7 +158,7 @@ class SqliteBindingStore(BindingStore):
     @_kept
     def remove(self, cache, home_address):
         self.db.execute("DELETE FROM bindings WHERE cache = ? AND home_address = ?",
-                        (cache, str(home_address)))
+                        (cache, address_text(home_address)))
 
     def load(self, cache, now):
         """The live bindings of ``cache``; expired ones are forgotten."""

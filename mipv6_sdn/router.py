@@ -27,6 +27,7 @@ from mipv6_sdn.correspondent_node import CorrespondentNode
 from mipv6_sdn.events import EventLog
 from mipv6_sdn.flood_protection import FloodProtection
 from mipv6_sdn.home_agent import HomeAgent, claimed_care_of
+from mipv6_sdn.home_registrations import HomeRegistrations
 from mipv6_sdn.host_table import HostTable
 from mipv6_sdn.icmp_errors import ErrorRateLimiter, IcmpErrors
 from mipv6_sdn.label_switched_paths import LabelSwitchedPaths
@@ -41,6 +42,17 @@ from mipv6_sdn.topology import Topology
 
 LOG = logging.getLogger(__name__)
 SERVED_TOGETHER = 16  # packet-ins the shell hands to packet_ins at a time (group commit)
+
+
+def _echo_reply(request):
+    """RFC 4443 §4.2; from a registered MN (valid Home Address option) the reply goes to
+    its home address through a type 2 routing header (RFC 6275 §9.3.2)."""
+    home = request.home_address_option
+    if home is None:
+        return packets.echo_reply(request, request.ip_dst)
+    reply = packets.icmpv6(request.ip_dst, home, wire.ICMPV6_ECHO_REPLY, 0,
+                           request.icmp_body)
+    return packets.via_care_of(reply, request.ip_src, home)
 
 
 def _is_binding_update(meta):
@@ -84,6 +96,8 @@ class Router:
             self.hosts, self.forwarding, self.home_agent, self.events)
         self.nd = NeighbourDiscovery(self.links, self.ports, self.hosts, self.validation,
                                      self.home_agent, rng)
+        self.registrations = HomeRegistrations(self.home_agent, self.hosts, self.validation,
+                                               self.resolution, self.events)
         self.route_optimisation = RouteOptimisation(
             self.links, self.hosts, self.home_agent, self.forwarding, self.correspondents,
             policy)
@@ -200,7 +214,7 @@ class Router:
         """Packets that arrived together (``[(dpid, in_port, data, invalid_ttl)]``),
         answered as :meth:`packet_in` answers each in turn, but with their home
         registrations kept in one journal transaction (group commit,
-        :meth:`_binding_updates`). Any other packet, or a registration of a mobile node
+        :class:`mipv6_sdn.home_registrations.HomeRegistrations`). Any other packet, or a registration of a mobile node
         or care-of address the group holds already, closes the group first, so what
         changes state changes in the order it came."""
         msgs, group, claimed = [], [], set()
@@ -220,7 +234,7 @@ class Router:
             keys = {meta.home_address_option or meta.ip_src, claimed_care_of(meta)} \
                 if registration else set()
             if group and (not registration or keys & claimed):
-                msgs += self._binding_updates(now, group)
+                msgs += self.registrations.handle(now, group)
                 group, claimed = [], set()
             if invalid_ttl or meta.mpls_labels:
                 msgs += self.icmp.time_exceeded(now, meta, origin)
@@ -235,7 +249,7 @@ class Router:
             else:
                 msgs += self._received(now, dpid, in_port, meta, data, on_link, origin)
         if group:
-            msgs += self._binding_updates(now, group)
+            msgs += self.registrations.handle(now, group)
         return msgs
 
     def _received(self, now, dpid, in_port, meta, data, on_link, origin):
@@ -279,59 +293,19 @@ class Router:
         """What the Home Agent makes of ``meta``, which came in at ``ingress`` (None
         from a trunk)."""
         if _is_binding_update(meta):
-            return self._binding_updates(now, [(meta, origin, ingress)])
-        replies, msgs = self.home_agent.receive(now, meta, ingress, self._home_owner)
+            return self.registrations.handle(now, [(meta, origin, ingress)])
+        replies, msgs = self.home_agent.receive(now, meta, ingress,
+                                                self.registrations.home_owner)
         if replies is None:  # from a registered MN: answered as if from its home address
             return msgs + self._as_router(now, meta, origin)
         return msgs + [m for reply in replies
                        for m in self.resolution.answer(now, meta, origin, reply)]
 
-    def _home_owner(self, address):
-        """The MAC known on its home link for ``address`` (home-link DAD)."""
-        return self.hosts.owner_on_link(address, self.home_agent.home_link_of(address))
-
-    def _binding_updates(self, now, updates):
-        """Home registrations ``updates`` ([(meta, origin, ingress)], distinct mobile
-        nodes and care-of addresses) decided in turn, kept in one journal transaction
-        (group commit), then applied and answered in turn: no BA leaves before its
-        binding is kept, and a journal that cannot keep them changes nothing."""
-        msgs = self.home_agent.expire(now)
-        prepared = []
-        for meta, origin, ingress in updates:
-            if self.validation.bound_elsewhere(ingress, claimed_care_of(meta)):
-                # Its care-of address is someone else's: a copy of a mobile node's BU
-                # from another port, or a node aiming its traffic at a neighbour
-                # (docs/security.md).
-                LOG.info("BU from dpid %d port %s: care-of %s is bound elsewhere: "
-                         "discarded", ingress.dpid, ingress.port, claimed_care_of(meta))
-                continue
-            update = self.home_agent.prepare_update(now, meta, ingress, self._home_owner)
-            if update is not None:
-                prepared.append((update, origin))
-        kept = self.home_agent.keep_updates([update for update, _ in prepared])
-        for update, origin in prepared:
-            home, ingress = update.home, update.attachment
-            before = self.home_agent.cache.get(home)
-            replies, changed = self.home_agent.finish_update(now, update, kept)
-            after = self.home_agent.cache.get(home)
-            if ingress is not None and before is not None and before.expires > now \
-                    and update.care_of == home and after is None:
-                changed += self.validation.returned_home(now, home, ingress)  # deregistered
-            if after is not None and (
-                    before is None or before.care_of_address != after.care_of_address):
-                self.events.handover(now, before, after, ofmsg.count_flow_mods(changed),
-                                     ingress)
-            # The rules first, so forwarding is in place when the MN gets its BA.
-            msgs += changed + [m for reply in replies
-                               for m in self.resolution.answer(now, update.meta, origin,
-                                                               reply)]
-        return msgs
-
     def _as_router(self, now, meta, origin):
         """What the router owes a packet that is not for the Home Agent."""
         if meta.ip_dst in self.links.router_addresses:
             if meta.icmp_type == wire.ICMPV6_ECHO_REQUEST:
-                return self.resolution.answer(now, meta, origin, self._echo_reply(meta))
+                return self.resolution.answer(now, meta, origin, _echo_reply(meta))
             return []
         if meta.ip_dst in LINK_LOCAL or meta.ip_dst in MULTICAST:
             return []
@@ -354,16 +328,6 @@ class Router:
         return meta.ip_dst in self.home_agent.addresses() and (
             meta.icmp_type in (mobility.HAAD_REQUEST, mobility.MPS)
             or meta.home_address_option is not None)
-
-    def _echo_reply(self, request):
-        """RFC 4443 §4.2; from a registered MN (valid Home Address option) the reply
-        goes to its home address through a type 2 routing header (RFC 6275 §9.3.2)."""
-        home = request.home_address_option
-        if home is None:
-            return packets.echo_reply(request, request.ip_dst)
-        reply = packets.icmpv6(request.ip_dst, home, wire.ICMPV6_ECHO_REPLY, 0,
-                               request.icmp_body)
-        return packets.via_care_of(reply, request.ip_src, home)
 
     def _route_via_controller(self, now, meta, origin):
         """A packet for a host of our links that the switches could not deliver yet."""

@@ -80,9 +80,11 @@ class SourceBinding:
         """(dpid, flow-mod): pass at the anchor, drop from anywhere else on the link."""
         allow = ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_BOUND, ofmsg.match(
             in_port=self.anchor.port, eth_src=self.anchor.mac, eth_type=wire.ETH_TYPE_IPV6,
-            ipv6_src=str(self.address)), [ofmsg.goto(Table.SWITCHING)], self.cookie)
+            ipv6_src=wire.address_text(self.address)), [ofmsg.goto(Table.SWITCHING)],
+            self.cookie)
         drop = ofmsg.flow_add(Table.SOURCE, Priority.SOURCE_ELSEWHERE, ofmsg.match(
-            eth_type=wire.ETH_TYPE_IPV6, ipv6_src=str(self.address)), [], self.cookie)
+            eth_type=wire.ETH_TYPE_IPV6, ipv6_src=wire.address_text(self.address)), [],
+            self.cookie)
         return [(self.anchor.dpid, allow), (self.link, drop)]
 
 

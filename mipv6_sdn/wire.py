@@ -7,8 +7,19 @@ in one place). :mod:`mipv6_sdn.mobility` and :mod:`mipv6_sdn.packets` build on i
 imports neither.
 """
 import dataclasses
+import functools
 import ipaddress
 import struct
+
+ADDRESS_TEXTS = 1 << 16  # addresses whose text form is remembered (address_text)
+
+
+@functools.lru_cache(maxsize=ADDRESS_TEXTS)
+def address_text(address):
+    """``str(address)``, remembered: one BU turns the same few addresses into rule
+    matches and journal keys many times over, and ``ipaddress`` formats each anew."""
+    return str(address)
+
 
 ETH_TYPE_IPV6 = 0x86DD  # RFC 2464 §3
 ETH_TYPE_MPLS = 0x8847  # RFC 3032 §5

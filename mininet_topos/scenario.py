@@ -223,9 +223,22 @@ def _pcaps_per_link(topo, raw, moves, out):
                                check=True, capture_output=True)
                 pieces.append(str(piece))
             pcaps[link] = out / f"{link}.pcap"
-            subprocess.run(["mergecap", "-w", str(pcaps[link]), *pieces], check=True,
-                           capture_output=True)
+            # mergecap refuses a piece without packets (no link type): leave those out,
+            # and a link that saw no signalling gets an empty capture.
+            full = [piece for piece in pieces if _packets(piece)]
+            if full:
+                subprocess.run(["mergecap", "-w", str(pcaps[link]), *full], check=True,
+                               capture_output=True)
+            else:
+                shutil.copyfile(pieces[0], pcaps[link])
     return pcaps
+
+
+def _packets(pcap):
+    """How many packets the capture file ``pcap`` holds."""
+    out = subprocess.run(["capinfos", "-c", "-M", "-T", "-r", pcap], check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.split()[-1])
 
 
 def _first_switch(topo, host):

@@ -197,15 +197,21 @@ def test_route_optimisation_section_is_checked(section, message):
         ipaddress.IPv6Address("2001:db8:a::10"))  # control: a good section; off serves none
 
 
-@pytest.mark.parametrize("web, message", [
-    ({"admin_token": "short"}, "web.admin_token: at least 16"),
-    ({"admin_token": "sixteen chars yes"}, "web.admin_token"),
-    ({"allowed_hosts": ["evil.example/path"]}, "web.allowed_hosts[0]"),
-    ({"listen": "0.0.0.0"}, "web.listen: unknown key"),
+@pytest.mark.parametrize("section, table, message", [
+    ("web", {"admin_token": "short"}, "web.admin_token: at least 16"),
+    ("web", {"admin_token": "sixteen chars yes"}, "web.admin_token"),
+    ("web", {"allowed_hosts": ["evil.example/path"]}, "web.allowed_hosts[0]"),
+    ("web", {"listen": "0.0.0.0"}, "web.listen: unknown key"),
+    ("network_handover", {"window": 0.01}, "network_handover.window: out of range"),
+    ("network_handover", {"window": 30}, "network_handover.window: out of range"),
+    ("network_handover", {"min_interval": -1},
+     "network_handover.min_interval: out of range"),
+    ("network_handover", {"enabled": "yes"}, "network_handover.enabled"),
+    ("network_handover", {"delay": 1}, "network_handover.delay: unknown key"),
 ])
-def test_bad_web_settings_name_the_key(web, message):
+def test_bad_settings_name_the_key(section, table, message):
     data = good()
-    data["web"] = web
+    data[section] = table
     with pytest.raises(ConfigError) as error:
         parse_config(data)
     assert message in str(error.value)
@@ -218,21 +224,6 @@ def test_admin_actions_are_off_unless_a_token_is_configured():
     web = parse_config(data).web
     assert web.admin_token == "0123456789abcdef" and web.allowed_hosts == ("lab.example:8080",)
     assert "0123456789abcdef" not in repr(web)
-
-
-@pytest.mark.parametrize("table, message", [
-    ({"window": 0.01}, "network_handover.window: out of range"),
-    ({"window": 30}, "network_handover.window: out of range"),
-    ({"min_interval": -1}, "network_handover.min_interval: out of range"),
-    ({"enabled": "yes"}, "network_handover.enabled"),
-    ({"delay": 1}, "network_handover.delay: unknown key"),
-])
-def test_bad_network_handover_settings_name_the_key(table, message):
-    data = good()
-    data["network_handover"] = table
-    with pytest.raises(ConfigError) as error:
-        parse_config(data)
-    assert message in str(error.value)
 
 
 def test_network_triggered_handover_is_off_by_default_and_configurable():

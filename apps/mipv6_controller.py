@@ -129,7 +129,11 @@ class MIPv6Controller(app_manager.RyuApp):
                 msg.datapath = datapath
                 if msg.xid is None:
                     datapath.set_xid(msg)
-                msg.serialize()
+                try:
+                    msg.serialize()
+                except Exception:  # one bad message must not hold back the others
+                    LOG.exception("dpid %s: %s not sent", dpid, type(msg).__name__)
+                    continue
                 batches.setdefault(dpid, []).append(bytes(msg.buf))
                 self.metrics.sent(dpid, msg)
         for dpid, buffers in batches.items():

@@ -49,7 +49,8 @@ class BindingForwarding(RouterPart):
     def binding_changed(self, event, binding, now):
         """Keep the switches in line with the binding cache; returns the messages."""
         home = binding.home_address
-        if event == BindingEvent.REFRESHED and home not in self.ahead:
+        if event == BindingEvent.REFRESHED and home not in self.ahead \
+                and binding.attachment is not None and home in self.placements:
             self.changes[home] = {**self.changes.get(home, {}), "event": event.value,
                                   "at": now, "flow_mods": 0, "network_triggered": False}
             return []  # the refresh fast path: the placement cannot have changed

@@ -417,8 +417,9 @@ def _parse_network_handover(table):
     config = NetworkHandoverConfig(**table)
     if not 0.05 <= config.window <= 10:
         raise ConfigError("network_handover.window: out of range 0.05..10 s")
-    if not 0 <= config.min_interval <= 3600:
-        raise ConfigError("network_handover.min_interval: out of range 0..3600 s")
+    if not config.window <= config.min_interval <= 3600:
+        raise ConfigError("network_handover.min_interval: out of range window..3600 s "
+                          "(one redirect per window at most)")
     return dataclasses.replace(config, window=float(config.window),
                                min_interval=float(config.min_interval))
 

@@ -162,10 +162,11 @@ class HomeAgent:
             return [], []
         return self.finish_update(now, prepared, self.keep_updates([prepared]))
 
-    def prepare_update(self, now, meta, attachment=None, home_owner=None):
+    def prepare_update(self, now, meta, attachment=None, home_owner=None, admitted=0):
         """RFC 6275 §9.5.1 and §10.3.1 for the Binding Update ``meta``: a
         :class:`PreparedUpdate`, or None when it is silently discarded. Changes nothing:
-        :meth:`keep_updates` and :meth:`finish_update` do."""
+        :meth:`keep_updates` and :meth:`finish_update` do. ``admitted``: new bindings
+        its group accepted already, counted against ``max_bindings``."""
         home = meta.home_address_option or meta.ip_src
         care_of = claimed_care_of(meta)
         update = meta.mobility.message
@@ -175,7 +176,7 @@ class HomeAgent:
             return None
         node = self.nodes.get(home)
         decision = self._decide(now, meta, update, home, care_of, node, attachment,
-                                home_owner)
+                                home_owner, admitted)
         if decision is None:
             return None
         existing = self.cache.get(home)
@@ -242,7 +243,8 @@ class HomeAgent:
         return [self._acknowledgement(now, meta, update, decision, home, reply_to,
                                       prepared.node)], msgs
 
-    def _decide(self, now, meta, update, home, care_of, node, attachment, home_owner):
+    def _decide(self, now, meta, update, home, care_of, node, attachment, home_owner,
+                admitted=0):
         """RFC 6275 §9.5.1 and §10.3.1 checks in order; None means silent discard."""
         existing = self.cache.get(home)
         if not update.home:
@@ -270,7 +272,7 @@ class HomeAgent:
             status = mobility.ACCEPTED if existing is not None \
                 else mobility.NOT_HOME_AGENT_FOR_THIS_MN
             return Decision(status, trusted=True)
-        if existing is None and len(self.cache) >= self.policy.max_bindings:
+        if existing is None and len(self.cache) + admitted >= self.policy.max_bindings:
             return Decision(mobility.INSUFFICIENT_RESOURCES, trusted=True)
         if care_of in link.prefix or attachment is not None and attachment.dpid == link.dpid:
             # Policy: a care-of address on the home link itself (or an MN attached to

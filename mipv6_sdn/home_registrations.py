@@ -37,7 +37,7 @@ class HomeRegistrations(RouterPart):
         """What the home registrations ``updates`` ([(meta, origin, ingress)], of
         distinct mobile nodes and care-of addresses) call for, rules before BAs."""
         msgs = self.home_agent.expire(now)
-        prepared = []
+        prepared, admitted = [], 0
         for meta, origin, ingress in updates:
             if self.validation.bound_elsewhere(ingress, claimed_care_of(meta)):
                 # Its care-of address is someone else's: a copy of a mobile node's BU
@@ -46,12 +46,20 @@ class HomeRegistrations(RouterPart):
                 LOG.info("BU from dpid %d port %s: care-of %s is bound elsewhere: "
                          "discarded", ingress.dpid, ingress.port, claimed_care_of(meta))
                 continue
-            update = self.home_agent.prepare_update(now, meta, ingress, self.home_owner)
-            if update is not None:
-                prepared.append((update, origin))
+            update = self.home_agent.prepare_update(now, meta, ingress, self.home_owner,
+                                                    admitted)
+            if update is None:
+                continue
+            prepared.append((update, origin))
+            if update.accepted and update.decision.binding is not None and \
+                    self.home_agent.cache.get(update.home) is None:
+                admitted += 1
         kept = self.home_agent.keep_updates([update for update, _ in prepared])
         for update, origin in prepared:
-            msgs += self._finish(now, update, origin, kept)
+            try:
+                msgs += self._finish(now, update, origin, kept)
+            except Exception:  # the core never raises; if it did, answer the rest
+                LOG.exception("BU for %s: not answered", update.home)
         return msgs
 
     def _finish(self, now, update, origin, kept):

@@ -26,8 +26,12 @@ from mipv6_sdn.router_part import RouterPart
 class NetworkHandover(RouterPart):
     """Redirects in progress and when each node last triggered one."""
 
-    def __init__(self, config, links, ports, hosts, forwarding, home_agent, events):
+    def __init__(self, config, links, ports, hosts, forwarding, home_agent, events,
+                 placed=lambda home: []):
+        """``placed(home)`` returns what else must follow a binding's placement (route
+        optimisation's rules) once it moved."""
         self.config = config  # a NetworkHandoverConfig
+        self.placed = placed
         self.links = links
         self.ports = ports
         self.hosts = hosts
@@ -67,10 +71,12 @@ class NetworkHandover(RouterPart):
                 now - self.triggered.get(home, float("-inf")) < self.config.min_interval:
             return []
         self.triggered[home] = now
-        self.pending[home] = (original, now + self.config.window)
+        # A redirect that follows another keeps its deadline: one window per detachment.
+        self.pending[home] = (original, self.pending.get(home, (None, now + self.config.window))[1])
         moved = dataclasses.replace(current, care_of_dpid=dpid, care_of_label=link.label,
                                     port=port, mac=mac)
         msgs = self.forwarding.redirect(home, moved)
+        msgs += self.placed(home)
         self.events.emit(now, "network_handover", "redirected", home_address=str(home),
                          dpid=dpid, port=port, mac=mac, flow_mods=len(msgs))
         return msgs
@@ -104,6 +110,7 @@ class NetworkHandover(RouterPart):
             if now >= deadline:
                 del self.pending[home]
                 undone = self.forwarding.redirect(home, original, undo=True)
+                undone += self.placed(home)
                 self.events.emit(now, "network_handover", "undone", home_address=str(home),
                                  flow_mods=len(undone))
                 msgs += undone

@@ -70,7 +70,8 @@ class RouteOptimisation(RouterPart):
 
     def _home_changed(self, event, binding, now):
         home = binding.home_address
-        if event == BindingEvent.REFRESHED and home not in self.forwarding.ahead:
+        if event == BindingEvent.REFRESHED and not self.forwarding.changes.get(
+                home, {}).get("network_triggered"):
             return []  # same care-of address and attachment: nothing to re-place
         if event not in (BindingEvent.ADDED, BindingEvent.UPDATED):
             self.ingress.pop(home, None)

@@ -93,7 +93,8 @@ class Router:
                                            events=self.events)
         self.network_handover = NetworkHandover(
             config.network_handover or NetworkHandoverConfig(), self.links, self.ports,
-            self.hosts, self.forwarding, self.home_agent, self.events)
+            self.hosts, self.forwarding, self.home_agent, self.events,
+            placed=lambda home: self.route_optimisation.sync(home))
         self.nd = NeighbourDiscovery(self.links, self.ports, self.hosts, self.validation,
                                      self.home_agent, rng)
         self.registrations = HomeRegistrations(self.home_agent, self.hosts, self.validation,
@@ -213,10 +214,10 @@ class Router:
     def packet_ins(self, now, batch):
         """Packets that arrived together (``[(dpid, in_port, data, invalid_ttl)]``),
         answered as :meth:`packet_in` answers each in turn, but with their home
-        registrations kept in one journal transaction (group commit,
-        :class:`mipv6_sdn.home_registrations.HomeRegistrations`). Any other packet, or a registration of a mobile node
-        or care-of address the group holds already, closes the group first, so what
-        changes state changes in the order it came."""
+        registrations kept in one journal transaction (group commit, ``HomeRegistrations``).
+        Any other packet, or a registration of a mobile node or care-of address the group
+        holds already, closes the group first, so what changes state changes in the order
+        it came."""
         msgs, group, claimed = [], [], set()
         for dpid, in_port, data, invalid_ttl in batch:
             try:
@@ -246,8 +247,11 @@ class Router:
                 group.append((meta, origin, Attachment(dpid, in_port, meta.eth_src)
                               if on_link else None))
                 claimed |= keys
-            else:
+                continue
+            try:
                 msgs += self._received(now, dpid, in_port, meta, data, on_link, origin)
+            except Exception:  # the core never raises; if it did, keep the others' answers
+                LOG.exception("dpid %d port %s: packet-in not served", dpid, in_port)
         if group:
             msgs += self.registrations.handle(now, group)
         return msgs

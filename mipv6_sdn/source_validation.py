@@ -491,16 +491,15 @@ class SourceValidation(RouterPart):
 
     def home_binding_changed(self, event, binding, now):
         """A subscriber of the Home Agent's cache: a home address away is valid from its
-        binding's attachment only; the care-of address is claimed there if unbound. A
-        refresh changes neither, so it touches nothing."""
-        if event == BindingEvent.REFRESHED:
-            return []
+        binding's attachment only; the care-of address is claimed there if unbound (a
+        refresh too: the claim may have gone with a port that flapped)."""
         link = self.home_agent.home_link_of(binding.home_address)
         if link is None:
             return []
         key = (link.dpid, binding.home_address)
         self.table.close_claim(key)
-        away = event in (BindingEvent.ADDED, BindingEvent.UPDATED) and \
+        away = event in (BindingEvent.ADDED, BindingEvent.UPDATED,
+                         BindingEvent.REFRESHED) and \
             binding.care_of_address != binding.home_address
         if not away or binding.attachment is None:
             current = self.bindings.get(key)

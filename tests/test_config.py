@@ -207,6 +207,8 @@ def test_route_optimisation_section_is_checked(section, message):
     ("network_handover", {"min_interval": -1},
      "network_handover.min_interval: out of range"),
     ("network_handover", {"enabled": "yes"}, "network_handover.enabled"),
+    ("network_handover", {"window": 2, "min_interval": 1},
+     "network_handover.min_interval: out of range window"),
     ("network_handover", {"delay": 1}, "network_handover.delay: unknown key"),
 ])
 def test_bad_settings_name_the_key(section, table, message):

@@ -89,3 +89,11 @@ def test_a_second_registration_of_one_node_closes_the_group_and_is_taken_in_orde
     assert ba_status(msgs) == [0, 0, 0, 0] and store.db.commits == 2
     assert router.home_agent.cache.get(min(b.home_address
                                            for b in router.home_agent.cache)).sequence == 2
+
+
+def test_a_group_admits_no_more_new_bindings_than_max_bindings(tmp_path):
+    store = SqliteBindingStore(str(tmp_path / "journal.sqlite"))
+    router, _ = make_router(reference_config(COUNT, max_bindings=5), store)
+    statuses = ba_status(router.packet_ins(NOW, batch(build_frames(8, 1, NOW))))
+    assert statuses == [0] * 5 + [mobility.INSUFFICIENT_RESOURCES] * 3
+    assert len(router.home_agent.cache) == 5

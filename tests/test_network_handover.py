@@ -12,6 +12,8 @@ from mipv6_sdn.testing.core_harness import CONFIG, Harness, duplicate_address_de
 from tests import mipv6_frames as frames
 from tests.test_care_of_forwarding import (AWAY, CARE_OF, away_harness, forwarding,
                                            register, to_home_address)
+from tests.test_correspondent_node import attach, configured
+from tests.test_route_optimisation import from_cn1, route_optimise
 
 ATTACKER_PORT = (3, 1)  # vb1's port on visit-b
 
@@ -168,3 +170,21 @@ def test_the_events_say_what_happened(harness):
     assert kinds == [("network_handover", frames.MN1_HOME)] * 2
     assert harness.router.events.total("network_handover") == {"redirected": 1,
                                                                "confirmed": 1}
+
+
+def test_route_optimised_traffic_follows_the_redirect_and_its_undo():
+    """cn1 reaches mn1 directly (rr): a redirect must move cn1's direct rules too,
+    else cn1's packets keep going to the old, dead port; the undo moves them back."""
+    config = dataclasses.replace(configured(mode="rr"),
+                                 network_handover=NetworkHandoverConfig(enabled=True))
+    harness = Harness(config=config)
+    for link in ("visit-a", "visit-b"):
+        attach(harness, link)
+    harness.learn("cn1", "hh1", "vb1")
+    route_optimise(harness, "visit-a", 1)
+    assert from_cn1(harness) == (["mn1@visit-a"], [4, 5, 2])  # control: direct
+    detach(harness)
+    assert first_frame(harness, AWAY["visit-b"])
+    assert from_cn1(harness) == (["mn1@visit-b"], [4, 5, 3])
+    harness.run(harness.router.tick(harness.now + 0.5))  # no BU: undone
+    assert from_cn1(harness) == (["mn1@visit-a"], [4, 5, 2])

@@ -55,6 +55,15 @@ def _echo_reply(request):
     return packets.via_care_of(reply, request.ip_src, home)
 
 
+def _registration_keys(meta, invalid_ttl, home_agent_addresses, router_addresses):
+    """The home and care-of addresses of a home registration to the Home Agent (what
+    ``Router.packet_ins`` groups), or None for any other packet."""
+    if invalid_ttl or meta.mpls_labels or not _is_binding_update(meta) or \
+            meta.ip_dst not in home_agent_addresses or meta.ip_dst not in router_addresses:
+        return None
+    return {meta.home_address_option or meta.ip_src, claimed_care_of(meta)}
+
+
 def _is_binding_update(meta):
     return meta.mobility is not None and \
         isinstance(meta.mobility.message, mobility.BindingUpdate)
@@ -229,11 +238,9 @@ class Router:
             # back out of that port (a link-local source can only be reached that way).
             on_link = self.ports.is_host_port(dpid, in_port)
             origin = (dpid, in_port) if on_link else None
-            registration = not invalid_ttl and not meta.mpls_labels and \
-                _is_binding_update(meta) and meta.ip_dst in self.home_agent.addresses() \
-                and meta.ip_dst in self.links.router_addresses
-            keys = {meta.home_address_option or meta.ip_src, claimed_care_of(meta)} \
-                if registration else set()
+            keys = _registration_keys(meta, invalid_ttl, self.home_agent.addresses(),
+                                      self.links.router_addresses)
+            registration = keys is not None
             if group and (not registration or keys & claimed):
                 msgs += self.registrations.handle(now, group)
                 group, claimed = [], set()

@@ -188,3 +188,23 @@ def test_route_optimised_traffic_follows_the_redirect_and_its_undo():
     assert from_cn1(harness) == (["mn1@visit-b"], [4, 5, 3])
     harness.run(harness.router.tick(harness.now + 0.5))  # no BU: undone
     assert from_cn1(harness) == (["mn1@visit-a"], [4, 5, 2])
+
+
+def test_a_refresh_from_the_old_place_brings_route_optimisation_back_too():
+    """mn1's port flaps: its frame elsewhere (here, copied) redirects, then its refresh
+    from the old port confirms the binding as it was: cn1's direct rules go back."""
+    config = dataclasses.replace(configured(mode="rr"),
+                                 network_handover=NetworkHandoverConfig(enabled=True))
+    harness = Harness(config=config)
+    for link in ("visit-a", "visit-b"):
+        attach(harness, link)
+    harness.learn("cn1", "hh1", "vb1")
+    route_optimise(harness, "visit-a", 1)
+    detach(harness)
+    assert first_frame(harness, AWAY["visit-b"])
+    assert from_cn1(harness) == (["mn1@visit-b"], [4, 5, 3])
+    harness.run(harness.router.port_up(harness.now, *AWAY["visit-a"]))
+    register(harness, "visit-a", 2)  # refreshed where the binding was
+    assert harness.router.forwarding.changes[ipaddress.IPv6Address(frames.MN1_HOME)][
+        "event"] == "refreshed"
+    assert from_cn1(harness) == (["mn1@visit-a"], [4, 5, 2])

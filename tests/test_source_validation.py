@@ -460,3 +460,20 @@ def test_a_link_local_source_is_never_routed():
     local = dict(routed("hh1", "2001:db8:c::10"), ipv6_src=link_local("hh1"))
     assert harness.net.send("hh1", local) == []
     assert [w for w, _ in harness.net.send("hh1", routed("hh1", "2001:db8:c::10"))] == ["cn1"]
+
+
+def test_a_refresh_claims_the_care_of_address_again_after_its_port_flapped():
+    """A refresh changes no rule of forwarding, but its care-of address's claim went
+    with the port's flap (released on port down): the refresh claims it again."""
+    from tests.test_care_of_forwarding import AWAY, CARE_OF, away_harness, register
+    harness = away_harness()
+    register(harness, "visit-a", 1)
+    key = (2, _address(CARE_OF["visit-a"]))
+    assert key in harness.router.validation.bindings  # claimed by the registration
+    harness.run(harness.router.port_down(harness.now, *AWAY["visit-a"]))
+    harness.run(harness.router.port_up(harness.now, *AWAY["visit-a"]))
+    assert key not in harness.router.validation.bindings
+    register(harness, "visit-a", 2)  # a refresh: same care-of address and port
+    assert harness.router.forwarding.changes[_address(frames.MN1_HOME)]["event"] == \
+        "refreshed"
+    assert key in harness.router.validation.bindings

@@ -172,9 +172,9 @@ def test_the_events_say_what_happened(harness):
                                                                "confirmed": 1}
 
 
-def test_route_optimised_traffic_follows_the_redirect_and_its_undo():
-    """cn1 reaches mn1 directly (rr): a redirect must move cn1's direct rules too,
-    else cn1's packets keep going to the old, dead port; the undo moves them back."""
+def route_optimised_harness():
+    """rr mode with the network-triggered handover on; mn1 bound at visit-a, with cn1
+    reaching it directly."""
     config = dataclasses.replace(configured(mode="rr"),
                                  network_handover=NetworkHandoverConfig(enabled=True))
     harness = Harness(config=config)
@@ -182,6 +182,13 @@ def test_route_optimised_traffic_follows_the_redirect_and_its_undo():
         attach(harness, link)
     harness.learn("cn1", "hh1", "vb1")
     route_optimise(harness, "visit-a", 1)
+    return harness
+
+
+def test_route_optimised_traffic_follows_the_redirect_and_its_undo():
+    """cn1 reaches mn1 directly (rr): a redirect must move cn1's direct rules too,
+    else cn1's packets keep going to the old, dead port; the undo moves them back."""
+    harness = route_optimised_harness()
     assert from_cn1(harness) == (["mn1@visit-a"], [4, 5, 2])  # control: direct
     detach(harness)
     assert first_frame(harness, AWAY["visit-b"])
@@ -193,13 +200,7 @@ def test_route_optimised_traffic_follows_the_redirect_and_its_undo():
 def test_a_refresh_from_the_old_place_brings_route_optimisation_back_too():
     """mn1's port flaps: its frame elsewhere (here, copied) redirects, then its refresh
     from the old port confirms the binding as it was: cn1's direct rules go back."""
-    config = dataclasses.replace(configured(mode="rr"),
-                                 network_handover=NetworkHandoverConfig(enabled=True))
-    harness = Harness(config=config)
-    for link in ("visit-a", "visit-b"):
-        attach(harness, link)
-    harness.learn("cn1", "hh1", "vb1")
-    route_optimise(harness, "visit-a", 1)
+    harness = route_optimised_harness()
     detach(harness)
     assert first_frame(harness, AWAY["visit-b"])
     assert from_cn1(harness) == (["mn1@visit-b"], [4, 5, 3])
